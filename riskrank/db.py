@@ -1,0 +1,58 @@
+"""The operational store (SQLite by default, PostgreSQL by RISKRANK_DATABASE_URL) and the tables shared
+by more than one part. Tables owned by one part (users, audit log, feature store) live in that part."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+metadata = sa.MetaData()
+
+# One row per closed investigation reported by an investigator. Written by serving (POST /v1/outcomes),
+# read by monitoring (hit-rate KPIs). `selection` is what the worklist recorded (model or random),
+# or how the case came in otherwise; investigators never see it.
+outcomes = sa.Table(
+    "outcomes",
+    metadata,
+    sa.Column("investigation_id", sa.String(64), primary_key=True),
+    sa.Column("case_id", sa.BigInteger, nullable=False, index=True),
+    sa.Column("benefit", sa.String(40), nullable=False),
+    sa.Column("sex", sa.String(1), nullable=True),
+    sa.Column("selection", sa.String(20), nullable=False),
+    sa.Column("opened_date", sa.Date, nullable=False),
+    sa.Column("closed_date", sa.Date, nullable=False),
+    sa.Column("action", sa.Boolean, nullable=False),
+    sa.Column("action_type", sa.String(20), nullable=True),
+    sa.Column("detected_sek", sa.Float, nullable=False, default=0.0),
+    sa.Column("prevented_sek", sa.Float, nullable=False, default=0.0),
+    sa.Column("police_report", sa.Boolean, nullable=False, default=False),
+    sa.Column("disagreed_with_score", sa.Boolean, nullable=False, default=False),
+    sa.Column("disagreement_reason", sa.Text, nullable=True),
+    sa.Column("model_version", sa.String(20), nullable=True),
+    sa.Column("score", sa.Float, nullable=True),
+    sa.Column("recorded_by", sa.String(80), nullable=False),
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+@lru_cache
+def get_engine(url: str) -> Engine:
+    """One engine per URL; SQLite gets WAL so readers never block the writer."""
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @sa.event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+def create_shared_tables(engine: Engine) -> None:
+    metadata.create_all(engine)

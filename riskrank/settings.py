@@ -1,0 +1,34 @@
+"""Runtime settings, read from the environment with prefix RISKRANK_ (e.g. RISKRANK_DATABASE_URL)."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RISKRANK_", env_file=".env", extra="ignore")
+
+    home: Path = Path(".")
+    # Operational store: features for serving, outcomes, users, audit log.
+    database_url: str = "sqlite:///riskrank.db"
+    # MLflow tracking + registry; artifacts live beside the database in mlruns/.
+    mlflow_tracking_uri: str = "sqlite:///mlruns/mlflow.db"
+    mlflow_artifact_root: str = "mlruns/artifacts"
+    model_name: str = "riskrank"
+    experiment_name: str = "riskrank"
+    # Key for pseudonymising case and person ids in logs and the audit log.
+    pseudonym_key: str = "change-me-in-production"
+    # Share of every worklist drawn at random so hit rates can be measured without bias.
+    random_share: float = 0.05
+    # Control cost per closed investigation, SEK: Tabell 76 / Tabell 78 / Tabell 74, 2024 (derived: 7 240).
+    cost_per_investigation_sek: float = 7240.0
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Seconds between checks for a moved champion alias.
+    model_poll_seconds: float = 10.0
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,215 @@
+"""The world's data contract: the tables every part reads, their columns, and the signal vocabulary.
+
+A world is a folder with one Parquet file per table. The simulation writes worlds; features,
+training and monitoring read them through `read_world`, which checks the contract on the way in
+so that a bad file fails with a message naming the table and column, not deep inside a pipeline.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import pandas as pd
+
+BENEFITS: tuple[str, ...] = (
+    "barnbidrag",
+    "bostadsbidrag",
+    "foraldrapenning",
+    "tillfallig_foraldrapenning",
+    "sjukpenning",
+    "sjukersattning",
+    "aktivitetsersattning",
+    "aktivitetsstod",
+    "assistansersattning",
+    "omvardnadsbidrag",
+    "underhallsstod",
+)
+
+SELECTIONS: tuple[str, ...] = ("impulse", "fk_initiated", "random", "model")
+IMPULSE_SOURCES: tuple[str, ...] = ("agency", "municipality", "ubm", "skatteverket", "public", "handler", "school")
+ERROR_CAUSES: tuple[str, ...] = ("application", "unreported_change", "fth")
+ACTION_TYPES: tuple[str, ...] = ("refused", "reduced", "stopped", "reclaimed")
+
+# Signal vocabulary: kind -> (sources that emit it, what `value` holds). Every event the agency
+# could know. Ids in `value` (address, account, provider) are opaque integers stored as float64.
+SIGNAL_KINDS: dict[str, tuple[tuple[str, ...], str]] = {
+    "address_change": (("skatteverket",), "new address id (folkbokföring move)"),
+    "household_change": (("skatteverket",), "adults registered at the address after the change"),
+    "emigration": (("skatteverket",), "1: emigration registered"),
+    "mail_returned": (("fk",), "1: letter to the registered address came back"),
+    "foreign_activity": (("agency",), "1: another agency or country reports activity abroad"),
+    "permit_expiry": (("migrationsverket",), "1: a temporary residence permit expired on this date"),
+    "permit_renewed": (("migrationsverket",), "1: a residence permit was renewed or made permanent"),
+    "income_declaration": (("employer",), "employer-declared gross income for the month ending on date, SEK"),
+    "taxed_income": (("skatteverket",), "taxed annual income for the previous year, SEK"),
+    "application_income": (("fk",), "income the case is based on, SEK per year, stated on the case"),
+    "benefit_days": (("fk",), "days of benefit paid on the case in the month ending on date"),
+    "assistance_hours": (("provider",), "assistance hours reported on the case for the month ending on date"),
+    "provider_registered": (("fk",), "assistance provider id registered on the case"),
+    "provider_report": (("ivo",), "provider id reported to IVO as unsuitable"),
+    "bank_account_registered": (("fk",), "bank account id registered for payments"),
+    "study_break": (("csn",), "1: a child's studies ended or were interrupted"),
+    "reported_change": (("fk",), "1: the person reported a change in circumstances"),
+    "notification": (IMPULSE_SOURCES, "1: a notification (underrättelse), tip or referral about the person"),
+}
+SIGNAL_SOURCES: tuple[str, ...] = tuple(sorted({s for sources, _ in SIGNAL_KINDS.values() for s in sources}))
+
+# Column name -> dtype family: i integer, f float, b bool, s string, d date (datetime64, day precision).
+# A trailing "?" marks a column that may hold nulls.
+SCHEMA: dict[str, dict[str, str]] = {
+    "persons": {
+        "person_id": "i", "sex": "s?", "birth_year": "i", "county": "s", "born_abroad": "b", "household_id": "i",
+    },
+    "cases": {
+        "case_id": "i", "person_id": "i", "benefit": "s", "start_date": "d", "end_date": "d?",
+        "monthly_amount_sek": "f",
+    },
+    "signals": {
+        "person_id": "i", "case_id": "i?", "date": "d", "source": "s", "kind": "s", "value": "f",
+    },
+    "investigations": {
+        "investigation_id": "i", "case_id": "i", "opened_date": "d", "closed_date": "d?", "selection": "s",
+        "impulse_source": "s?", "action": "b?", "action_type": "s?", "detected_sek": "f?",
+        "prevented_sek": "f?", "police_report": "b?",
+    },
+    "truth": {
+        "case_id": "i", "error_start": "d?", "error_cause": "s?", "intentional": "b?",
+        "monthly_error_sek": "f", "risk_p": "f",
+    },
+}
+KEYS: dict[str, tuple[str, ...]] = {
+    "persons": ("person_id",),
+    "cases": ("case_id",),
+    "investigations": ("investigation_id",),
+    "truth": ("case_id",),
+}
+ALLOWED_VALUES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("persons", "sex"): ("F", "M"),
+    ("cases", "benefit"): BENEFITS,
+    ("signals", "kind"): tuple(SIGNAL_KINDS),
+    ("signals", "source"): SIGNAL_SOURCES,
+    ("investigations", "selection"): SELECTIONS,
+    ("investigations", "impulse_source"): IMPULSE_SOURCES,
+    ("investigations", "action_type"): ACTION_TYPES,
+    ("truth", "error_cause"): ERROR_CAUSES,
+}
+DATE_COLUMNS: dict[str, tuple[str, ...]] = {
+    table: tuple(c for c, t in cols.items() if t.startswith("d")) for table, cols in SCHEMA.items()
+}
+META_FILE = "world.json"
+
+
+class ContractError(ValueError):
+    """A world table breaks the data contract; the message names the table and column."""
+
+
+@dataclass
+class World:
+    persons: pd.DataFrame
+    cases: pd.DataFrame
+    signals: pd.DataFrame
+    investigations: pd.DataFrame
+    truth: pd.DataFrame | None = None  # simulation only; never a model input
+    meta: dict | None = None
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name in SCHEMA and getattr(self, f.name) is not None}
+
+
+def _family_ok(series: pd.Series, family: str) -> bool:
+    if family == "i":
+        return pd.api.types.is_integer_dtype(series)
+    if family == "f":
+        return pd.api.types.is_float_dtype(series) or pd.api.types.is_integer_dtype(series)
+    if family == "b":
+        return pd.api.types.is_bool_dtype(series)
+    if family == "s":
+        return pd.api.types.is_string_dtype(series) or isinstance(series.dtype, pd.CategoricalDtype) or (
+            series.dtype == object and series.dropna().map(type).eq(str).all()
+        )
+    if family == "d":
+        return pd.api.types.is_datetime64_any_dtype(series)
+    raise AssertionError(family)
+
+
+def validate_table(name: str, frame: pd.DataFrame, today: pd.Timestamp | None = None) -> None:
+    """Raise ContractError if `frame` breaks the contract of table `name`."""
+    if name not in SCHEMA:
+        raise ContractError(f"unknown table {name!r}; expected one of {sorted(SCHEMA)}")
+    for column, spec in SCHEMA[name].items():
+        if column not in frame.columns:
+            raise ContractError(f"table {name}: missing column {column!r}")
+        family, nullable = spec[0], spec.endswith("?")
+        series = frame[column]
+        if not _family_ok(series, family):
+            raise ContractError(f"table {name}, column {column}: expected {_FAMILY_NAMES[family]}, got {series.dtype}")
+        if not nullable and series.isna().any():
+            raise ContractError(f"table {name}, column {column}: {int(series.isna().sum())} null values not allowed")
+        allowed = ALLOWED_VALUES.get((name, column))
+        if allowed is not None:
+            bad = set(series.dropna().unique()) - set(allowed)
+            if bad:
+                raise ContractError(f"table {name}, column {column}: unknown values {sorted(map(str, bad))[:5]}")
+        if family == "d" and today is not None:
+            latest = series.max()
+            if pd.notna(latest) and latest > today:
+                raise ContractError(f"table {name}, column {column}: date {latest.date()} is in the future")
+    keys = KEYS.get(name)
+    if keys:
+        dup = frame.duplicated(list(keys))
+        if dup.any():
+            raise ContractError(f"table {name}: {int(dup.sum())} duplicate keys in column(s) {', '.join(keys)}")
+
+
+_FAMILY_NAMES = {"i": "integer", "f": "float", "b": "bool", "s": "string", "d": "datetime"}
+
+
+def read_world(path: str | Path, *, validate: bool = True, with_truth: bool = True) -> World:
+    """Load a world folder. Dates later than the world's end date (world.json) are contract errors."""
+    path = Path(path)
+    if not path.is_dir():
+        raise ContractError(f"world folder {path} does not exist")
+    meta = json.loads((path / META_FILE).read_text()) if (path / META_FILE).exists() else {}
+    today = pd.Timestamp(meta["end_date"]) if "end_date" in meta else pd.Timestamp.today().normalize()
+    tables: dict[str, pd.DataFrame | None] = {}
+    for name in SCHEMA:
+        file = path / f"{name}.parquet"
+        if not file.exists():
+            if name == "truth":
+                tables[name] = None
+                continue
+            raise ContractError(f"world {path}: table {name} is missing ({file.name})")
+        if name == "truth" and not with_truth:
+            tables[name] = None
+            continue
+        frame = pd.read_parquet(file)
+        if validate:
+            validate_table(name, frame, today=today)
+        tables[name] = frame
+    return World(**tables, meta=meta)
+
+
+def write_world(world: World, path: str | Path) -> None:
+    """Write every table as Parquet plus world.json; each file is written whole, then renamed into place."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    for name, frame in world.tables().items():
+        tmp = path / f".{name}.parquet.tmp"
+        frame.to_parquet(tmp, index=False)
+        tmp.replace(path / f"{name}.parquet")
+    tmp = path / f".{META_FILE}.tmp"
+    tmp.write_text(json.dumps(world.meta or {}, indent=2, default=str))
+    tmp.replace(path / META_FILE)
+
+
+def is_world(path: str | Path) -> bool:
+    return (Path(path) / META_FILE).exists() or (Path(path) / "cases.parquet").exists()
+
+
+def active_cases(cases: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Cases running on `as_of`: started on or before it and not ended by it."""
+    as_of = pd.Timestamp(as_of)
+    running = (cases["start_date"] <= as_of) & (cases["end_date"].isna() | (cases["end_date"] > as_of))
+    return cases.loc[running]
