@@ -1,0 +1,117 @@
+"""Group fairness of a selection: selection-rate, false-positive-rate and precision ratios with bootstrap intervals.
+
+A selection is the set of cases a ranking sends to investigation (top-k per benefit). Each group of a sensitive
+attribute is compared with a reference group (the largest one unless named): ratio = rate(group) / rate(reference).
+The four-fifths rule reads a ratio outside 0.8..1.25 as a sign of disparate impact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+
+FAIRNESS_METRICS: tuple[str, ...] = ("selection_rate", "fpr", "precision")
+
+
+@dataclass(frozen=True)
+class GroupRatio:
+    attribute: str
+    group: str
+    reference: str
+    metric: str
+    ratio: float
+    low: float  # bootstrap percentile interval
+    high: float
+    support: int  # rows behind the group's rate (its denominator), the smaller of group and reference
+    group_rate: float
+    reference_rate: float
+
+    @property
+    def key(self) -> str:
+        return f"fair_{self.attribute}_{self.group}_{self.metric}_ratio"
+
+    def as_dict(self) -> dict:
+        return asdict(self) | {"key": self.key}
+
+
+def _rates(selected: np.ndarray, label: np.ndarray, codes: np.ndarray, n_groups: int) -> dict[str, np.ndarray]:
+    """Per group code: counts and the three rates (NaN where undefined)."""
+    n = np.bincount(codes, minlength=n_groups).astype(float)
+    sel = np.bincount(codes, weights=selected, minlength=n_groups)
+    neg = np.bincount(codes, weights=1 - label, minlength=n_groups)
+    fp = np.bincount(codes, weights=selected * (1 - label), minlength=n_groups)
+    tp = np.bincount(codes, weights=selected * label, minlength=n_groups)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return {
+            "n": n, "selected": sel, "negatives": neg,
+            "selection_rate": sel / n, "fpr": fp / neg, "precision": tp / sel,
+        }
+
+
+_DENOMINATOR = {"selection_rate": "n", "fpr": "negatives", "precision": "selected"}
+
+
+def _ratio(a: float, b: float) -> float:
+    if not np.isfinite(a) or not np.isfinite(b) or b == 0:
+        return float("nan")
+    return float(a / b)
+
+
+def group_ratios(frame: pd.DataFrame, attribute: str, selected: str = "selected", label: str = "label",
+                 reference: str | None = None, n_boot: int = 200, seed: int = 0, level: float = 0.90) -> list[GroupRatio]:
+    """Ratios of every non-reference group of `attribute` to the reference group, with bootstrap intervals.
+
+    Rows with a missing attribute are left out. The bootstrap resamples rows with replacement and keeps each
+    row's selection as it was (the uncertainty is in who happened to be in the data, not in the ranking).
+    """
+    data = frame.loc[frame[attribute].notna(), [attribute, selected, label]]
+    if data.empty:
+        return []
+    groups = data[attribute].astype(str)
+    names = sorted(groups.unique())
+    ref = reference if reference is not None else groups.value_counts().idxmax()
+    if ref not in names:
+        raise ValueError(f"reference group {ref!r} not among the values of {attribute}: {names}")
+    codes = pd.Categorical(groups, categories=names).codes.astype(np.int64)
+    sel = data[selected].to_numpy(dtype=float)
+    lab = data[label].to_numpy(dtype=float)
+    point = _rates(sel, lab, codes, len(names))
+    rng = np.random.default_rng(seed)
+    boot = []
+    for _ in range(n_boot):
+        idx = rng.integers(0, len(data), len(data))
+        boot.append(_rates(sel[idx], lab[idx], codes[idx], len(names)))
+    r = names.index(ref)
+    alpha = (1 - level) / 2
+    out: list[GroupRatio] = []
+    for g, name in enumerate(names):
+        if g == r:
+            continue
+        for metric in FAIRNESS_METRICS:
+            ratio = _ratio(point[metric][g], point[metric][r])
+            samples = np.array([_ratio(b[metric][g], b[metric][r]) for b in boot])
+            samples = samples[np.isfinite(samples)]
+            low, high = (float(np.quantile(samples, alpha)), float(np.quantile(samples, 1 - alpha))) if len(samples) else (
+                float("nan"), float("nan"))
+            den = _DENOMINATOR[metric]
+            support = int(min(point[den][g], point[den][r]))
+            out.append(GroupRatio(attribute, name, ref, metric, ratio, low, high, support,
+                                  float(point[metric][g]), float(point[metric][r])))
+    return out
+
+
+def fairness_report(frame: pd.DataFrame, attributes: Mapping[str, str | None], selected: str = "selected",
+                    label: str = "label", n_boot: int = 200, seed: int = 0) -> list[GroupRatio]:
+    """`attributes` maps each sensitive column to its reference group (None: the largest group)."""
+    out: list[GroupRatio] = []
+    for attribute, reference in attributes.items():
+        if attribute in frame.columns:
+            out.extend(group_ratios(frame, attribute, selected, label, reference, n_boot, seed))
+    return out
+
+
+def ratios_frame(ratios: list[GroupRatio]) -> pd.DataFrame:
+    return pd.DataFrame([r.as_dict() for r in ratios])

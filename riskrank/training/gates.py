@@ -1,0 +1,110 @@
+"""Promotion gates: pure decisions over numbers, so they can be tested on hand-made metrics.
+
+- Hit-rate gate: the challenger's hit rate at capacity must not be worse than the champion's beyond noise.
+  On the same evaluation rows (paired) the difference is bootstrapped over the rows either model selects;
+  without shared rows a normal approximation for two independent proportions is used. The gate fails only
+  when the one-sided upper bound (95 %) of challenger - champion is below zero.
+- Fairness gate: every group ratio (selection rate, false-positive rate, precision; see fairness.py) with
+  enough support must lie within [0.8, 1.25]. Ratios with too little support are listed, not judged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from riskrank.errors import UserError
+from riskrank.training.fairness import GroupRatio
+
+FAIR_LOW, FAIR_HIGH = 0.8, 1.25
+MIN_SUPPORT = 30
+CONFIDENCE = 0.95
+
+
+@dataclass(frozen=True)
+class GateResult:
+    name: str
+    passed: bool
+    detail: str
+    numbers: dict = field(default_factory=dict)
+
+
+def paired_hit_rate_gate(label, challenger_selected, champion_selected, n_boot: int = 1000, seed: int = 0,
+                         confidence: float = CONFIDENCE) -> GateResult:
+    """Both models select from the same rows; bootstrap the hit-rate difference over rows either one selected."""
+    y = np.asarray(label, dtype=float)
+    a = np.asarray(challenger_selected, dtype=bool)
+    b = np.asarray(champion_selected, dtype=bool)
+    if not a.any() or not b.any():
+        raise ValueError("both models must select at least one row")
+    union = a | b
+    y, a, b = y[union], a[union], b[union]
+    rate_a, rate_b = y[a].mean(), y[b].mean()
+    diff = float(rate_a - rate_b)
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(y), (n_boot, len(y)))
+    ya, aa, bb = y[idx], a[idx], b[idx]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        diffs = (ya * aa).sum(1) / aa.sum(1) - (ya * bb).sum(1) / bb.sum(1)
+    diffs = diffs[np.isfinite(diffs)]
+    upper = float(np.quantile(diffs, confidence)) if len(diffs) else diff
+    return _hit_gate(float(rate_a), float(rate_b), diff, upper, "paired bootstrap", int(a.sum()), int(b.sum()))
+
+
+def independent_hit_rate_gate(challenger_rate: float, challenger_n: int, champion_rate: float, champion_n: int,
+                              confidence: float = CONFIDENCE) -> GateResult:
+    """Fallback when the models cannot be scored on the same rows: two independent binomial proportions."""
+    from statistics import NormalDist
+
+    if challenger_n <= 0 or champion_n <= 0:
+        raise ValueError("both hit rates need a positive number of selected cases")
+    diff = challenger_rate - champion_rate
+    se = np.sqrt(challenger_rate * (1 - challenger_rate) / challenger_n + champion_rate * (1 - champion_rate) / champion_n)
+    upper = float(diff + NormalDist().inv_cdf(confidence) * se)
+    return _hit_gate(challenger_rate, champion_rate, float(diff), upper, "independent binomial", challenger_n, champion_n)
+
+
+def _hit_gate(rate_a: float, rate_b: float, diff: float, upper: float, method: str, n_a: int, n_b: int) -> GateResult:
+    passed = upper >= 0
+    verdict = "not worse beyond noise" if passed else "worse beyond noise"
+    detail = (f"challenger hit rate {rate_a:.3f} vs champion {rate_b:.3f}: difference {diff:+.3f}, "
+              f"upper {CONFIDENCE:.0%} bound {upper:+.3f} ({method}) -> {verdict}")
+    numbers = {"challenger_hit_rate": rate_a, "champion_hit_rate": rate_b, "difference": diff, "upper_bound": upper,
+               "challenger_selected": n_a, "champion_selected": n_b}
+    return GateResult("hit_rate", passed, detail, numbers)
+
+
+def fairness_gate(ratios: Iterable[GroupRatio], low: float = FAIR_LOW, high: float = FAIR_HIGH,
+                  min_support: int = MIN_SUPPORT) -> GateResult:
+    """Fails when any ratio with at least `min_support` rows behind it lies outside [low, high]."""
+    failing, judged, skipped = [], 0, []
+    for r in ratios:
+        if r.support < min_support or not np.isfinite(r.ratio):
+            skipped.append(r.key)
+            continue
+        judged += 1
+        if not (low <= r.ratio <= high):
+            failing.append(r)
+    if failing:
+        parts = [f"{r.attribute}={r.group} vs {r.reference}: {r.metric} ratio {r.ratio:.2f} "
+                 f"[{r.low:.2f}, {r.high:.2f}] outside {low}..{high}" for r in failing]
+        detail = "; ".join(parts)
+    else:
+        detail = f"all {judged} judged ratios within {low}..{high}"
+    if skipped:
+        detail += f" ({len(skipped)} ratios with support < {min_support} not judged)"
+    numbers = {r.key: r.ratio for r in failing} | {"judged": judged, "not_judged": len(skipped)}
+    return GateResult("fairness", not failing, detail, numbers)
+
+
+class PromotionRefused(UserError):
+    """Raised when one or more gates fail; carries the gate results."""
+
+    def __init__(self, version: int, results: list[GateResult]):
+        self.version = version
+        self.results = results
+        failing = [r for r in results if not r.passed]
+        lines = "\n".join(f"  - {r.name}: {r.detail}" for r in failing)
+        super().__init__(f"promotion of version {version} refused; failing gates:\n{lines}")

@@ -1,0 +1,137 @@
+"""Pure ranking and calibration metrics over arrays of labels and scores.
+
+Hit rate is the agency's own indicator (share of closed investigations with action); here it is the
+share of hits among the k cases a ranking puts on top, k being the capacity (see docs/training.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+
+def _as_arrays(labels, scores) -> tuple[np.ndarray, np.ndarray]:
+    y = np.asarray(labels, dtype=float)
+    s = np.asarray(scores, dtype=float)
+    if y.shape != s.shape or y.ndim != 1:
+        raise ValueError(f"labels and scores must be 1-d arrays of the same length, got {y.shape} and {s.shape}")
+    return y, s
+
+
+def roc_auc(labels, scores) -> float:
+    """Probability that a random positive outranks a random negative (ties count half); NaN with one class only."""
+    y, s = _as_arrays(labels, scores)
+    n_pos, n_neg = int(y.sum()), int((1 - y).sum())
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    ranks = pd.Series(s).rank(method="average").to_numpy()
+    return float((ranks[y == 1].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def pr_auc(labels, scores) -> float:
+    """Average precision: mean of the precision at the rank of each positive (step-wise PR area, as scikit-learn)."""
+    y, s = _as_arrays(labels, scores)
+    n_pos = int(y.sum())
+    if n_pos == 0:
+        return float("nan")
+    order = np.argsort(-s, kind="mergesort")
+    y_sorted, s_sorted = y[order], s[order]
+    # Tied scores form one threshold: precision is taken at the end of each tie block.
+    block_end = np.r_[s_sorted[1:] != s_sorted[:-1], True]
+    cum_hits = np.cumsum(y_sorted)
+    positions = np.arange(1, len(y) + 1)
+    precision = cum_hits[block_end] / positions[block_end]
+    recall_gain = np.diff(np.r_[0.0, cum_hits[block_end]]) / n_pos
+    return float((precision * recall_gain).sum())
+
+
+def top_k_mask(scores, k: int) -> np.ndarray:
+    """Boolean mask of the k highest scores; ties broken by position so exactly min(k, n) are chosen."""
+    s = np.asarray(scores, dtype=float)
+    k = max(0, min(int(k), len(s)))
+    mask = np.zeros(len(s), dtype=bool)
+    if k:
+        mask[np.argsort(-s, kind="mergesort")[:k]] = True
+    return mask
+
+
+def hit_rate_at_k(labels, scores, k: int) -> float:
+    """Share of hits among the k highest-scored rows (NaN when k is 0 or there are no rows)."""
+    y, s = _as_arrays(labels, scores)
+    mask = top_k_mask(s, k)
+    return float(y[mask].mean()) if mask.any() else float("nan")
+
+
+def top_k_by_group(frame: pd.DataFrame, score: str, capacity: Mapping[str, int], group: str = "benefit") -> pd.Series:
+    """Selection mask: the `capacity[g]` highest `score` rows within each group g (groups without capacity get none)."""
+    selected = pd.Series(False, index=frame.index)
+    for name, rows in frame.groupby(group, observed=True, sort=False):
+        k = int(capacity.get(str(name), 0))
+        if k > 0:
+            selected.loc[rows.index] = top_k_mask(rows[score].to_numpy(), k)
+    return selected
+
+
+@dataclass(frozen=True)
+class CapacityResult:
+    hits: int
+    selected: int
+    hit_rate: float
+    value_sek: float
+
+
+def hit_rate_at_capacity(frame: pd.DataFrame, score: str, label: str, capacity: Mapping[str, int],
+                         group: str = "benefit", value: str | None = None) -> dict[str, CapacityResult]:
+    """Per group and overall ("all"): hits, selected rows, hit rate and summed value among each group's top-k."""
+    selected = top_k_by_group(frame, score, capacity, group)
+    chosen = frame.loc[selected]
+    out: dict[str, CapacityResult] = {}
+    for name, rows in list(chosen.groupby(group, observed=True, sort=True)) + [("all", chosen)]:
+        hits = int(rows[label].astype(float).sum())
+        n = len(rows)
+        val = float(rows[value].fillna(0).sum()) if value else float("nan")
+        out[str(name)] = CapacityResult(hits, n, hits / n if n else float("nan"), val)
+    return out
+
+
+def lift(model_hit_rate: float, random_hit_rate: float) -> float:
+    return float(model_hit_rate / random_hit_rate) if random_hit_rate > 0 else float("nan")
+
+
+@dataclass(frozen=True)
+class Reliability:
+    """Reliability curve: per score bin, the mean score, the observed rate and the row count."""
+
+    mean_score: np.ndarray
+    observed_rate: np.ndarray
+    count: np.ndarray
+    ece: float
+
+
+def reliability(labels, scores, n_bins: int = 10) -> Reliability:
+    """Equal-width bins on [0, 1]; ECE is the count-weighted mean |observed rate - mean score| over non-empty bins."""
+    y, s = _as_arrays(labels, scores)
+    if len(y) == 0:
+        empty = np.array([])
+        return Reliability(empty, empty, empty.astype(int), float("nan"))
+    bins = np.clip((s * n_bins).astype(int), 0, n_bins - 1)
+    count = np.bincount(bins, minlength=n_bins)
+    sum_score = np.bincount(bins, weights=s, minlength=n_bins)
+    sum_y = np.bincount(bins, weights=y, minlength=n_bins)
+    used = count > 0
+    mean_score = sum_score[used] / count[used]
+    observed = sum_y[used] / count[used]
+    ece = float((count[used] * np.abs(observed - mean_score)).sum() / count.sum())
+    return Reliability(mean_score, observed, count[used], ece)
+
+
+def expected_calibration_error(labels, scores, n_bins: int = 10) -> float:
+    return reliability(labels, scores, n_bins).ece
+
+
+def brier(labels, scores) -> float:
+    y, s = _as_arrays(labels, scores)
+    return float(np.mean((s - y) ** 2)) if len(y) else float("nan")

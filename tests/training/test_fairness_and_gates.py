@@ -1,0 +1,96 @@
+"""Fairness ratios and promotion gates on hand-made data."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from riskrank.training.fairness import GroupRatio, group_ratios
+from riskrank.training.gates import (
+    PromotionRefused,
+    fairness_gate,
+    independent_hit_rate_gate,
+    paired_hit_rate_gate,
+)
+
+
+def _frame() -> pd.DataFrame:
+    # Group F: 10 rows, 4 selected (3 hits), 6 negatives of which 1 selected.
+    # Group M: 20 rows, 4 selected (2 hits), 12 negatives of which 2 selected.
+    f = pd.DataFrame({"sex": "F", "selected": [1, 1, 1, 1, 0, 0, 0, 0, 0, 0], "label": [1, 1, 1, 0, 1, 0, 0, 0, 0, 0]})
+    m_sel = [1] * 4 + [0] * 16
+    m_lab = [1, 1, 0, 0] + [1] * 6 + [0] * 10
+    m = pd.DataFrame({"sex": "M", "selected": m_sel, "label": m_lab})
+    return pd.concat([f, m], ignore_index=True)
+
+
+def test_group_ratios_by_hand():
+    ratios = {r.metric: r for r in group_ratios(_frame(), "sex", n_boot=50)}
+    # reference is the largest group, M
+    assert ratios["selection_rate"].reference == "M"
+    assert ratios["selection_rate"].ratio == pytest.approx((4 / 10) / (4 / 20))
+    assert ratios["fpr"].ratio == pytest.approx((1 / 6) / (2 / 12))
+    assert ratios["precision"].ratio == pytest.approx((3 / 4) / (2 / 4))
+    assert ratios["precision"].support == 4
+    r = ratios["selection_rate"]
+    assert r.low <= r.ratio <= r.high
+    assert r.key == "fair_sex_F_selection_rate_ratio"
+
+
+def test_group_ratios_with_named_reference_and_bad_reference():
+    ratios = group_ratios(_frame(), "sex", reference="F", n_boot=10)
+    assert {r.group for r in ratios} == {"M"}
+    with pytest.raises(ValueError, match="reference group"):
+        group_ratios(_frame(), "sex", reference="X", n_boot=10)
+
+
+def _ratio(value: float, support: int = 100, metric: str = "selection_rate") -> GroupRatio:
+    return GroupRatio("born_abroad", "True", "False", metric, value, value - 0.1, value + 0.1, support, 0.1, 0.1)
+
+
+def test_fairness_gate_passes_inside_band_and_fails_outside():
+    assert fairness_gate([_ratio(0.85), _ratio(1.2, metric="fpr")]).passed
+    result = fairness_gate([_ratio(1.0), _ratio(1.6, metric="precision")])
+    assert not result.passed
+    assert "precision ratio 1.60" in result.detail
+    assert result.numbers["fair_born_abroad_True_precision_ratio"] == 1.6
+
+
+def test_fairness_gate_does_not_judge_thin_groups():
+    result = fairness_gate([_ratio(3.0, support=5)], min_support=30)
+    assert result.passed
+    assert result.numbers["not_judged"] == 1
+
+
+def test_paired_gate_refuses_clearly_worse_challenger():
+    rng = np.random.default_rng(1)
+    label = rng.random(2000) < 0.3
+    champion = label | (rng.random(2000) < 0.05)  # selects nearly only hits
+    challenger = rng.random(2000) < 0.3  # selects at random
+    result = paired_hit_rate_gate(label, challenger, champion, n_boot=300)
+    assert not result.passed
+    assert result.numbers["difference"] < 0
+    assert result.numbers["upper_bound"] < 0
+
+
+def test_paired_gate_passes_identical_models():
+    label = np.array([1, 0, 1, 0, 1, 0, 0, 0])
+    sel = np.array([1, 1, 1, 0, 0, 0, 0, 0], dtype=bool)
+    result = paired_hit_rate_gate(label, sel, sel, n_boot=100)
+    assert result.passed
+    assert result.numbers["difference"] == 0
+
+
+def test_independent_gate_by_hand():
+    # 0.30 vs 0.40, n=100 each: se = sqrt(.21/100 + .24/100) = 0.0671; upper = -0.1 + 1.645*0.0671 = 0.0104 -> pass
+    assert independent_hit_rate_gate(0.30, 100, 0.40, 100).passed
+    # same rates with n=1000: upper = -0.1 + 1.645*0.0212 = -0.065 -> refuse
+    result = independent_hit_rate_gate(0.30, 1000, 0.40, 1000)
+    assert not result.passed
+    assert result.numbers["upper_bound"] == pytest.approx(-0.1 + 1.6449 * np.sqrt(0.00045), abs=1e-3)
+
+
+def test_refusal_message_names_each_failing_gate():
+    failing = [fairness_gate([_ratio(2.0)]), independent_hit_rate_gate(0.1, 1000, 0.5, 1000)]
+    err = PromotionRefused(3, failing)
+    assert "version 3 refused" in str(err)
+    assert "fairness:" in str(err) and "hit_rate:" in str(err)
