@@ -1,0 +1,308 @@
+"""Manager indicators over an outcomes-like frame: pure functions, no I/O.
+
+The frame has one row per closed investigation with columns `benefit, sex, selection, opened_date,
+closed_date, action, detected_sek, prevented_sek, police_report` (optionally `person_id`, `score`).
+Conventions follow the agency's published tables (Tabell 74-79 of the 2024 annual report): an
+investigation counts in the month and year it closed; sex-split rows show women (F) and men (M), and
+the total row includes unknown sex, so the split need not add up; cells about fewer than four persons
+are suppressed (value null, `suppressed` true, shown as "*").
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+BY_VALUES: tuple[str, ...] = ("benefit", "month", "year", "selection", "sex")
+TOTAL = "total"
+SEXES: tuple[str, ...] = ("F", "M")
+MIN_PERSONS = 4
+OUTCOME_COLUMNS: tuple[str, ...] = (
+    "benefit", "sex", "selection", "opened_date", "closed_date", "action", "detected_sek", "prevented_sek", "police_report",
+)
+MEASURES: tuple[str, ...] = (
+    "closed", "with_action", "hit_rate", "detected_sek", "prevented_sek", "detected_per_sek_cost", "police_reports",
+)
+
+
+def empty_outcomes() -> pd.DataFrame:
+    """An outcomes-like frame with no rows and the right dtypes."""
+    return normalise_outcomes(pd.DataFrame({c: [] for c in OUTCOME_COLUMNS}))
+
+
+def normalise_outcomes(frame: pd.DataFrame) -> pd.DataFrame:
+    """Coerce the outcome columns to the dtypes the indicators expect (dates, bools, floats, strings)."""
+    missing = [c for c in OUTCOME_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(f"outcomes frame lacks column(s) {', '.join(missing)}")
+    out = frame.copy()
+    for column in ("opened_date", "closed_date"):
+        out[column] = pd.to_datetime(out[column]).astype("datetime64[ns]")
+    for column in ("benefit", "sex", "selection"):
+        out[column] = out[column].astype("string")
+    out["action"] = out["action"].astype("boolean").fillna(False).astype(bool)
+    out["police_report"] = out["police_report"].astype("boolean").fillna(False).astype(bool)
+    for column in ("detected_sek", "prevented_sek"):
+        out[column] = pd.to_numeric(out[column]).astype(float).fillna(0.0)
+    return out
+
+
+def _with_period_keys(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    out["month"] = out["closed_date"].dt.strftime("%Y-%m").astype("string")
+    out["year"] = out["closed_date"].dt.year.astype("Int64").astype("string")
+    return out
+
+
+def _measures(group: pd.DataFrame, cost_per_investigation: float) -> dict[str, float | bool]:
+    closed = len(group)
+    persons = int(group["person_id"].nunique()) if "person_id" in group.columns else closed
+    with_action = int(group["action"].sum())
+    detected = float(group["detected_sek"].sum())
+    values: dict[str, float | bool] = {
+        "closed": float(closed),
+        "with_action": float(with_action),
+        "hit_rate": with_action / closed if closed else math.nan,
+        "detected_sek": detected,
+        "prevented_sek": float(group["prevented_sek"].sum()),
+        "detected_per_sek_cost": detected / (closed * cost_per_investigation) if closed and cost_per_investigation else math.nan,
+        "police_reports": float(group["police_report"].sum()),
+    }
+    suppressed = persons < MIN_PERSONS
+    if suppressed:
+        values = {k: math.nan for k in values}
+    values["suppressed"] = suppressed
+    return values
+
+
+def validate_by(by: Sequence[str]) -> list[str]:
+    """The grouping dimensions, checked; raises ValueError naming the unknown ones."""
+    by = [b.strip() for b in by if b and b.strip()]
+    unknown = [b for b in by if b not in BY_VALUES]
+    if unknown:
+        raise ValueError(f"unknown breakdown {', '.join(map(repr, unknown))}; choose from {', '.join(BY_VALUES)}")
+    if len(set(by)) != len(by):
+        raise ValueError("each breakdown may be named once")
+    return by
+
+
+def hit_rate_table(frame: pd.DataFrame, by: Sequence[str] = (), cost_per_investigation: float | None = None) -> pd.DataFrame:
+    """Closed investigations, share with action, detected and prevented SEK, detected SEK per SEK of control cost
+    and police reports per combination of `by` (benefit, month, year, selection, sex).
+
+    With `sex` in `by`, rows show F and M plus a `total` row per combination of the other keys that
+    includes unknown sex. With any `by`, a final row with every key `total` covers the whole frame.
+    """
+    if cost_per_investigation is None:
+        from riskrank.settings import get_settings
+
+        cost_per_investigation = get_settings().cost_per_investigation_sek
+    by = validate_by(by)
+    work = _with_period_keys(normalise_outcomes(frame))
+    others = [b for b in by if b != "sex"]
+    rows: list[dict] = []
+
+    def add(groups: pd.DataFrame, keys: list[str], fixed: dict[str, str]) -> None:
+        if keys:
+            for values, group in groups.groupby(keys, sort=True, dropna=False):
+                values = values if isinstance(values, tuple) else (values,)
+                label = {k: ("unknown" if pd.isna(v) else str(v)) for k, v in zip(keys, values, strict=True)}
+                rows.append({**label, **fixed, **_measures(group, cost_per_investigation)})
+        else:
+            rows.append({**fixed, **_measures(groups, cost_per_investigation)})
+
+    if "sex" in by:
+        known_sex = work[work["sex"].isin(SEXES)]
+        add(known_sex, others + ["sex"], {})
+        if others:
+            add(work, others, {"sex": TOTAL})
+            add(known_sex, ["sex"], {k: TOTAL for k in others})
+    else:
+        add(work, others, {})
+    if by:
+        grand = {k: TOTAL for k in by}
+        rows.append({**grand, **_measures(work, cost_per_investigation)})
+    table = pd.DataFrame(rows, columns=[*by, *MEASURES, "suppressed"])
+    table = table.drop_duplicates(subset=by, keep="first") if by else table
+    if "sex" in by and not table.empty:
+        # Sex rows in the order of the published tables: women, men, total.
+        order = {"F": 0, "M": 1, TOTAL: 2}
+        table["_sex_order"] = table["sex"].map(order)
+        table["_total_last"] = (table[others] == TOTAL).any(axis=1) if others else False
+        table = table.sort_values(["_total_last", *others, "_sex_order"], kind="stable")
+        table = table.drop(columns=["_sex_order", "_total_last"])
+    for key in by:
+        table[key] = table[key].astype("string")
+    table["suppressed"] = table["suppressed"].astype(bool)
+    return table.reset_index(drop=True)
+
+
+def filter_period(frame: pd.DataFrame, start: pd.Timestamp | None = None, end: pd.Timestamp | None = None) -> pd.DataFrame:
+    """Investigations closed within [start, end] (either bound optional)."""
+    closed = pd.to_datetime(frame["closed_date"])
+    keep = pd.Series(True, index=frame.index)
+    if start is not None:
+        keep &= closed >= pd.Timestamp(start)
+    if end is not None:
+        keep &= closed <= pd.Timestamp(end)
+    return frame.loc[keep]
+
+
+def ratio_of_proportions(a: int, n1: int, c: int, n2: int, confidence: float = 0.95) -> dict[str, float | None]:
+    """(a/n1) / (c/n2) with the Katz log interval: exp(ln RR +- z * sqrt(1/a - 1/n1 + 1/c - 1/n2))."""
+    if n1 == 0 or n2 == 0 or c == 0:
+        return {"ratio": None, "low": None, "high": None}
+    ratio = (a / n1) / (c / n2)
+    if a == 0:
+        return {"ratio": ratio, "low": None, "high": None}
+    z = _z(confidence)
+    se = math.sqrt(1 / a - 1 / n1 + 1 / c - 1 / n2)
+    return {"ratio": ratio, "low": ratio * math.exp(-z * se), "high": ratio * math.exp(z * se)}
+
+
+def _z(confidence: float) -> float:
+    from statistics import NormalDist
+
+    return NormalDist().inv_cdf(0.5 + confidence / 2)
+
+
+def lift(frame: pd.DataFrame, confidence: float = 0.95) -> dict[str, float | int | None]:
+    """Model-selected hit rate over the random sample's, with a Katz log interval for the ratio.
+
+    The random sample is the unbiased yardstick: its hit rate is what investigating cases at random
+    would find, so lift 1 means the model does no better than chance.
+    """
+    work = normalise_outcomes(frame)
+    model = work[work["selection"] == "model"]
+    random = work[work["selection"] == "random"]
+    a, n1 = int(model["action"].sum()), len(model)
+    c, n2 = int(random["action"].sum()), len(random)
+    result = ratio_of_proportions(a, n1, c, n2, confidence)
+    return {
+        "model_closed": n1,
+        "model_with_action": a,
+        "model_hit_rate": a / n1 if n1 else None,
+        "random_closed": n2,
+        "random_with_action": c,
+        "random_hit_rate": c / n2 if n2 else None,
+        "lift": result["ratio"],
+        "low": result["low"],
+        "high": result["high"],
+        "confidence": confidence,
+    }
+
+
+def fairness_by_sex(frame: pd.DataFrame, reference: str | None = None, confidence: float = 0.95) -> list[dict]:
+    """Fairness of the model's selections by sex, from outcomes alone.
+
+    - parity: a sex's share among model-selected investigations over its share in the random sample
+      (the random sample stands for the population), Katz interval; 1 means selected in proportion.
+    - precision: the model's hit rate for that sex over the reference sex's (default: the sex with most
+      random-sample investigations), Katz interval.
+    Unknown sex is left out; groups about fewer than four persons are suppressed.
+    """
+    work = normalise_outcomes(frame)
+    model = work[(work["selection"] == "model") & work["sex"].isin(SEXES)]
+    random = work[(work["selection"] == "random") & work["sex"].isin(SEXES)]
+    if model.empty or random.empty:
+        return []
+    if reference is None:
+        counts = random["sex"].value_counts()
+        reference = str(counts.index[0])
+    ref_model = model[model["sex"] == reference]
+    rows = []
+    for sex in SEXES:
+        m = model[model["sex"] == sex]
+        r = random[random["sex"] == sex]
+        suppressed = len(m) < MIN_PERSONS or len(r) < MIN_PERSONS
+        parity = ratio_of_proportions(len(m), len(model), len(r), len(random), confidence)
+        precision = ratio_of_proportions(
+            int(m["action"].sum()), len(m), int(ref_model["action"].sum()), len(ref_model), confidence
+        )
+        row = {
+            "sex": sex,
+            "reference": sex == reference,
+            "suppressed": suppressed,
+            "n_model": None if suppressed else len(m),
+            "n_random": None if suppressed else len(r),
+        }
+        for name, values in (("parity", parity), ("precision_ratio", precision)):
+            for key, suffix in (("ratio", ""), ("low", "_low"), ("high", "_high")):
+                row[name + suffix] = None if suppressed else values[key]
+        rows.append(row)
+    return rows
+
+
+def _month_ends(start: pd.Timestamp, end: pd.Timestamp) -> pd.DatetimeIndex:
+    return pd.date_range(start.to_period("M").to_timestamp(), end, freq="ME")
+
+
+def operational_indicators(frame: pd.DataFrame, by_benefit: bool = False, until: pd.Timestamp | None = None) -> pd.DataFrame:
+    """Monthly operational indicators for control cases, as in the agency's result indicators (doc 003):
+    inflow (opened in the month), closed (closed in the month), open balance at month end, age in days of
+    the open cases at month end (mean, median, p10, p90) and handling time in days of the cases closed in
+    the month (mean, median). `closed_date` may be null for cases still open. Statistics over fewer than
+    four cases are suppressed (null)."""
+    work = frame.copy()
+    work["opened_date"] = pd.to_datetime(work["opened_date"]).astype("datetime64[ns]")
+    work["closed_date"] = pd.to_datetime(work["closed_date"]).astype("datetime64[ns]")
+    columns = ["month", *(["benefit"] if by_benefit else []), "inflow", "closed", "open_at_month_end",
+               "age_mean_days", "age_median_days", "age_p10_days", "age_p90_days", "handling_mean_days", "handling_median_days"]
+    if work.empty:
+        return pd.DataFrame(columns=columns)
+    last = pd.Timestamp(until) if until is not None else max(work["opened_date"].max(), work["closed_date"].max())
+    groups = [(b, g) for b, g in work.groupby("benefit", sort=True)] if by_benefit else [(None, work)]
+    rows = []
+    for benefit, group in groups:
+        opened = group["opened_date"].to_numpy()
+        closed = group["closed_date"].to_numpy()
+        for month_end in _month_ends(work["opened_date"].min(), last + pd.offsets.MonthEnd(0)):
+            month_start = month_end.to_period("M").to_timestamp()
+            end = np.datetime64(month_end)
+            in_month_closed = (closed >= np.datetime64(month_start)) & (closed <= end)
+            is_open = (opened <= end) & (np.isnat(closed) | (closed > end))
+            ages = ((end - opened[is_open]) / np.timedelta64(1, "D")).astype(float)
+            handling = ((closed[in_month_closed] - opened[in_month_closed]) / np.timedelta64(1, "D")).astype(float)
+            row = {
+                "month": month_end.strftime("%Y-%m"),
+                "inflow": int(((opened >= np.datetime64(month_start)) & (opened <= end)).sum()),
+                "closed": int(in_month_closed.sum()),
+                "open_at_month_end": int(is_open.sum()),
+                **_spread(ages, "age"),
+                "handling_mean_days": float(handling.mean()) if len(handling) >= MIN_PERSONS else None,
+                "handling_median_days": float(np.median(handling)) if len(handling) >= MIN_PERSONS else None,
+            }
+            if by_benefit:
+                row["benefit"] = benefit
+            rows.append(row)
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _spread(values: np.ndarray, prefix: str) -> dict[str, float | None]:
+    if len(values) < MIN_PERSONS:
+        return {f"{prefix}_{stat}_days": None for stat in ("mean", "median", "p10", "p90")}
+    return {
+        f"{prefix}_mean_days": float(values.mean()),
+        f"{prefix}_median_days": float(np.median(values)),
+        f"{prefix}_p10_days": float(np.percentile(values, 10)),
+        f"{prefix}_p90_days": float(np.percentile(values, 90)),
+    }
+
+
+def records(table: pd.DataFrame) -> list[dict]:
+    """JSON-ready rows: NaN becomes None, numpy scalars become Python numbers."""
+    out = []
+    for row in table.to_dict(orient="records"):
+        clean = {}
+        for key, value in row.items():
+            if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+                clean[key] = None
+            elif isinstance(value, np.generic):
+                clean[key] = value.item()
+            else:
+                clean[key] = value
+        out.append(clean)
+    return out

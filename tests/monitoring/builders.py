@@ -1,0 +1,35 @@
+"""Hand-built outcomes for the monitoring tests."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+
+def outcome_rows(benefit: str, sex: str | None, actions: list[int], detected: list[float] | None = None,
+                 prevented: list[float] | None = None, police: list[int] | None = None, selection: str = "model",
+                 closed: str = "2024-03-15", opened: str = "2024-01-10") -> list[dict]:
+    n = len(actions)
+    detected = detected or [0.0] * n
+    prevented = prevented or [0.0] * n
+    police = police or [0] * n
+    return [
+        {
+            "benefit": benefit, "sex": sex, "selection": selection, "opened_date": pd.Timestamp(opened),
+            "closed_date": pd.Timestamp(closed), "action": bool(a), "detected_sek": float(d), "prevented_sek": float(p),
+            "police_report": bool(r),
+        }
+        for a, d, p, r in zip(actions, detected, prevented, police, strict=True)
+    ]
+
+
+def hand_built_outcomes() -> pd.DataFrame:
+    """20 closed investigations: barnbidrag F 5, M 4, unknown sex 2; bostadsbidrag F 3 (a small cell), M 6."""
+    rows = (
+        outcome_rows("barnbidrag", "F", [1, 1, 1, 0, 0], [1000, 2000, 3000, 0, 0], [500, 0, 0, 0, 0], [1, 0, 0, 0, 0])
+        + outcome_rows("barnbidrag", "M", [1, 0, 0, 0], [4000, 0, 0, 0], [0, 0, 0, 100], closed="2024-04-02")
+        + outcome_rows("barnbidrag", None, [1, 1], [10000, 0], [0, 0], [1, 1])
+        + outcome_rows("bostadsbidrag", "F", [1, 0, 0], [600, 0, 0], selection="random")
+        + outcome_rows("bostadsbidrag", "M", [1, 1, 1, 1, 0, 0], [100, 100, 100, 100, 0, 0], police=[1, 0, 0, 0, 0, 0],
+                       selection="random", closed="2024-04-20")
+    )
+    return pd.DataFrame(rows)
