@@ -1,11 +1,57 @@
+"""CLI commands of the monitoring part: `riskrank audit` and `riskrank report`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
 from riskrank.errors import UserError
 
 
-def audit() -> None:
-    """Fairness audit (placeholder)."""
-    raise UserError("audit is not built yet")
+def audit(
+    file: Path = typer.Argument(..., help="CSV or Parquet table of selections, one row per selected person."),
+    population: int = typer.Option(..., "--population", help="Size of the population the selections were drawn from."),
+    group: list[str] = typer.Option(..., "--group", help="Group column to audit (repeatable), e.g. --group sex."),
+    selection_col: str = typer.Option("selection", help="Column saying how each row was selected: model or random."),
+    outcome_col: str = typer.Option("outcome", help="Outcome column: 1, 0, or blank if not investigated."),
+    score_col: str | None = typer.Option(None, help="Optional column with the model's score."),
+    reference: list[str] = typer.Option([], "--reference", help="Reference group as COLUMN=GROUP (default: the largest)."),
+    bootstrap: int = typer.Option(1000, help="Bootstrap replicates for the intervals."),
+    seed: int = typer.Option(0, help="Seed of the bootstrap."),
+    json_out: Path | None = typer.Option(None, "--json", help="Write one record per group column and group to this JSON file."),
+    html: Path | None = typer.Option(None, "--html", help="Write an HTML page with charts to this file."),
+) -> None:
+    """Fairness audit of a risk model's selections: each group's estimated confusion matrix, ratios to a reference."""
+    from riskrank.monitoring.audit import audit_selections, load_selections, parse_references
+    from riskrank.monitoring.audit_render import print_audit, write_html, write_json
+
+    frame = load_selections(file)
+    result = audit_selections(frame, group, population, selection_col=selection_col, outcome_col=outcome_col,
+                              score_col=score_col, references=parse_references(reference), n_boot=bootstrap, seed=seed)
+    print_audit(result)
+    if json_out is not None:
+        write_json(result, json_out)
+    if html is not None:
+        write_html(result, html, source=file.name)
 
 
-def report() -> None:
-    """Excel report (placeholder)."""
-    raise UserError("report is not built yet")
+def report(
+    out: Path = typer.Option(..., "--out", help="Excel file to write (.xlsx)."),
+    world: Path | None = typer.Option(None, "--world", help="Read a world folder instead of the operational DB."),
+    cost_per_investigation: float | None = typer.Option(None, help="Control cost per investigation, SEK (default: settings)."),
+) -> None:
+    """Excel workbook of the manager indicators, one indicator per sheet, by benefit, month and sex."""
+    from rich.console import Console
+
+    from riskrank.monitoring.report import build_report_from_db, build_report_from_world
+
+    if out.suffix.lower() != ".xlsx":
+        raise UserError(f"--out {out}: the report is an Excel workbook; give a file name ending in .xlsx")
+    if cost_per_investigation is not None and cost_per_investigation <= 0:
+        raise UserError("--cost-per-investigation must be positive")
+    if world is not None:
+        sheets = build_report_from_world(world, out, cost_per_investigation)
+    else:
+        sheets = build_report_from_db(out, cost_per_investigation)
+    Console().print(f"wrote {out} ({len(sheets)} sheets: {', '.join(sheets)})")

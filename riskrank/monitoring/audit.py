@@ -1,0 +1,258 @@
+"""Fairness audit of a risk model's selections, on any table of selections.
+
+The method of published audits of welfare risk models: the random sample stands for the population,
+so it gives each group's population share and base error rate; the model's investigated selections
+give true and false positives; the rest of each group's confusion matrix in the whole population follows:
+
+    N_g  = population * (random rows in g / random rows)          estimated people in g
+    P_g  = N_g * (errors found among g's investigated random rows / g's investigated random rows)
+    TP_g = model selections in g * precision_g,   FP_g = selections - TP_g
+    FN_g = max(P_g - TP_g, 0),                    TN_g = max(N_g - P_g - FP_g, 0)
+
+Per group: selection rate (selections / N_g) against population share (statistical parity), precision
+(hit rate), false-positive rate FP/(N-P), false-negative rate FN/P, and the share of the group's errors
+found against the share of the group selected (found_to_selected = recall / selection rate, the model's
+lift within the group). Each metric is also a ratio to a reference group, with percentile bootstrap
+intervals (random and model rows resampled independently); ratios outside 0.8-1.25 are flagged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from riskrank.errors import UserError
+
+METRICS: tuple[str, ...] = ("selection_rate", "precision", "fpr", "fnr", "found_to_selected")
+METRIC_LABELS: dict[str, str] = {
+    "selection_rate": "Selection rate",
+    "precision": "Precision (hit rate)",
+    "fpr": "False-positive rate",
+    "fnr": "False-negative rate",
+    "found_to_selected": "Share of errors found / share selected",
+}
+FAIR_LOW, FAIR_HIGH = 0.8, 1.25
+AUDITED = ("model", "random")
+IGNORED_SELECTIONS = ("impulse", "fk_initiated")
+_STATES = ("pos", "neg", "blank")
+
+
+@dataclass
+class AuditResult:
+    records: list[dict]
+    population: int
+    n_random: int
+    n_selected: int
+    references: dict[str, str]
+    ignored_rows: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def load_selections(path: str | Path) -> pd.DataFrame:
+    """Read a CSV or Parquet table of selections; a clear UserError if it is missing or unreadable."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"file {path} does not exist")
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".parquet", ".pq"):
+            return pd.read_parquet(path)
+        if suffix in (".csv", ".txt"):
+            return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    except Exception as exc:  # the reader's own message says what is wrong with the file
+        raise UserError(f"cannot read {path}: {exc}") from exc
+    raise UserError(f"file {path}: expected a .csv or .parquet file")
+
+
+def _outcome_values(series: pd.Series, column: str) -> pd.Series:
+    mapping = {"1": 1.0, "0": 0.0, "1.0": 1.0, "0.0": 0.0, "true": 1.0, "false": 0.0, "": np.nan}
+    text = series.astype("string").str.strip().str.lower().fillna("")
+    bad = sorted(set(text.unique()) - set(mapping))
+    if bad:
+        shown = ", ".join(repr(b) for b in bad[:5])
+        raise UserError(f"column {column!r}: outcome values must be 1, 0 or blank; found {shown}")
+    return text.map(mapping).astype(float)
+
+
+def prepare_selections(frame: pd.DataFrame, group_cols: Sequence[str], selection_col: str = "selection",
+                       outcome_col: str = "outcome", score_col: str | None = None) -> tuple[pd.DataFrame, int]:
+    """Check the table and keep the audited rows: `selection` (model | random), `outcome` (1.0, 0.0, NaN),
+    the group columns as strings (blank -> "unknown") and `score` if named. Returns (rows, ignored rows)."""
+    if not group_cols:
+        raise UserError("name at least one group column with --group")
+    wanted = [selection_col, outcome_col, *group_cols, *([score_col] if score_col else [])]
+    missing = [c for c in dict.fromkeys(wanted) if c not in frame.columns]
+    if missing:
+        have = ", ".join(map(str, frame.columns))
+        raise UserError(f"column(s) {', '.join(map(repr, missing))} not found; the table has {have}")
+    selection = frame[selection_col].astype("string").str.strip().str.lower()
+    unknown = sorted(set(selection.dropna().unique()) - set(AUDITED) - set(IGNORED_SELECTIONS))
+    if unknown or selection.isna().any():
+        shown = ", ".join(repr(u) for u in unknown[:5]) or "blank"
+        raise UserError(f"column {selection_col!r}: unknown selection value(s) {shown}; expected model or random")
+    audited = selection.isin(AUDITED)
+    outcome = _outcome_values(frame.loc[audited, outcome_col], outcome_col)
+    out = pd.DataFrame({"selection": selection[audited].astype(str), "outcome": outcome})
+    for col in group_cols:
+        out[col] = frame.loc[audited, col].astype("string").str.strip().replace("", pd.NA).fillna("unknown").astype(str)
+    if score_col:
+        score = pd.to_numeric(frame.loc[audited, score_col], errors="coerce")
+        if score.isna().any() and frame.loc[audited, score_col].notna().any():
+            raise UserError(f"column {score_col!r}: scores must be numbers")
+        out["score"] = score
+    for needed in AUDITED:
+        if not (out["selection"] == needed).any():
+            raise UserError(f"column {selection_col!r}: no {needed!r} rows; the audit needs model selections and a random sample")
+    return out.reset_index(drop=True), int((~audited).sum())
+
+
+def _cell_counts(rows: pd.DataFrame, group_col: str, groups: list[str]) -> np.ndarray:
+    """Counts per (group, state) with state pos / neg / blank, flattened group-major."""
+    state = np.where(rows["outcome"] == 1.0, "pos", np.where(rows["outcome"] == 0.0, "neg", "blank"))
+    table = pd.crosstab(rows[group_col], state).reindex(index=groups, columns=list(_STATES), fill_value=0)
+    return table.to_numpy(dtype=float).reshape(-1)
+
+
+def _estimate(random_cells: np.ndarray, model_cells: np.ndarray, population: int) -> dict[str, np.ndarray]:
+    """Per-group population confusion matrices and metrics from cell counts shaped (..., groups, 3)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r_pos, r_neg, r_blank = random_cells[..., 0], random_cells[..., 1], random_cells[..., 2]
+        m_pos, m_neg, m_blank = model_cells[..., 0], model_cells[..., 1], model_cells[..., 2]
+        r_n = r_pos + r_neg + r_blank
+        m_n = m_pos + m_neg + m_blank
+        share = r_n / r_n.sum(axis=-1, keepdims=True)
+        size = population * share
+        base_rate = r_pos / (r_pos + r_neg)
+        precision = m_pos / (m_pos + m_neg)
+        positives = size * base_rate
+        negatives = size - positives
+        tp = np.where(m_n > 0, m_n * precision, 0.0)  # a group with no selections has no true positives
+        fp = m_n - tp
+        fn = np.maximum(positives - tp, 0.0)
+        tn = np.maximum(negatives - fp, 0.0)
+        selection_rate = m_n / size
+        recall = tp / positives
+        return {
+            "population_share": share, "selected_share": m_n / m_n.sum(axis=-1, keepdims=True), "population_size": size,
+            "base_rate": base_rate, "tp": tp, "fp": fp, "fn": fn, "tn": tn,
+            "selection_rate": selection_rate, "precision": precision, "fpr": fp / negatives, "fnr": fn / positives,
+            "errors_found_share": recall, "found_to_selected": recall / selection_rate,
+        }
+
+
+def _check_groups(rows: pd.DataFrame, group_col: str) -> list[str]:
+    random = rows[rows["selection"] == "random"]
+    investigated = random[random["outcome"].notna()]
+    groups = sorted(rows[group_col].unique())
+    for group in groups:
+        if not (random[group_col] == group).any():
+            raise UserError(f"group column {group_col!r}: group {group!r} has no random-sample rows, so its population share "
+                            "and error rate cannot be estimated")
+        if not (investigated[group_col] == group).any():
+            raise UserError(f"group column {group_col!r}: group {group!r} has no investigated random-sample rows (outcome 1, 0)")
+    return groups
+
+
+def audit_selections(frame: pd.DataFrame, group_cols: Sequence[str], population: int, *, selection_col: str = "selection",
+                     outcome_col: str = "outcome", score_col: str | None = None, references: dict[str, str] | None = None,
+                     n_boot: int = 1000, seed: int = 0, confidence: float = 0.95) -> AuditResult:
+    """Estimate each group's population confusion matrix and the fairness metrics with bootstrap intervals."""
+    rows, ignored = prepare_selections(frame, group_cols, selection_col, outcome_col, score_col)
+    references = dict(references or {})
+    unknown_refs = sorted(set(references) - set(group_cols))
+    if unknown_refs:
+        raise UserError(f"reference given for {', '.join(map(repr, unknown_refs))}, which is not a --group column")
+    if population <= 0:
+        raise UserError("--population must be a positive number of people")
+    if population < len(rows):
+        raise UserError(f"--population {population} is smaller than the {len(rows)} selected rows in the table")
+    if n_boot < 0:
+        raise UserError("--bootstrap must be zero or more")
+    random_rows = rows[rows["selection"] == "random"]
+    model_rows = rows[rows["selection"] == "model"]
+    rng = np.random.default_rng(seed)
+    tail = (1 - confidence) / 2 * 100
+    records: list[dict] = []
+    chosen_refs: dict[str, str] = {}
+    for group_col in group_cols:
+        groups = _check_groups(rows, group_col)
+        random_cells = _cell_counts(random_rows, group_col, groups)
+        model_cells = _cell_counts(model_rows, group_col, groups)
+        shape = (len(groups), len(_STATES))
+        point = _estimate(random_cells.reshape(shape), model_cells.reshape(shape), population)
+        reference = references.get(group_col) or groups[int(np.argmax(random_cells.reshape(shape).sum(axis=1)))]
+        if reference not in groups:
+            raise UserError(f"reference group {reference!r} not found in column {group_col!r}; groups are {', '.join(groups)}")
+        chosen_refs[group_col] = reference
+        ref = groups.index(reference)
+        boot = None
+        if n_boot:
+            r_draw = rng.multinomial(len(random_rows), random_cells / random_cells.sum(), size=n_boot).reshape(n_boot, *shape)
+            m_draw = rng.multinomial(len(model_rows), model_cells / model_cells.sum(), size=n_boot).reshape(n_boot, *shape)
+            boot = _estimate(r_draw.astype(float), m_draw.astype(float), population)
+        for i, group in enumerate(groups):
+            record: dict = {
+                "group_column": group_col, "group": group, "reference": group == reference,
+                "n_random": int(random_cells.reshape(shape)[i].sum()),
+                "n_random_investigated": int(random_cells.reshape(shape)[i, :2].sum()),
+                "n_selected": int(model_cells.reshape(shape)[i].sum()),
+                "n_selected_investigated": int(model_cells.reshape(shape)[i, :2].sum()),
+            }
+            for key in ("population_share", "selected_share", "population_size", "base_rate", "tp", "fp", "fn", "tn",
+                        "errors_found_share"):
+                record[key] = _num(point[key][i])
+            if score_col:
+                scores = rows.loc[rows[group_col] == group, "score"]
+                record["mean_score"] = _num(scores.mean())
+            flags = []
+            for metric in METRICS:
+                value = point[metric][i]
+                ratio = value / point[metric][ref]
+                record[metric] = _num(value)
+                record[f"{metric}_ratio"] = _num(ratio)
+                low = high = r_low = r_high = None
+                if boot is not None:
+                    with np.errstate(divide="ignore", invalid="ignore"):
+                        values = boot[metric][:, i]
+                        ratios = values / boot[metric][:, ref]
+                    low, high = _interval(values, tail)
+                    r_low, r_high = (1.0, 1.0) if i == ref else _interval(ratios, tail)
+                record[f"{metric}_low"], record[f"{metric}_high"] = low, high
+                record[f"{metric}_ratio_low"], record[f"{metric}_ratio_high"] = r_low, r_high
+                outside = _num(ratio) is not None and not (FAIR_LOW <= ratio <= FAIR_HIGH)
+                record[f"{metric}_ratio_flag"] = bool(outside)
+                if outside:
+                    flags.append(metric)
+            record["flags"] = flags
+            records.append(record)
+    notes = []
+    if ignored:
+        notes.append(f"{ignored} rows with other selection methods (impulse, fk_initiated) were ignored")
+    return AuditResult(records, population, len(random_rows), len(model_rows), chosen_refs, ignored, notes)
+
+
+def _num(value: float) -> float | None:
+    value = float(value)
+    return value if np.isfinite(value) else None
+
+
+def _interval(values: np.ndarray, tail: float) -> tuple[float | None, float | None]:
+    finite = values[np.isfinite(values)]
+    if len(finite) < max(10, len(values) // 2):
+        return None, None
+    return float(np.percentile(finite, tail)), float(np.percentile(finite, 100 - tail))
+
+
+def parse_references(items: Sequence[str]) -> dict[str, str]:
+    """`COL=VALUE` pairs from --reference into {column: group}."""
+    out: dict[str, str] = {}
+    for item in items:
+        column, sep, value = item.partition("=")
+        if not sep or not column.strip() or not value.strip():
+            raise UserError(f"--reference {item!r}: write it as COLUMN=GROUP, e.g. --reference sex=M")
+        out[column.strip()] = value.strip()
+    return out
