@@ -1,0 +1,89 @@
+"""The FastAPI application: routers per resource, auth and database as dependencies, the model holder in app.state."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import numpy as np
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from riskrank.db import get_engine
+from riskrank.serving import logfilter
+from riskrank.serving.auth import Authenticator
+from riskrank.serving.deps import NOTICE, require_manager
+from riskrank.serving.deps import get_engine as engine_dependency
+from riskrank.serving.featuresource import FeatureSource, default_feature_source
+from riskrank.serving.holder import ModelHolder
+from riskrank.serving.routers import audit_log, cases, health, model, outcomes, score, worklists
+from riskrank.serving.tables import create_serving_tables
+from riskrank.settings import Settings, get_settings
+
+log = logging.getLogger("riskrank.serving")
+
+DESCRIPTION = f"""
+Scores benefit cases for control investigation (kontrollutredning) with the reasons behind each score.
+
+**{NOTICE}** Investigators decide; every score, worklist and outcome is written to a hash-chained audit log.
+
+Roles (bearer tokens from `riskrank users add NAME --role ROLE`): investigator (scores, worklists, outcomes),
+manager (metrics, dashboard), data_scientist (model information and reload), auditor (audit log).
+"""
+
+_DEFAULT = object()
+
+
+def _include_monitoring(app: FastAPI) -> None:
+    """Manager metrics and the dashboard come from the monitoring part, when it is installed."""
+    try:
+        from riskrank.monitoring.dashboard import make_router
+    except ImportError:
+        log.warning("riskrank.monitoring.dashboard not available: /v1/metrics/hit-rate and /dashboard are not served")
+        return
+    app.include_router(make_router(require_manager, engine_dependency))
+
+
+def create_app(
+    settings: Settings | None = None,
+    feature_source: Any = _DEFAULT,
+    worklist_seed: int | None = None,
+) -> FastAPI:
+    """Build the app. `feature_source` defaults to the feature store on settings.database_url;
+    `worklist_seed` makes the random share of worklists reproducible (tests)."""
+    settings = settings or get_settings()
+    engine = get_engine(settings.database_url)
+    source: FeatureSource | None = default_feature_source(engine) if feature_source is _DEFAULT else feature_source
+    holder = ModelHolder(settings, source)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        create_serving_tables(engine)
+        holder.start()
+        try:
+            yield
+        finally:
+            holder.stop()
+
+    app = FastAPI(title="riskrank", version="1", description=DESCRIPTION, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.holder = holder
+    app.state.authenticator = Authenticator(engine)
+    app.state.worklist_rng = np.random.default_rng(worklist_seed) if worklist_seed is not None else None
+    logfilter.install(settings.pseudonym_key)
+
+    for module in (health, cases, score, worklists, outcomes, model, audit_log):
+        app.include_router(module.router)
+    _include_monitoring(app)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Logged without the request path (it may hold a case id); the user gets no stack trace.
+        log.error("unexpected %s in %s %s", type(exc).__name__, request.method, request.scope.get("route").path
+                  if request.scope.get("route") else "?", exc_info=exc)
+        return JSONResponse({"detail": "internal error; it has been logged"}, status_code=500)
+
+    return app

@@ -1,0 +1,79 @@
+"""Bearer-token users with roles. Tokens are 256-bit random strings shown once; only their sha256 is stored.
+
+Lookups go by the token's hash (an indexed column) and the stored hash is compared with
+hmac.compare_digest. Successful lookups are cached briefly so the hot path makes no database round trip.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from riskrank.errors import UserError
+from riskrank.serving.tables import users
+
+ROLES: tuple[str, ...] = ("investigator", "manager", "data_scientist", "auditor")
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    role: str
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def add_user(engine: Engine, name: str, role: str) -> str:
+    """Create a user and return its bearer token (the only time it is ever available)."""
+    name = name.strip()
+    if not name or len(name) > 80:
+        raise UserError("user name must be 1 to 80 characters")
+    if role not in ROLES:
+        raise UserError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
+    token = secrets.token_urlsafe(32)
+    with engine.begin() as conn:
+        if conn.execute(sa.select(users.c.name).where(users.c.name == name)).first():
+            raise UserError(f"user {name!r} already exists")
+        conn.execute(
+            users.insert().values(name=name, role=role, token_sha256=hash_token(token), created_at=datetime.now(UTC), active=True)
+        )
+    return token
+
+
+class Authenticator:
+    """Resolves bearer tokens to users, caching hits for `ttl_seconds` (so a deactivation takes effect within it)."""
+
+    def __init__(self, engine: Engine, ttl_seconds: float = 30.0) -> None:
+        self._engine = engine
+        self._ttl = ttl_seconds
+        self._cache: dict[str, tuple[float, User]] = {}
+        self._lock = threading.Lock()
+
+    def user_for(self, token: str) -> User | None:
+        digest = hash_token(token)
+        now = time.monotonic()
+        hit = self._cache.get(digest)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                sa.select(users.c.name, users.c.role, users.c.token_sha256).where(
+                    users.c.token_sha256 == digest, users.c.active.is_(True)
+                )
+            ).first()
+        if row is None or not hmac.compare_digest(row.token_sha256, digest):
+            return None
+        user = User(name=row.name, role=row.role)
+        with self._lock:
+            self._cache[digest] = (now + self._ttl, user)
+        return user

@@ -1,0 +1,76 @@
+"""FastAPI dependencies: the app's shared objects, and bearer-token auth by role."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import Depends, HTTPException, Request, status
+from sqlalchemy.engine import Engine
+
+from riskrank.serving.auth import Authenticator, User
+from riskrank.serving.featuresource import FeatureSource
+from riskrank.serving.holder import ModelHolder
+from riskrank.serving.snapshot import Snapshot
+from riskrank.settings import Settings
+
+NOTICE = "The score is a ranking aid for choosing which cases to investigate, never a decision about a case."
+
+
+def get_engine(request: Request) -> Engine:
+    return request.app.state.engine
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_holder(request: Request) -> ModelHolder:
+    return request.app.state.holder
+
+
+def get_feature_source(request: Request) -> FeatureSource:
+    source = request.app.state.holder.feature_source
+    if source is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the feature store is not available")
+    return source
+
+
+def get_snapshot(request: Request) -> Snapshot:
+    """The snapshot this request uses from start to end, even if a new model is swapped in meanwhile."""
+    snapshot = request.app.state.holder.current
+    if snapshot is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "no model is loaded yet; see /ready")
+    return snapshot
+
+
+def _unauthorized(message: str) -> HTTPException:
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, message, headers={"WWW-Authenticate": "Bearer"})
+
+
+def current_user(request: Request) -> User:
+    header = request.headers.get("authorization")
+    if not header:
+        raise _unauthorized("missing bearer token (Authorization: Bearer <token>)")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise _unauthorized("the Authorization header must be 'Bearer <token>'")
+    authenticator: Authenticator = request.app.state.authenticator
+    user = authenticator.user_for(token.strip())
+    if user is None:
+        raise _unauthorized("unknown or inactive token")
+    return user
+
+
+def require_role(*roles: str) -> Callable[..., User]:
+    def dependency(user: User = Depends(current_user)) -> User:
+        if user.role not in roles:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {user.role!r} may not do this; needs {' or '.join(roles)}")
+        return user
+
+    return dependency
+
+
+require_investigator = require_role("investigator")
+require_manager = require_role("manager")
+require_data_scientist = require_role("data_scientist")
+require_auditor = require_role("auditor")

@@ -1,0 +1,144 @@
+"""The model holder: which model version serves, and swapping in a new one without dropping requests.
+
+Requests read `holder.current` once and keep that Snapshot for their whole life; a reload builds the
+next Snapshot aside and replaces the reference in one assignment. A background thread polls the registry
+for a moved champion alias and the feature store for a newer as-of date. When a new version fails to
+load, the old one keeps serving and `status()` (shown by /ready) says which version failed and why.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from riskrank.serving.featuresource import FeatureSource
+from riskrank.serving.snapshot import Snapshot, build_snapshot
+from riskrank.settings import Settings
+from riskrank.training.model import ScoringModel
+
+log = logging.getLogger("riskrank.serving.holder")
+
+ALIAS = "champion"
+
+
+@dataclass(frozen=True)
+class LoadFailure:
+    version: int | None
+    error: str
+    at: str
+
+
+def _alias_version(settings: Settings, alias: str) -> int:
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=settings.mlflow_tracking_uri, registry_uri=settings.mlflow_tracking_uri)
+    return int(client.get_model_version_by_alias(settings.model_name, alias).version)
+
+
+def _load_version(settings: Settings, version: int) -> ScoringModel:
+    model = ScoringModel.from_registry(
+        version=version, tracking_uri=settings.mlflow_tracking_uri, model_name=settings.model_name
+    )
+    model.alias = ALIAS
+    return model
+
+
+class ModelHolder:
+    def __init__(
+        self,
+        settings: Settings,
+        feature_source: FeatureSource | None,
+        resolve_version: Callable[[Settings, str], int] = _alias_version,
+        load_version: Callable[[Settings, int], ScoringModel] = _load_version,
+    ) -> None:
+        self.settings = settings
+        self.feature_source = feature_source
+        self._resolve_version = resolve_version
+        self._load_version = load_version
+        self.current: Snapshot | None = None
+        self.failure: LoadFailure | None = None
+        self._reload_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    def start(self, poll: bool = True) -> None:
+        self.refresh()
+        if poll and self.settings.model_poll_seconds > 0:
+            self._thread = threading.Thread(target=self._poll, name="riskrank-model-poll", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def _poll(self) -> None:
+        while not self._stop.wait(self.settings.model_poll_seconds):
+            try:
+                self.refresh()
+            except Exception:  # keep polling whatever happens; the failure is logged and shown in /ready
+                log.exception("model poll failed")
+
+    # -- reloading ------------------------------------------------------------------------------
+    def refresh(self, force: bool = False) -> dict[str, Any]:
+        """Load the champion if its alias moved (or `force`), rebuild the snapshot if the features moved.
+
+        A version that failed once is not retried by the poll (it would fail the same way); `force` retries.
+        """
+        with self._reload_lock:
+            current = self.current
+            try:
+                wanted = self._resolve_version(self.settings, ALIAS)
+            except Exception as exc:
+                self._record_failure(None, f"cannot resolve alias {ALIAS!r}: {exc}")
+                return self.status()
+            same_model = current is not None and current.version == wanted
+            failed_before = self.failure is not None and self.failure.version == wanted
+            if not same_model and (force or not failed_before):
+                try:
+                    model = self._load_version(self.settings, wanted)
+                    snapshot = self._build(model)
+                except Exception as exc:
+                    self._record_failure(wanted, f"{type(exc).__name__}: {exc}")
+                    return self.status()
+                self.current, self.failure = snapshot, None
+                log.info("now serving %s version %s (was %s)", self.settings.model_name, wanted,
+                         current.version if current else None)
+            elif current is not None and self._features_moved(current):
+                self.current = self._build(current.model)
+                log.info("feature snapshot refreshed to as_of %s", self.current.as_of)
+            elif same_model and force and self.failure is not None and self.failure.version != wanted:
+                self.failure = None
+            return self.status()
+
+    def _features_moved(self, snapshot: Snapshot) -> bool:
+        return self.feature_source is not None and self.feature_source.latest_as_of() != snapshot.as_of
+
+    def _build(self, model: ScoringModel) -> Snapshot:
+        if self.feature_source is None:
+            return build_snapshot(model, None, None)
+        as_of = self.feature_source.latest_as_of()
+        frame = self.feature_source.latest_frame() if as_of is not None else None
+        return build_snapshot(model, frame, as_of)
+
+    def _record_failure(self, version: int | None, error: str) -> None:
+        self.failure = LoadFailure(version, error, datetime.now(UTC).isoformat(timespec="seconds"))
+        serving = self.current.version if self.current else None
+        log.error("could not load model version %s (still serving %s): %s", version, serving, error)
+
+    def status(self) -> dict[str, Any]:
+        current = self.current
+        return {
+            "model_loaded": current is not None,
+            "model_version": current.version if current else None,
+            "features_as_of": current.as_of.isoformat() if current and current.as_of else None,
+            "cases_in_snapshot": int(len(current.case_ids)) if current else 0,
+            "failed_version": None
+            if self.failure is None
+            else {"version": self.failure.version, "error": self.failure.error, "at": self.failure.at},
+        }

@@ -1,0 +1,35 @@
+"""Keeps case ids out of the access log: paths like /v1/cases/123/score are logged with the case pseudonymised."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from riskrank.serving.pseudonym import pseudonymise
+
+_CASE_PATH = re.compile(r"(/v1/cases/)([^/?\s]+)")
+
+
+class PseudonymisePaths(logging.Filter):
+    def __init__(self, key: str) -> None:
+        super().__init__()
+        self._key = key
+
+    def _clean(self, value: object) -> object:
+        if isinstance(value, str) and "/v1/cases/" in value:
+            return _CASE_PATH.sub(lambda m: m.group(1) + "p-" + pseudonymise(m.group(2), self._key), value)
+        return value
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(self._clean(a) for a in record.args)
+        record.msg = self._clean(record.msg)
+        return True
+
+
+def install(key: str) -> None:
+    """Attach the filter once to uvicorn's access and error loggers."""
+    for name in ("uvicorn.access", "uvicorn.error"):
+        logger = logging.getLogger(name)
+        logger.filters = [f for f in logger.filters if not isinstance(f, PseudonymisePaths)]
+        logger.addFilter(PseudonymisePaths(key))

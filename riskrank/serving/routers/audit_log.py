@@ -1,0 +1,27 @@
+"""The audit log for auditors: read entries and verify the hash chain."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from riskrank.serving import audit
+from riskrank.serving.auth import User
+from riskrank.serving.deps import require_auditor
+
+router = APIRouter(prefix="/v1/audit-log", tags=["audit log"])
+
+
+@router.get("", summary="Audit entries after a sequence number (case ids are pseudonymised)")
+def read_audit_log(
+    request: Request,
+    after: int = Query(0, ge=0),
+    limit: int = Query(100, ge=1, le=1000),
+    user: User = Depends(require_auditor),
+) -> dict:
+    return {"entries": audit.read_entries(request.app.state.engine, after, limit)}
+
+
+@router.get("/verify", summary="Check the hash chain; names the first edited or deleted entry")
+def verify_audit_log(request: Request, user: User = Depends(require_auditor)) -> dict:
+    result = audit.verify(request.app.state.engine)
+    return {"ok": result.ok, "entries": result.entries, "first_bad_seq": result.first_bad_seq, "problem": result.problem}

@@ -1,0 +1,56 @@
+"""GET /v1/cases/{case_id}/score: a case's score, percentile and reasons, from the feature store."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
+
+from riskrank.serving import audit
+from riskrank.serving.auth import User
+from riskrank.serving.deps import NOTICE, get_snapshot, require_investigator
+from riskrank.serving.pseudonym import pseudonymise
+from riskrank.serving.schemas import ScoreResponse
+from riskrank.serving.scoring import audit_reasons, score_payload
+from riskrank.serving.snapshot import Snapshot
+
+router = APIRouter(prefix="/v1/cases", tags=["cases"])
+log = logging.getLogger("riskrank.serving.cases")
+
+
+@router.get(
+    "/{case_id}/score",
+    response_model=ScoreResponse,
+    summary="Score a case from its stored features, with its top reasons",
+    responses={404: {"description": "No features for this case"}},
+)
+def case_score(
+    request: Request,
+    case_id: int = Path(ge=0),
+    top: int = Query(5, ge=0, le=100, description="How many reasons to show"),
+    user: User = Depends(require_investigator),
+    snapshot: Snapshot = Depends(get_snapshot),
+) -> Response:
+    app = request.app
+    settings = app.state.settings
+    row_index = snapshot.row_of.get(case_id)
+    if row_index is not None:
+        row, benefit, as_of = snapshot.X[row_index : row_index + 1], str(snapshot.benefits[row_index]), snapshot.as_of
+    else:
+        # Not active on the latest as-of date: fall back to the case's latest stored features, if any.
+        source = app.state.holder.feature_source
+        stored = source.get(case_id) if source is not None else None
+        if stored is None:
+            raise HTTPException(404, f"no features stored for case {case_id}")
+        row, benefit, as_of = snapshot.model.row_array(stored), str(stored.get("benefit")), stored.get("as_of")
+    body = score_payload(snapshot, row, benefit, top)
+    body = {"case_id": case_id, **body, "features_as_of": as_of.isoformat() if as_of is not None else None, "notice": NOTICE}
+    subject = pseudonymise(case_id, settings.pseudonym_key)
+    audit.append(
+        app.state.engine, actor=user.name, action="score", subject=subject, model_version=snapshot.version, score=body["score"],
+        details={"reasons": audit_reasons(body["reasons"])},
+    )
+    log.debug("scored case %s with model %s", subject, snapshot.version)
+    # Serialise directly: the body is plain floats and strings, and FastAPI's generic encoder costs more than scoring.
+    return Response(json.dumps(body), media_type="application/json")

@@ -1,0 +1,40 @@
+"""One case's score with its explanation, from a prepared row. Shared by the case, body and worklist endpoints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from riskrank.serving.snapshot import Snapshot
+from riskrank.training.model import sigmoid
+
+
+def explain_rows(snapshot: Snapshot, X: np.ndarray, top: int) -> tuple[float, np.ndarray, np.ndarray, list[list[dict[str, Any]]]]:
+    """(base_value, scores, contributions, reasons per row) for prepared rows, in one Booster call."""
+    base, contributions = snapshot.model.contributions(X)
+    # The score is the sigmoid of the same raw sum, so base + sum(contributions) = logit(score) holds exactly.
+    scores = sigmoid(base + contributions.sum(axis=1))
+    reasons = [snapshot.explainer.reasons(X[i], contributions[i], top) for i in range(len(X))]
+    return base, scores, contributions, reasons
+
+
+def score_payload(snapshot: Snapshot, row: np.ndarray, benefit: str | None, top: int) -> dict[str, Any]:
+    """The score response body (without case id or notice) for one prepared 1 x F row."""
+    base, scores, contributions, reasons = explain_rows(snapshot, row, top)
+    score = float(scores[0])
+    model = snapshot.model
+    return {
+        "benefit": benefit,
+        "score": score,
+        "percentile": snapshot.percentile(score, benefit) if benefit is not None else None,
+        "model": {"name": model.name, "version": model.version, "alias": model.alias},
+        "base_value": base,
+        "contributions": dict(zip(snapshot.explainer.names, contributions[0].tolist(), strict=True)),
+        "reasons": reasons[0],
+    }
+
+
+def audit_reasons(reasons: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What the audit log keeps of the reasons shown: feature, value and contribution."""
+    return [{"feature": r["feature"], "value": r["value"], "contribution": r["contribution"]} for r in reasons]

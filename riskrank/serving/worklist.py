@@ -1,0 +1,149 @@
+"""Worklists: the k cases to investigate next for a benefit (or all), by hit rate or expected SEK.
+
+A share of every worklist (settings.random_share) is drawn uniformly at random from the active cases,
+so hit rates can be measured without the model's selection bias. The random cases are drawn first,
+from all active cases, and the model fills the rest; the list is then ordered by the objective so the
+random ones do not stand out. Which is which is recorded only in the database (worklist_items.selection).
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy.engine import Engine
+
+from riskrank.errors import UserError
+from riskrank.serving import audit
+from riskrank.serving.pseudonym import pseudonymise
+from riskrank.serving.scoring import audit_reasons, explain_rows
+from riskrank.serving.snapshot import Snapshot
+from riskrank.serving.tables import worklist_items, worklists
+
+OBJECTIVES: tuple[str, ...] = ("hit_rate", "expected_sek")
+MAX_K = 5000
+
+
+@dataclass(frozen=True)
+class Pick:
+    row: int
+    selection: str  # model | random
+    priority: float  # the objective's value
+
+
+def random_count(k: int, share: float, rng: np.random.Generator) -> int:
+    """k x share, rounded at random (up with probability equal to the fraction) so the share holds on average."""
+    exact = k * share
+    whole = math.floor(exact)
+    return whole + int(rng.random() < exact - whole)
+
+
+def choose(snapshot: Snapshot, benefit: str | None, k: int, objective: str, share: float, rng: np.random.Generator) -> list[Pick]:
+    if objective not in OBJECTIVES:
+        raise UserError(f"objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
+    if not 1 <= k <= MAX_K:
+        raise UserError(f"k must be between 1 and {MAX_K}, got {k}")
+    if not 0.0 <= share <= 1.0:
+        raise UserError(f"random share must be between 0 and 1, got {share}")
+    rows = snapshot.active_rows(benefit)
+    if len(rows) == 0:
+        raise UserError(f"no active cases for benefit {benefit!r} in the feature store" if benefit else "no active cases")
+    k = min(k, len(rows))
+    scores = snapshot.scores[rows]
+    if objective == "expected_sek":
+        values = snapshot.model.expected_value_sek_by_benefit
+        per_row = np.array([values.get(str(b), 0.0) for b in snapshot.benefits[rows]], dtype=np.float64)
+        priority = scores * per_row
+    else:
+        priority = scores
+    n_random = min(random_count(k, share, rng), k)
+    random_pos = rng.choice(len(rows), size=n_random, replace=False) if n_random else np.empty(0, dtype=np.int64)
+    taken = np.zeros(len(rows), dtype=bool)
+    taken[random_pos] = True
+    # Highest priority first; ties by case id so the same inputs give the same list.
+    order = np.lexsort((snapshot.case_ids[rows], -priority))
+    model_pos = order[~taken[order]][: k - n_random]
+    picks = [Pick(int(rows[p]), "random", float(priority[p])) for p in random_pos.tolist()]
+    picks += [Pick(int(rows[p]), "model", float(priority[p])) for p in model_pos.tolist()]
+    picks.sort(key=lambda p: (-p.priority, int(snapshot.case_ids[p.row])))
+    return picks
+
+
+def make_worklist(
+    engine: Engine,
+    snapshot: Snapshot,
+    *,
+    user: str,
+    benefit: str | None,
+    k: int,
+    objective: str,
+    share: float,
+    top: int,
+    pseudonym_key: str,
+    rng: np.random.Generator | None = None,
+) -> dict[str, Any]:
+    """Choose, explain, record (worklist tables and audit log) and return the worklist as investigators see it."""
+    if benefit is not None and benefit not in snapshot.sorted_scores:
+        known = ", ".join(sorted(snapshot.sorted_scores)) or "none"
+        raise UserError(f"no active cases for benefit {benefit!r}; benefits with active cases: {known}")
+    picks = choose(snapshot, benefit, k, objective, share, rng or np.random.default_rng())
+    rows = np.array([p.row for p in picks], dtype=np.int64)
+    _, scores, _, reasons = explain_rows(snapshot, snapshot.X[rows], top)
+    worklist_id = str(uuid.uuid4())
+    now = datetime.now(UTC)
+    items = []
+    for position, (pick, score, why) in enumerate(zip(picks, scores.tolist(), reasons, strict=True), start=1):
+        items.append(
+            {
+                "position": position,
+                "case_id": int(snapshot.case_ids[pick.row]),
+                "benefit": str(snapshot.benefits[pick.row]),
+                "score": score,
+                "percentile": snapshot.percentile(score, str(snapshot.benefits[pick.row])),
+                "expected_sek": pick.priority if objective == "expected_sek" else None,
+                "reasons": why,
+            }
+        )
+    with engine.begin() as conn:
+        conn.execute(
+            worklists.insert().values(
+                worklist_id=worklist_id, created_at=now, created_by=user, benefit=benefit, k=len(picks), objective=objective,
+                random_share=share, model_version=str(snapshot.version), features_as_of=snapshot.as_of,
+            )
+        )
+        conn.execute(
+            worklist_items.insert(),
+            [
+                {"worklist_id": worklist_id, "position": item["position"], "case_id": item["case_id"], "benefit": item["benefit"],
+                 "selection": pick.selection, "score": item["score"], "created_at": now}
+                for item, pick in zip(items, picks, strict=True)
+            ],
+        )
+    audit.append(
+        engine, actor=user, action="worklist", model_version=snapshot.version,
+        details={
+            "worklist_id": worklist_id, "benefit": benefit, "k": len(items), "objective": objective,
+            "items": [
+                {
+                    "case": pseudonymise(item["case_id"], pseudonym_key),
+                    "score": item["score"],
+                    "reasons": audit_reasons(item["reasons"]),
+                }
+                for item in items
+            ],
+        },
+    )
+    model = snapshot.model
+    return {
+        "worklist_id": worklist_id,
+        "benefit": benefit,
+        "k": len(items),
+        "objective": objective,
+        "model": {"name": model.name, "version": model.version, "alias": model.alias},
+        "features_as_of": snapshot.as_of.isoformat() if snapshot.as_of else None,
+        "items": items,
+    }

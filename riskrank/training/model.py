@@ -1,0 +1,182 @@
+"""ScoringModel: a registered LightGBM model version with its META, ready to score and explain.
+
+Training logs models that follow the META contract in docs/INTERFACES.md ("Model"); serving and
+monitoring load them here. Everything that depends only on the model (column order, category codes,
+the sigmoid) is worked out once at load so that scoring a prepared row is a single Booster call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from riskrank.errors import UserError
+
+# Probabilities are clipped away from 0 and 1 before taking the logit so the identity check stays finite.
+_EPS = 1e-15
+
+
+def logit(p: np.ndarray | float) -> np.ndarray | float:
+    p = np.clip(p, _EPS, 1 - _EPS)
+    return np.log(p / (1 - p))
+
+
+def sigmoid(x: np.ndarray | float) -> np.ndarray | float:
+    return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=np.float64)))
+
+
+def _is_missing(value: Any) -> bool:
+    """None, NaN, pd.NA and NaT all mean "no value" (LightGBM's missing)."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, float) and value != value
+
+
+@dataclass
+class ScoringModel:
+    """A LightGBM Booster plus its META (feature_names, categories, expected_value_sek_by_benefit, ...)."""
+
+    booster: Any
+    meta: dict[str, Any]
+    version: int | None = None
+    alias: str | None = None
+    name: str | None = None
+    # column -> {category value: code}, built once from META["categories"]
+    _codes: dict[str, dict[str, int]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        missing = [k for k in ("feature_names", "categories") if k not in self.meta]
+        if missing:
+            raise ValueError(f"model META lacks {', '.join(missing)} (see docs/INTERFACES.md, Model)")
+        self.meta.setdefault("expected_value_sek_by_benefit", {})
+        booster_names = list(self.booster.feature_name())
+        if booster_names != list(self.feature_names):
+            raise ValueError(f"META feature_names {self.feature_names} differ from the booster's {booster_names}")
+        self._codes = {col: {str(v): i for i, v in enumerate(values)} for col, values in self.categories.items()}
+
+    # -- loading -------------------------------------------------------------------------------
+    @classmethod
+    def from_registry(
+        cls,
+        alias: str | None = "champion",
+        version: int | None = None,
+        tracking_uri: str | None = None,
+        model_name: str | None = None,
+    ) -> ScoringModel:
+        """Load models:/<name>@<alias> (or /<version>) from the MLflow registry named in settings."""
+        import mlflow
+        import mlflow.lightgbm
+        from mlflow import MlflowClient
+
+        from riskrank.settings import get_settings
+
+        settings = get_settings()
+        tracking_uri = tracking_uri or settings.mlflow_tracking_uri
+        model_name = model_name or settings.model_name
+        mlflow.set_tracking_uri(tracking_uri)
+        mlflow.set_registry_uri(tracking_uri)
+        client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+        if version is not None:
+            resolved_version, alias = int(version), None
+        else:
+            if not alias:
+                raise UserError("give an alias or a version")
+            try:
+                resolved_version = int(client.get_model_version_by_alias(model_name, alias).version)
+            except mlflow.exceptions.MlflowException as exc:
+                raise UserError(f"no version of model {model_name!r} has alias {alias!r}") from exc
+        # Load the resolved version, not the alias, so booster and META come from the same version even
+        # if the alias moves while we load.
+        uri = f"models:/{model_name}/{resolved_version}"
+        booster = mlflow.lightgbm.load_model(uri)
+        meta = dict(mlflow.models.get_model_info(uri).metadata or {})
+        return cls(booster=booster, meta=meta, version=resolved_version, alias=alias, name=model_name)
+
+    # -- META views ----------------------------------------------------------------------------
+    @property
+    def feature_names(self) -> list[str]:
+        return list(self.meta["feature_names"])
+
+    @property
+    def categories(self) -> dict[str, list]:
+        return {k: list(v) for k, v in (self.meta.get("categories") or {}).items()}
+
+    @property
+    def expected_value_sek_by_benefit(self) -> dict[str, float]:
+        return {k: float(v) for k, v in self.meta["expected_value_sek_by_benefit"].items()}
+
+    # -- preparing inputs ----------------------------------------------------------------------
+    def prepare(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Model inputs as a DataFrame: columns in feature_names order, categoricals with the stored categories."""
+        missing = [c for c in self.feature_names if c not in frame.columns]
+        if missing:
+            raise ValueError(f"frame lacks model features: {', '.join(missing)}")
+        columns = {}
+        for name in self.feature_names:
+            col = frame[name]
+            if name in self.categories:
+                columns[name] = pd.Categorical(col.astype("object").where(col.notna(), None), categories=self.categories[name])
+            elif col.dtype == bool or str(col.dtype) == "boolean":
+                columns[name] = col.astype("float64")
+            else:
+                columns[name] = pd.to_numeric(col, errors="raise").astype("float64")
+        return pd.DataFrame(columns, index=frame.index)
+
+    def prepare_array(self, frame: pd.DataFrame) -> np.ndarray:
+        """Model inputs as a float64 matrix: categoricals as their stored codes (NaN if unknown).
+
+        LightGBM trained on pandas categoricals splits on these same codes, so the matrix scores exactly
+        like `prepare(frame)`; it skips pandas' per-call conversion, which dominates for single rows.
+        """
+        prepared = self.prepare(frame)
+        out = np.empty((len(prepared), len(self.feature_names)), dtype=np.float64)
+        for j, name in enumerate(self.feature_names):
+            col = prepared[name]
+            if name in self.categories:
+                codes = col.cat.codes.to_numpy().astype(np.float64)
+                codes[codes < 0] = np.nan
+                out[:, j] = codes
+            else:
+                out[:, j] = col.to_numpy(dtype=np.float64, na_value=np.nan)
+        return out
+
+    def row_array(self, values: Mapping[str, Any]) -> np.ndarray:
+        """One row (1 x F float64) from a {feature: value} mapping, without pandas."""
+        row = np.empty((1, len(self.feature_names)), dtype=np.float64)
+        for j, name in enumerate(self.feature_names):
+            value = values.get(name)
+            missing = _is_missing(value)
+            if name in self._codes:
+                code = None if missing else self._codes[name].get(str(value))
+                row[0, j] = np.nan if code is None else code
+            else:
+                row[0, j] = np.nan if missing else float(value)
+        return row
+
+    def _as_input(self, data: pd.DataFrame | np.ndarray) -> np.ndarray:
+        return data if isinstance(data, np.ndarray) else self.prepare_array(data)
+
+    # -- scoring -------------------------------------------------------------------------------
+    def predict(self, data: pd.DataFrame | np.ndarray) -> np.ndarray:
+        """Probability of action for each row (a frame with the features, or a prepared matrix)."""
+        return np.asarray(self.booster.predict(self._as_input(data)), dtype=np.float64)
+
+    def contributions(self, data: pd.DataFrame | np.ndarray) -> tuple[float, np.ndarray]:
+        """(base_value, n x F contributions) in log-odds: base + row sum = logit(score)."""
+        raw = np.asarray(self.booster.predict(self._as_input(data), pred_contrib=True), dtype=np.float64)
+        return float(raw[0, -1]) if len(raw) else self.base_value(), raw[:, :-1]
+
+    def base_value(self) -> float:
+        zero = np.zeros((1, len(self.feature_names)))
+        return float(self.booster.predict(zero, pred_contrib=True)[0, -1])
+
+    def expected_sek(self, frame: pd.DataFrame, scores: np.ndarray | None = None) -> np.ndarray:
+        """score x mean SEK found in investigations with action for the row's benefit (0 if unknown)."""
+        scores = self.predict(frame) if scores is None else scores
+        values = self.expected_value_sek_by_benefit
+        per_row = frame["benefit"].astype("object").map(lambda b: values.get(str(b), 0.0)).to_numpy(dtype=np.float64)
+        return scores * per_row
