@@ -7,7 +7,7 @@ message and nothing is written).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -18,27 +18,12 @@ from riskrank.world import ContractError, World
 
 @dataclass(frozen=True)
 class Prepared:
-    """World tables for feature functions; every table can be cut to a subset of persons."""
+    """World tables for feature functions; every table has person_id, so it can be split by person."""
 
     persons: pd.DataFrame  # person_id, sex, birth_year, born_abroad, household_id
     cases: pd.DataFrame  # case_id, person_id, benefit, start_day, end_day, monthly_amount_sek
     signals: dict[str, pd.DataFrame]  # kind -> person_id, case_id (-1 when none), day, source, value
     investigations: pd.DataFrame  # case_id, person_id, opened_day, closed_day, action, police_report, detected_sek
-
-    def for_persons(self, person_ids: np.ndarray) -> Prepared:
-        """The same tables restricted to the given persons (for one partition of the Dask engine)."""
-        ids = pd.Index(np.unique(person_ids))
-
-        def cut(frame: pd.DataFrame) -> pd.DataFrame:
-            return frame.loc[ids.get_indexer(frame["person_id"].to_numpy()) >= 0].reset_index(drop=True)
-
-        return replace(
-            self,
-            persons=cut(self.persons),
-            cases=cut(self.cases),
-            signals={kind: cut(frame) for kind, frame in self.signals.items()},
-            investigations=cut(self.investigations),
-        )
 
 
 def prepare(world: World) -> Prepared:

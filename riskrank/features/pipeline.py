@@ -71,7 +71,8 @@ def compute_features(world: World, keys: pd.DataFrame, engine: str = "pandas", c
 def active_keys(world: World, as_of: pd.Timestamp | str) -> pd.DataFrame:
     as_of = pd.Timestamp(as_of).normalize()
     active = active_cases(world.cases, as_of).sort_values("case_id")
-    return pd.DataFrame({"case_id": active["case_id"].to_numpy(np.int64), "as_of": as_of}).reset_index(drop=True)
+    as_of_column = np.full(len(active), as_of.to_datetime64(), dtype="datetime64[us]")
+    return pd.DataFrame({"case_id": active["case_id"].to_numpy(np.int64), "as_of": as_of_column})
 
 
 def features_as_of(world: World, as_of: pd.Timestamp | str, engine: str = "pandas", client: Any = None) -> pd.DataFrame:

@@ -69,8 +69,8 @@ _CASE = [
     _f("days_on_benefit", "int", "Days since the case started", "Dagar sedan ärendet började", ["cases"]),
     _f("other_active_benefits", "int", "Number of other benefits the person receives on the as-of date",
        "Antal andra förmåner personen har på mätdagen", ["cases"]),
-    _f("earlier_cases", "int", "Number of the person's other cases that started before this one or have ended",
-       "Antal andra ärenden för personen som har avslutats eller började före detta", ["cases"]),
+    _f("earlier_cases", "int", "Number of the person's other cases that have ended",
+       "Antal andra ärenden för personen som har avslutats", ["cases"]),
 ]
 
 _INCOME = [

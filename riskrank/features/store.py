@@ -1,0 +1,164 @@
+"""The feature store: feature rows for serving, in the operational database (SQLite or PostgreSQL).
+
+One wide table per feature-set version (typed columns, primary key (case_id, as_of), so a serving lookup
+is one index seek and loading a million rows is a plain scan), plus `feature_snapshots` listing which
+as-of dates each version holds. A write replaces one as-of date in a single transaction: readers see the
+old snapshot or the new one, never a mix, and a failed write leaves the old one in place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from riskrank.features.registry import CATEGORIES, FEATURE_NAMES, FEATURE_SET_VERSION, FEATURES
+
+_SQL_TYPES = {"float": sa.Float(53), "int": sa.BigInteger(), "bool": sa.Boolean(), "category": sa.String(40)}
+_PANDAS_DTYPES = {"float": "float64", "int": "int64", "bool": "bool"}
+_CHUNK_ROWS = 20_000
+
+
+def _feature_table(metadata: sa.MetaData, version: str) -> sa.Table:
+    return sa.Table(
+        f"features_{version.replace('-', '_')}",
+        metadata,
+        sa.Column("case_id", sa.BigInteger, primary_key=True),
+        sa.Column("as_of", sa.Date, primary_key=True),
+        *(sa.Column(f.name, _SQL_TYPES[f.dtype], nullable=True) for f in FEATURES),
+    )
+
+
+def _snapshot_table(metadata: sa.MetaData) -> sa.Table:
+    return sa.Table(
+        "feature_snapshots",
+        metadata,
+        sa.Column("feature_set_version", sa.String(40), primary_key=True),
+        sa.Column("as_of", sa.Date, primary_key=True),
+        sa.Column("rows", sa.BigInteger, nullable=False),
+        sa.Column("written_at", sa.DateTime(timezone=True), nullable=False),
+    )
+
+
+def _as_date(value: Any) -> dt.date:
+    return pd.Timestamp(value).date()
+
+
+def _python_column(series: pd.Series, dtype: str) -> list:
+    """Column values as Python objects the DB driver accepts; missing values become None."""
+    if dtype == "category":
+        return [None if pd.isna(v) else str(v) for v in series.astype(object)]
+    if dtype == "float":
+        return [None if math.isnan(v) else v for v in series.to_numpy(np.float64).tolist()]
+    return series.tolist()
+
+
+class FeatureStore:
+    def __init__(self, engine: Engine, version: str = FEATURE_SET_VERSION) -> None:
+        self.engine = engine
+        self.version = version
+        self._metadata = sa.MetaData()
+        self.table = _feature_table(self._metadata, version)
+        self.snapshots = _snapshot_table(self._metadata)
+        self._metadata.create_all(engine)
+
+    @classmethod
+    def from_url(cls, url: str) -> FeatureStore:
+        from riskrank.db import get_engine
+
+        return cls(get_engine(url))
+
+    def _check_frame(self, frame: pd.DataFrame, as_of: dt.date) -> None:
+        missing = [c for c in ("case_id", *FEATURE_NAMES) if c not in frame.columns]
+        if missing:
+            raise ValueError(f"feature frame lacks columns {missing[:5]} (feature set {self.version})")
+        if frame["case_id"].isna().any() or frame["case_id"].duplicated().any():
+            raise ValueError("feature frame: case_id must be unique and present for one as-of date")
+        if "as_of" in frame.columns and len(frame) and (pd.to_datetime(frame["as_of"]).dt.date != as_of).any():
+            raise ValueError(f"feature frame: rows with an as_of other than {as_of}")
+
+    def _records(self, frame: pd.DataFrame, as_of: dt.date) -> Iterator[list[dict]]:
+        for start in range(0, len(frame), _CHUNK_ROWS):
+            chunk = frame.iloc[start:start + _CHUNK_ROWS]
+            columns = {"case_id": chunk["case_id"].astype("int64").tolist(), "as_of": [as_of] * len(chunk)}
+            columns.update({f.name: _python_column(chunk[f.name], f.dtype) for f in FEATURES})
+            names = list(columns)
+            yield [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+
+    def write(self, frame: pd.DataFrame, as_of: Any) -> int:
+        """Replace the rows of `as_of` (this feature-set version) by `frame`, atomically. Returns the row count."""
+        as_of = _as_date(as_of)
+        self._check_frame(frame, as_of)
+        with self.engine.begin() as conn:
+            conn.execute(sa.delete(self.table).where(self.table.c.as_of == as_of))
+            for records in self._records(frame, as_of):
+                conn.execute(sa.insert(self.table), records)
+            conn.execute(sa.delete(self.snapshots).where(
+                (self.snapshots.c.feature_set_version == self.version) & (self.snapshots.c.as_of == as_of)))
+            conn.execute(sa.insert(self.snapshots).values(
+                feature_set_version=self.version, as_of=as_of, rows=len(frame), written_at=dt.datetime.now(dt.UTC)))
+        return len(frame)
+
+    def latest_as_of(self) -> dt.date | None:
+        with self.engine.connect() as conn:
+            return self._latest(conn)
+
+    def _latest(self, conn: Connection) -> dt.date | None:
+        query = sa.select(sa.func.max(self.snapshots.c.as_of)).where(self.snapshots.c.feature_set_version == self.version)
+        value = conn.execute(query).scalar()
+        return _as_date(value) if value is not None else None
+
+    def get(self, case_id: int) -> dict | None:
+        """The case's row of its latest as-of date: case_id, as_of (date), then every feature as a Python value
+        (categories as str, missing floats as float('nan'))."""
+        query = sa.select(self.table).where(self.table.c.case_id == int(case_id)).order_by(self.table.c.as_of.desc()).limit(1)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        if row is None:
+            return None
+        out: dict[str, Any] = {"case_id": int(row["case_id"]), "as_of": _as_date(row["as_of"])}
+        for f in FEATURES:
+            value = row[f.name]
+            if f.dtype == "float":
+                out[f.name] = float("nan") if value is None else float(value)
+            elif f.dtype == "int":
+                out[f.name] = int(value)
+            elif f.dtype == "bool":
+                out[f.name] = bool(value)
+            else:
+                out[f.name] = None if value is None else str(value)
+        return out
+
+    def latest_frame(self, benefit: str | None = None) -> pd.DataFrame:
+        """All rows of the latest as-of date (optionally one benefit), ordered by case_id, typed like compute_features."""
+        with self.engine.connect() as conn:
+            latest = self._latest(conn)
+            query = sa.select(self.table).where(self.table.c.as_of == latest).order_by(self.table.c.case_id)
+            if benefit is not None:
+                query = query.where(self.table.c.benefit == benefit)
+            result = conn.execute(query)
+            raw = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+        return typed_frame(raw)
+
+
+def typed_frame(raw: pd.DataFrame) -> pd.DataFrame:
+    """A frame read from the store with the column order and dtypes of compute_features."""
+    out = {
+        "case_id": raw["case_id"].astype("int64").to_numpy(),
+        "as_of": pd.to_datetime(pd.Series(raw["as_of"], dtype=object)).astype("datetime64[us]").to_numpy(),
+    }
+    for f in FEATURES:
+        column = raw[f.name]
+        if f.dtype == "category":
+            out[f.name] = pd.Categorical(column.astype(object), categories=list(CATEGORIES[f.name]))
+        elif f.dtype == "float":
+            out[f.name] = pd.to_numeric(column, errors="coerce").astype("float64").to_numpy()
+        else:
+            out[f.name] = column.astype(_PANDAS_DTYPES[f.dtype]).to_numpy()
+    return pd.DataFrame(out, columns=["case_id", "as_of", *FEATURE_NAMES])
