@@ -91,10 +91,11 @@ def validate_by(by: Sequence[str]) -> list[str]:
 
 def hit_rate_table(frame: pd.DataFrame, by: Sequence[str] = (), cost_per_investigation: float | None = None) -> pd.DataFrame:
     """Closed investigations, share with action, detected and prevented SEK, detected SEK per SEK of control cost
-    and police reports per combination of `by` (benefit, month, year, selection, sex).
+    and police reports per combination of `by` (benefit, month, year, selection, sex), with totals.
 
-    With `sex` in `by`, rows show F and M plus a `total` row per combination of the other keys that
-    includes unknown sex. With any `by`, a final row with every key `total` covers the whole frame.
+    Totals form a cube: every key can also be `total` (e.g. all benefits for women in 2024). Sex rows show
+    F and M; the sex `total` includes unknown sex, so F + M need not add up to it, as in the published tables.
+    Rows sort with `total` last for every key and sex as F, M, total.
     """
     if cost_per_investigation is None:
         from riskrank.settings import get_settings
@@ -102,42 +103,37 @@ def hit_rate_table(frame: pd.DataFrame, by: Sequence[str] = (), cost_per_investi
         cost_per_investigation = get_settings().cost_per_investigation_sek
     by = validate_by(by)
     work = _with_period_keys(normalise_outcomes(frame))
-    others = [b for b in by if b != "sex"]
+    known_sex = work[work["sex"].isin(SEXES)]
     rows: list[dict] = []
-
-    def add(groups: pd.DataFrame, keys: list[str], fixed: dict[str, str]) -> None:
-        if keys:
-            for values, group in groups.groupby(keys, sort=True, dropna=False):
-                values = values if isinstance(values, tuple) else (values,)
-                label = {k: ("unknown" if pd.isna(v) else str(v)) for k, v in zip(keys, values, strict=True)}
-                rows.append({**label, **fixed, **_measures(group, cost_per_investigation)})
-        else:
-            rows.append({**fixed, **_measures(groups, cost_per_investigation)})
-
-    if "sex" in by:
-        known_sex = work[work["sex"].isin(SEXES)]
-        add(known_sex, others + ["sex"], {})
-        if others:
-            add(work, others, {"sex": TOTAL})
-            add(known_sex, ["sex"], {k: TOTAL for k in others})
-    else:
-        add(work, others, {})
-    if by:
-        grand = {k: TOTAL for k in by}
-        rows.append({**grand, **_measures(work, cost_per_investigation)})
+    for kept in _subsets(by):
+        source = known_sex if "sex" in kept else work
+        fixed = {k: TOTAL for k in by if k not in kept}
+        if not kept:
+            rows.append({**fixed, **_measures(source, cost_per_investigation)})
+            continue
+        for values, group in source.groupby(kept, sort=True, dropna=False):
+            values = values if isinstance(values, tuple) else (values,)
+            label = {k: ("unknown" if pd.isna(v) else str(v)) for k, v in zip(kept, values, strict=True)}
+            rows.append({**label, **fixed, **_measures(group, cost_per_investigation)})
     table = pd.DataFrame(rows, columns=[*by, *MEASURES, "suppressed"])
-    table = table.drop_duplicates(subset=by, keep="first") if by else table
-    if "sex" in by and not table.empty:
-        # Sex rows in the order of the published tables: women, men, total.
-        order = {"F": 0, "M": 1, TOTAL: 2}
-        table["_sex_order"] = table["sex"].map(order)
-        table["_total_last"] = (table[others] == TOTAL).any(axis=1) if others else False
-        table = table.sort_values(["_total_last", *others, "_sex_order"], kind="stable")
-        table = table.drop(columns=["_sex_order", "_total_last"])
+    if by and not table.empty:
+        sex_order = {"F": "0", "M": "1", TOTAL: "2"}
+        sort_keys = [f"_{k}" for k in by]
+        for key in by:
+            labels = table[key].map(sex_order) if key == "sex" else table[key]
+            table[f"_{key}"] = (table[key] == TOTAL).map({True: "1", False: "0"}) + labels.astype(str)
+        table = table.sort_values(sort_keys, kind="stable").drop(columns=sort_keys)
     for key in by:
         table[key] = table[key].astype("string")
     table["suppressed"] = table["suppressed"].astype(bool)
     return table.reset_index(drop=True)
+
+
+def _subsets(keys: list[str]) -> list[list[str]]:
+    """Every subset of `keys` (in their order), the full set first."""
+    from itertools import combinations
+
+    return [list(c) for size in range(len(keys), -1, -1) for c in combinations(keys, size)]
 
 
 def filter_period(frame: pd.DataFrame, start: pd.Timestamp | None = None, end: pd.Timestamp | None = None) -> pd.DataFrame:

@@ -33,3 +33,24 @@ def hand_built_outcomes() -> pd.DataFrame:
                        selection="random", closed="2024-04-20")
     )
     return pd.DataFrame(rows)
+
+
+def insert_outcomes(engine, frame: pd.DataFrame, recorded_by: str = "tester") -> None:
+    """Write an outcomes-like frame into the real `outcomes` table."""
+    from datetime import UTC, datetime
+
+    from riskrank.db import create_shared_tables, outcomes
+
+    create_shared_tables(engine)
+    rows = []
+    for i, r in enumerate(frame.to_dict(orient="records")):
+        rows.append({
+            "investigation_id": str(r.get("investigation_id", f"inv-{i}")), "case_id": int(r.get("case_id", 1000 + i)),
+            "benefit": r["benefit"], "sex": r["sex"], "selection": r["selection"], "opened_date": r["opened_date"].date(),
+            "closed_date": r["closed_date"].date(), "action": bool(r["action"]), "action_type": None,
+            "detected_sek": float(r["detected_sek"]), "prevented_sek": float(r["prevented_sek"]),
+            "police_report": bool(r["police_report"]), "disagreed_with_score": False, "model_version": r.get("model_version"),
+            "score": r.get("score"), "recorded_by": recorded_by, "recorded_at": datetime.now(UTC),
+        })
+    with engine.begin() as conn:
+        conn.execute(outcomes.insert(), rows)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ from riskrank.errors import UserError
 from riskrank.monitoring.audit import audit_selections
 
 POPULATION = 1000
+WIDE = {**os.environ, "COLUMNS": "250"}  # rich wraps messages at the terminal width
 
 
 def _rows(selection: str, sex: str, region: str, outcomes: list[str]) -> list[dict]:
@@ -132,11 +134,14 @@ def test_cli_parquet_and_errors_exit_2_without_writing(tmp_path: Path) -> None:
     out = tmp_path / "audit.json"
     base = [sys.executable, "-c", "from riskrank.cli import main; main()", "audit", str(source), "--group", "sex",
             "--selection-col", "how", "--bootstrap", "0", "--json", str(out)]
-    bad = subprocess.run([*base, "--population", "1000"], capture_output=True, text=True, timeout=120)
+    def run(*extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run([*base, *extra], capture_output=True, text=True, timeout=120, env=WIDE)
+
+    bad = run("--population", "1000")
     assert bad.returncode == 2 and "'outcome' not found" in bad.stderr and "Traceback" not in bad.stderr
-    small = subprocess.run([*base, "--population", "10", "--outcome-col", "found"], capture_output=True, text=True, timeout=120)
+    small = run("--population", "10", "--outcome-col", "found")
     assert small.returncode == 2 and "--population 10 is smaller" in small.stderr
     assert not out.exists()
-    good = subprocess.run([*base, "--population", "1000", "--outcome-col", "found"], capture_output=True, text=True, timeout=120)
+    good = run("--population", "1000", "--outcome-col", "found")
     assert good.returncode == 0, good.stderr
     assert {r["group"] for r in json.loads(out.read_text())} == {"F", "M"}
