@@ -10,18 +10,26 @@ from riskrank.serving.snapshot import Snapshot
 from riskrank.training.model import sigmoid
 
 
-def explain_rows(snapshot: Snapshot, X: np.ndarray, top: int) -> tuple[float, np.ndarray, np.ndarray, list[list[dict[str, Any]]]]:
-    """(base_value, scores, contributions, reasons per row) for prepared rows, in one Booster call."""
+def explain_rows(
+    snapshot: Snapshot, X: np.ndarray, top: int, scores: np.ndarray | None = None
+) -> tuple[float, np.ndarray, np.ndarray, list[list[dict[str, Any]]]]:
+    """(base_value, scores, contributions, reasons per row) for prepared rows, in one Booster call.
+
+    `scores` are the snapshot's precomputed scores for these rows, if known, so rankings and shown scores agree
+    to the last bit; otherwise the score is the sigmoid of the same raw sum as the contributions.
+    """
     base, contributions = snapshot.model.contributions(X)
-    # The score is the sigmoid of the same raw sum, so base + sum(contributions) = logit(score) holds exactly.
-    scores = sigmoid(base + contributions.sum(axis=1))
+    if scores is None:
+        scores = sigmoid(base + contributions.sum(axis=1))
     reasons = [snapshot.explainer.reasons(X[i], contributions[i], top) for i in range(len(X))]
     return base, scores, contributions, reasons
 
 
-def score_payload(snapshot: Snapshot, row: np.ndarray, benefit: str | None, top: int) -> dict[str, Any]:
+def score_payload(
+    snapshot: Snapshot, row: np.ndarray, benefit: str | None, top: int, score: float | None = None
+) -> dict[str, Any]:
     """The score response body (without case id or notice) for one prepared 1 x F row."""
-    base, scores, contributions, reasons = explain_rows(snapshot, row, top)
+    base, scores, contributions, reasons = explain_rows(snapshot, row, top, None if score is None else np.array([score]))
     score = float(scores[0])
     model = snapshot.model
     return {

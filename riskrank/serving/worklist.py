@@ -92,7 +92,7 @@ def make_worklist(
         raise UserError(f"no active cases for benefit {benefit!r}; benefits with active cases: {known}")
     picks = choose(snapshot, benefit, k, objective, share, rng or np.random.default_rng())
     rows = np.array([p.row for p in picks], dtype=np.int64)
-    _, scores, _, reasons = explain_rows(snapshot, snapshot.X[rows], top)
+    _, scores, _, reasons = explain_rows(snapshot, snapshot.X[rows], top, snapshot.scores[rows])
     worklist_id = str(uuid.uuid4())
     now = datetime.now(UTC)
     items = []

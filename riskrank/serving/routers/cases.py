@@ -37,6 +37,7 @@ def case_score(
     row_index = snapshot.row_of.get(case_id)
     if row_index is not None:
         row, benefit, as_of = snapshot.X[row_index : row_index + 1], str(snapshot.benefits[row_index]), snapshot.as_of
+        score = float(snapshot.scores[row_index])
     else:
         # Not active on the latest as-of date: fall back to the case's latest stored features, if any.
         source = app.state.holder.feature_source
@@ -44,7 +45,8 @@ def case_score(
         if stored is None:
             raise HTTPException(404, f"no features stored for case {case_id}")
         row, benefit, as_of = snapshot.model.row_array(stored), str(stored.get("benefit")), stored.get("as_of")
-    body = score_payload(snapshot, row, benefit, top)
+        score = None
+    body = score_payload(snapshot, row, benefit, top, score)
     body = {"case_id": case_id, **body, "features_as_of": as_of.isoformat() if as_of is not None else None, "notice": NOTICE}
     subject = pseudonymise(case_id, settings.pseudonym_key)
     audit.append(
