@@ -7,6 +7,7 @@ The four-fifths rule reads a ratio outside 0.8..1.25 as a sign of disparate impa
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
@@ -31,7 +32,9 @@ class GroupRatio:
 
     @property
     def key(self) -> str:
-        return f"fair_{self.attribute}_{self.group}_{self.metric}_ratio"
+        # MLflow metric names allow only [A-Za-z0-9_-. :/]; "65+" becomes "65plus".
+        group = re.sub(r"[^0-9A-Za-z_.-]", "_", self.group.replace("+", "plus"))
+        return f"fair_{self.attribute}_{group}_{self.metric}_ratio"
 
     def as_dict(self) -> dict:
         return asdict(self) | {"key": self.key}

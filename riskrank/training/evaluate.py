@@ -1,0 +1,127 @@
+"""Evaluation of a scored model: investigation-level metrics on the test months, capacity metrics on the
+evaluation population (model vs random vs oracle), calibration and group fairness. Pure over frames."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from riskrank.training import metrics as m
+from riskrank.training.dataset import LABEL, VALUE
+from riskrank.training.fairness import GroupRatio, fairness_report
+from riskrank.training.population import SLOT
+
+# Reference group per sensitive attribute (None: the largest group).
+SENSITIVE_REFERENCES: dict[str, str | None] = {"sex": "M", "age_band": None, "born_abroad": "False"}
+CAPACITY_MULTIPLIERS: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0)
+
+
+@dataclass
+class Evaluation:
+    metrics: dict[str, float]
+    fairness: list[GroupRatio]
+    per_benefit: pd.DataFrame
+    capacity_curve: pd.DataFrame
+    reliability: m.Reliability
+    test_labels: np.ndarray
+    test_scores: np.ndarray
+    extra: dict = field(default_factory=dict)
+
+
+def investigation_metrics(test: pd.DataFrame, scores: np.ndarray) -> dict[str, float]:
+    """On closed test investigations: all of them (biased by how cases were chosen) and the random sample only."""
+    out: dict[str, float] = {}
+    y = test[LABEL].to_numpy()
+    is_random = (test["selection"] == "random").to_numpy()
+    for suffix, mask in (("", np.ones(len(test), bool)), ("_random", is_random)):
+        out[f"test_auc{suffix}"] = m.roc_auc(y[mask], scores[mask])
+        out[f"test_pr_auc{suffix}"] = m.pr_auc(y[mask], scores[mask])
+        out[f"test_ece{suffix}"] = m.expected_calibration_error(y[mask], scores[mask])
+        out[f"test_brier{suffix}"] = m.brier(y[mask], scores[mask])
+        out[f"test_hit_rate{suffix}"] = float(y[mask].mean()) if mask.any() else float("nan")
+        out[f"test_n{suffix}"] = float(mask.sum())
+    # The random control sample's hit rate is the unbiased base rate the model's lift is read against.
+    out["random_sample_hit_rate"] = out["test_hit_rate_random"]
+    return out
+
+
+def scale_capacity(capacity: Mapping[str, int], factor: float) -> dict[str, int]:
+    return {k: max(1, round(v * factor)) for k, v in capacity.items()}
+
+
+def random_rate(pop: pd.DataFrame, capacity: Mapping[str, int]) -> float:
+    """Expected hit rate of picking k cases at random in every slot: slot base rates weighted by min(k, n)."""
+    stats = pop.groupby(SLOT, observed=True)[LABEL].agg(["mean", "size"])
+    k = np.array([min(capacity.get(str(s), 0), n) for s, n in zip(stats.index, stats["size"], strict=True)], dtype=float)
+    return float((k * stats["mean"].to_numpy()).sum() / k.sum()) if k.sum() else float("nan")
+
+
+def selection(pop: pd.DataFrame, scores: np.ndarray, capacity: Mapping[str, int]) -> np.ndarray:
+    return m.top_k_by_group(pop.assign(_score=scores), "_score", capacity, SLOT).to_numpy()
+
+
+def capacity_metrics(pop: pd.DataFrame, scores: np.ndarray, capacity: Mapping[str, int]) -> tuple[dict[str, float], pd.DataFrame]:
+    """Model at capacity against random and (where the population has risk_p) the oracle, overall and per benefit."""
+    chosen = selection(pop, scores, capacity)
+    y = pop[LABEL].to_numpy(dtype=float)
+    out = {
+        "cap_selected": float(chosen.sum()),
+        "cap_hit_rate": float(y[chosen].mean()) if chosen.any() else float("nan"),
+        "cap_random_rate": random_rate(pop, capacity),
+        "cap_value_sek": float(pop.loc[chosen, VALUE].fillna(0).sum()) if VALUE in pop else float("nan"),
+    }
+    out["cap_lift"] = m.lift(out["cap_hit_rate"], out["cap_random_rate"])
+    oracle_chosen = None
+    if "risk_p" in pop.columns:
+        oracle_chosen = selection(pop, pop["risk_p"].to_numpy(dtype=float), capacity)
+        out["cap_oracle_hit_rate"] = float(y[oracle_chosen].mean())
+        out["cap_oracle_ratio"] = m.lift(out["cap_hit_rate"], out["cap_oracle_hit_rate"])
+    rows = []
+    benefit = pop["benefit"].astype(str).to_numpy()
+    for b in sorted(set(benefit)):
+        in_b = benefit == b
+        sel_b = chosen & in_b
+        row = {"benefit": b, "selected": int(sel_b.sum()), "hit_rate": float(y[sel_b].mean()) if sel_b.any() else float("nan"),
+               "random_rate": random_rate(pop.loc[in_b], capacity)}
+        row["lift"] = m.lift(row["hit_rate"], row["random_rate"])
+        if oracle_chosen is not None:
+            o_b = oracle_chosen & in_b
+            row["oracle_hit_rate"] = float(y[o_b].mean()) if o_b.any() else float("nan")
+        rows.append(row)
+        out[f"cap_hit_rate_{b}"] = row["hit_rate"]
+        out[f"cap_lift_{b}"] = row["lift"]
+    return out, pd.DataFrame(rows)
+
+
+def capacity_curve(pop: pd.DataFrame, scores: np.ndarray, capacity: Mapping[str, int],
+                   multipliers=CAPACITY_MULTIPLIERS) -> pd.DataFrame:
+    """Hit rate of model, oracle and random as capacity grows (1.0 = the agency's capacity)."""
+    y = pop[LABEL].to_numpy(dtype=float)
+    rows = []
+    for factor in multipliers:
+        cap = scale_capacity(capacity, factor)
+        chosen = selection(pop, scores, cap)
+        row = {"capacity_factor": factor, "selected": int(chosen.sum()), "model": float(y[chosen].mean()),
+               "random": random_rate(pop, cap)}
+        if "risk_p" in pop.columns:
+            row["oracle"] = float(y[selection(pop, pop["risk_p"].to_numpy(dtype=float), cap)].mean())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def evaluate(test: pd.DataFrame, test_scores: np.ndarray, pop: pd.DataFrame, pop_scores: np.ndarray,
+             capacity: Mapping[str, int], n_boot: int = 200, seed: int = 0) -> Evaluation:
+    out = investigation_metrics(test, test_scores)
+    cap, per_benefit = capacity_metrics(pop, pop_scores, capacity)
+    out |= cap
+    chosen = selection(pop, pop_scores, capacity)
+    fair_frame = pop.assign(selected=chosen.astype(int))
+    refs = {a: r for a, r in SENSITIVE_REFERENCES.items() if a in pop.columns}
+    ratios = fairness_report(fair_frame, refs, "selected", LABEL, n_boot=n_boot, seed=seed)
+    out |= {r.key: r.ratio for r in ratios}
+    rel = m.reliability(test[LABEL].to_numpy(), test_scores)
+    return Evaluation(out, ratios, per_benefit, capacity_curve(pop, pop_scores, capacity), rel,
+                      test[LABEL].to_numpy(), np.asarray(test_scores))

@@ -1,0 +1,83 @@
+"""The model card: a Markdown page logged with every run, for the people who decide whether to promote."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+
+from riskrank.training.fairness import GroupRatio
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.3f}" if abs(value) < 1000 else f"{value:,.0f}"
+    return str(value)
+
+
+def _table(frame: pd.DataFrame) -> str:
+    if frame.empty:
+        return "_none_\n"
+    head = "| " + " | ".join(map(str, frame.columns)) + " |"
+    sep = "|" + "---|" * len(frame.columns)
+    rows = ["| " + " | ".join(_fmt(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join([head, sep, *rows]) + "\n"
+
+
+KEY_METRICS = ("cap_hit_rate", "cap_random_rate", "cap_lift", "cap_oracle_hit_rate", "cap_oracle_ratio", "cap_value_sek",
+               "random_sample_hit_rate", "test_auc", "test_auc_random", "test_pr_auc", "test_ece", "valid_auc")
+
+
+def render(*, version: str | int | None, run_id: str, feature_set_version: str, data_hash: str, split: Mapping[str, str],
+           counts: Mapping[str, int], feature_names: list[str], metrics: Mapping[str, float], per_benefit: pd.DataFrame,
+           fairness: list[GroupRatio], population_note: str, importance: pd.Series) -> str:
+    key = pd.DataFrame([(k, metrics[k]) for k in KEY_METRICS if k in metrics], columns=["metric", "value"])
+    fair = pd.DataFrame([(r.attribute, r.group, r.reference, r.metric, r.ratio, r.low, r.high, r.support) for r in fairness],
+                        columns=["attribute", "group", "reference", "metric", "ratio", "low", "high", "support"])
+    top = importance.head(10)
+    return f"""# Model card: riskrank action model{f' version {version}' if version is not None else ''}
+
+## Purpose and intended use
+Ranks active benefit cases by the probability that a control investigation (kontrollutredning) would end
+in action (refusal, reduction, stop or recovery). **It is a ranking aid for human investigators, never a
+decision**: an investigator reviews every case, decides what to investigate, and the outcome rests on the
+investigation, not on the score. Each score comes with its SHAP reasons so it can be questioned.
+
+## Data
+- Training rows: closed investigations, each with its case's features as of the day it opened.
+- Time split (opening dates): validation from {split.get("valid_start")}, test from {split.get("test_start")}
+  to {split.get("last_opened")}; everything older is training. Rows: {dict(counts)}.
+- Training-data hash (sha256): `{data_hash}`; feature set `{feature_set_version}`; MLflow run `{run_id}`.
+- Selection bias: investigations are not a random sample of cases (most start from notifications). Metrics are
+  reported on the random control sample as well, and the capacity metrics below choose among all active cases.
+
+## Features ({len(feature_names)} inputs)
+{", ".join(f"`{n}`" for n in feature_names)}
+
+Sensitive attributes (sex, age band, born abroad) are used only to measure fairness, unless listed above.
+Most important inputs (mean |SHAP|): {", ".join(f"`{n}` {v:.3f}" for n, v in top.items())}.
+
+## Metrics
+{population_note}
+
+{_table(key)}
+### Per benefit at capacity
+{_table(per_benefit)}
+## Fairness
+Ratios of each group's rate to the reference group's among the cases the model would select at capacity
+(selection rate, false-positive rate, precision), with 90 % bootstrap intervals. The promotion gate requires
+every ratio with enough support to stay within 0.8 to 1.25.
+
+{_table(fair)}
+## Limits
+- Trained and tested on a synthetic world calibrated to published figures, not on real case data.
+- Labels exist only for investigated cases; errors nobody investigated are invisible to training.
+- Investigations still open at the end of the data are left out, which favours quickly closed cases in the
+  newest months.
+- Calibration is measured on closed test investigations, whose base rate differs from the population's.
+- Drift (new error patterns, new notification sources) lowers quality over time: monitor and retrain.
+
+## Human oversight
+Investigators can disagree with a score and record why; those disagreements and the outcomes of the random
+control sample are the check on this model.
+"""

@@ -1,0 +1,190 @@
+"""One training run, end to end: world -> training set -> LightGBM -> evaluation -> MLflow run, registered
+version with alias `challenger`, and a line in the promotion log. Used by `riskrank train` and the demo."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from riskrank.errors import UserError
+from riskrank.settings import Settings, get_settings
+from riskrank.training import model_card, plots, tracking
+from riskrank.training.dataset import LABEL, SPLIT, VALUE, SplitConfig, TrainingSet, build_training_set
+from riskrank.training.evaluate import Evaluation, evaluate
+from riskrank.training.population import EVAL_DATE, SLOT, evaluation_dates, investigation_population, truth_population
+from riskrank.training.train import FitResult, build_meta, expected_value_by_benefit, fit, model_inputs, predict, prepare
+
+Step = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    split: SplitConfig = field(default_factory=SplitConfig)
+    extra_inputs: tuple[str, ...] = ()  # e.g. ("born_abroad",): only to show the fairness gate refusing
+    params: dict = field(default_factory=dict)
+    n_eval_dates: int = 3
+    n_boot: int = 200
+    engine: str = "pandas"
+    register: bool = True
+
+
+@dataclass
+class TrainOutcome:
+    run_id: str
+    version: int | None
+    metrics: dict[str, float]
+    evaluation: Evaluation
+    meta: dict
+    training_set: TrainingSet
+
+
+def _no_step(_: str) -> None:
+    pass
+
+
+def _population(world, training: TrainingSet, options: TrainOptions, step: Step) -> tuple[pd.DataFrame, dict[str, int], str]:
+    test = training.part("test")
+    if world.truth is None:
+        pop, capacity = investigation_population(test)
+        return pop, capacity, ("No truth table: capacity metrics rank the closed test investigations themselves "
+                               "(k = half of each benefit's test investigations, label = action).")
+    dates = evaluation_dates(training.bounds, options.n_eval_dates)
+    step(f"features of all active cases on {len(dates)} test dates")
+    pop, capacity = truth_population(world, training.bounds, dates, engine=options.engine)
+    note = (f"Capacity metrics (`cap_*`): on {', '.join(str(d.date()) for d in dates)} every active case is ranked and the "
+            "top k per benefit selected, k = investigations opened per month for that benefit in the test months. "
+            "A hit is a case the world's truth table shows in error on that date. `cap_random_rate` is the share in "
+            "error among all active cases (same k per benefit), `cap_oracle_hit_rate` the top k by the generator's "
+            "true risk. `test_*` metrics are on closed test investigations (label = action), `_random` on the random "
+            "control sample only.")
+    return pop, capacity, note
+
+
+def _population_artifact(pop: pd.DataFrame) -> pd.DataFrame:
+    """What the promotion gates re-score: every registry feature and the labels, without case ids."""
+    from riskrank.features import registry
+
+    keep = [SLOT, EVAL_DATE, LABEL, VALUE, "risk_p"] + [f.name for f in registry.FEATURES]
+    return pop[[c for c in dict.fromkeys(keep) if c in pop.columns]].reset_index(drop=True)
+
+
+def run_training(world_dir: str | Path, options: TrainOptions | None = None, settings: Settings | None = None,
+                 step: Step = _no_step) -> TrainOutcome:
+    import mlflow
+    import mlflow.lightgbm
+    from mlflow.models import infer_signature
+
+    from riskrank.features.registry import FEATURE_SET_VERSION
+    from riskrank.world import read_world
+
+    options = options or TrainOptions()
+    settings = settings or get_settings()
+    inputs = model_inputs(options.extra_inputs)
+    step("reading the world")
+    world = read_world(world_dir)
+    step("assembling the training set (features as of each opening date)")
+    training = build_training_set(world, options.split, engine=options.engine)
+    train, valid, test = (training.part(s) for s in ("train", "valid", "test"))
+    step(f"fitting LightGBM on {len(train):,} investigations, {len(inputs)} inputs")
+    result = fit(train, valid, inputs, params=options.params)
+    pop, capacity, note = _population(world, training, options, step)
+    step("evaluating")
+    evaluation = evaluate(test, predict(result, test), pop, predict(result, pop), capacity, n_boot=options.n_boot)
+    metrics = evaluation.metrics | {"valid_auc": result.valid_auc, "best_iteration": float(result.best_iteration),
+                                    "n_train": float(len(train)), "n_valid": float(len(valid)), "n_test": float(len(test))}
+    meta = build_meta(result, FEATURE_SET_VERSION, training.data_hash, metrics, expected_value_by_benefit(train))
+    step("logging to MLflow")
+    experiment_id = tracking.configure(settings)
+    with mlflow.start_run(experiment_id=experiment_id) as run, tempfile.TemporaryDirectory() as tmp:
+        run_id = run.info.run_id
+        _log_params(result, options, training, meta)
+        mlflow.log_metrics({k: float(v) for k, v in metrics.items() if np.isfinite(v)})
+        _log_artifacts(Path(tmp), result, evaluation, training, pop, capacity, note, metrics, run_id, test)
+        X_example = prepare(test.head(50), result.feature_names, result.categories)
+        signature = infer_signature(_signature_frame(X_example), result.booster.predict(X_example))
+        info = mlflow.lightgbm.log_model(result.booster, name="model", signature=signature, metadata=meta,
+                                         registered_model_name=settings.model_name if options.register else None)
+    version = int(info.registered_model_version) if options.register and info.registered_model_version else None
+    if version is not None:
+        from riskrank.training.promotion import record_challenger
+
+        step(f"version {version} registered as {tracking.CHALLENGER}")
+        record_challenger(tracking.client(settings), settings, version, run_id, meta["metrics"])
+    return TrainOutcome(run_id, version, metrics, evaluation, meta, training)
+
+
+def _signature_frame(X: pd.DataFrame) -> pd.DataFrame:
+    # MLflow signatures have no categorical type: categoricals are declared as strings.
+    return X.astype({c: "object" for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype)})
+
+
+def _log_params(result: FitResult, options: TrainOptions, training: TrainingSet, meta: dict) -> None:
+    import mlflow
+
+    params = {k: v for k, v in result.params.items() if k not in ("monotone_constraints", "metric")}
+    mlflow.log_params(params | {
+        "n_inputs": len(result.feature_names), "extra_inputs": ",".join(options.extra_inputs) or "none",
+        "test_months": options.split.test_months, "valid_months": options.split.valid_months,
+        "best_iteration": result.best_iteration, "n_eval_dates": options.n_eval_dates,
+        "monotone_inputs": sum(1 for c in result.params["monotone_constraints"] if c != 0),
+    } | {f"split_{k}": v for k, v in training.bounds.as_dict().items()})
+    mlflow.set_tags({"feature_set_version": meta["feature_set_version"], "train_data_hash": meta["train_data_hash"],
+                     "extra_inputs": ",".join(options.extra_inputs) or "none"})
+
+
+def _log_artifacts(tmp: Path, result: FitResult, evaluation: Evaluation, training: TrainingSet, pop: pd.DataFrame,
+                   capacity: dict[str, int], note: str, metrics: dict[str, float], run_id: str, test: pd.DataFrame) -> None:
+    import mlflow
+
+    from riskrank.features.registry import FEATURE_SET_VERSION
+
+    plot_dir = tmp / "plots"
+    plot_dir.mkdir()
+    y, s = evaluation.test_labels, evaluation.test_scores
+    plots.roc_plot(y, s, plot_dir / "roc.png", metrics["test_auc"])
+    plots.pr_plot(y, s, plot_dir / "pr.png", metrics["test_pr_auc"])
+    rel = evaluation.reliability
+    plots.calibration_plot(rel.mean_score, rel.observed_rate, rel.count, rel.ece, plot_dir / "calibration.png")
+    plots.capacity_plot(evaluation.capacity_curve, plot_dir / "hit_rate_by_capacity.png")
+    shap_rows = pop.sample(n=min(len(pop), 5000), random_state=0)
+    importance = plots.shap_importance(result.booster, prepare(shap_rows, result.feature_names, result.categories))
+    plots.importance_plot(importance, plot_dir / "shap_importance.png")
+    mlflow.log_artifacts(str(plot_dir), "plots")
+
+    tables = tmp / "tables"
+    tables.mkdir()
+    evaluation.per_benefit.to_csv(tables / "per_benefit.csv", index=False)
+    evaluation.capacity_curve.to_csv(tables / "capacity_curve.csv", index=False)
+    pd.DataFrame([r.as_dict() for r in evaluation.fairness]).to_csv(tables / "fairness.csv", index=False)
+    importance.rename("mean_abs_shap").to_csv(tables / "shap_importance.csv")
+    mlflow.log_artifacts(str(tables), "tables")
+
+    eval_dir = tmp / tracking.EVALUATION_DIR
+    eval_dir.mkdir()
+    _population_artifact(pop).to_parquet(eval_dir / tracking.POPULATION_FILE, index=False)
+    (eval_dir / tracking.CAPACITY_FILE).write_text(json.dumps(capacity, indent=1))
+    mlflow.log_artifacts(str(eval_dir), tracking.EVALUATION_DIR)
+
+    counts = training.frame[SPLIT].value_counts().to_dict()
+    card = model_card.render(version=None, run_id=run_id, feature_set_version=FEATURE_SET_VERSION, data_hash=training.data_hash,
+                             split=training.bounds.as_dict(), counts=counts, feature_names=result.feature_names,
+                             metrics=metrics, per_benefit=evaluation.per_benefit, fairness=evaluation.fairness,
+                             population_note=note, importance=importance)
+    mlflow.log_text(card, "model_card.md")
+
+
+def check_extra_inputs(extra: Sequence[str]) -> tuple[str, ...]:
+    extra = tuple(dict.fromkeys(extra))
+    if not extra:
+        return ()
+    model_inputs(extra)  # raises UserError naming an unknown column
+    return extra
+
+
+__all__ = ["TrainOptions", "TrainOutcome", "run_training", "check_extra_inputs", "UserError"]

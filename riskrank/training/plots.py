@@ -1,0 +1,90 @@
+"""PNG plots of an evaluation (matplotlib Agg, no display needed). Each function writes one file and returns its path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+def _figure():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 4.2), dpi=100)
+    return plt, fig, ax
+
+
+def _save(plt, fig, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def roc_plot(labels: np.ndarray, scores: np.ndarray, path: Path, auc: float) -> Path:
+    from sklearn.metrics import roc_curve
+
+    plt, fig, ax = _figure()
+    if len(np.unique(labels)) == 2:
+        fpr, tpr, _ = roc_curve(labels, scores)
+        ax.plot(fpr, tpr, label=f"model (AUC {auc:.3f})")
+    ax.plot([0, 1], [0, 1], "--", color="grey", label="chance")
+    ax.set(xlabel="false-positive rate", ylabel="true-positive rate", title="ROC, closed test investigations")
+    ax.legend(loc="lower right")
+    return _save(plt, fig, path)
+
+
+def pr_plot(labels: np.ndarray, scores: np.ndarray, path: Path, ap: float) -> Path:
+    from sklearn.metrics import precision_recall_curve
+
+    plt, fig, ax = _figure()
+    if labels.sum() > 0:
+        precision, recall, _ = precision_recall_curve(labels, scores)
+        ax.step(recall, precision, where="post", label=f"model (AP {ap:.3f})")
+        ax.axhline(labels.mean(), ls="--", color="grey", label="base rate")
+    ax.set(xlabel="recall", ylabel="precision", title="Precision-recall, closed test investigations")
+    ax.legend(loc="upper right")
+    return _save(plt, fig, path)
+
+
+def calibration_plot(mean_score: np.ndarray, observed: np.ndarray, count: np.ndarray, ece: float, path: Path) -> Path:
+    plt, fig, ax = _figure()
+    ax.plot([0, 1], [0, 1], "--", color="grey", label="perfect calibration")
+    ax.plot(mean_score, observed, "o-", label=f"model (ECE {ece:.3f})")
+    for x, y, n in zip(mean_score, observed, count, strict=True):
+        ax.annotate(str(int(n)), (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    ax.set(xlabel="mean predicted probability", ylabel="observed share with action", title="Calibration (reliability)")
+    ax.legend(loc="upper left")
+    return _save(plt, fig, path)
+
+
+def capacity_plot(curve: pd.DataFrame, path: Path) -> Path:
+    plt, fig, ax = _figure()
+    for column, style in (("model", "o-"), ("oracle", "s--"), ("random", "^:")):
+        if column in curve:
+            ax.plot(curve["capacity_factor"], curve[column], style, label=column)
+    ax.axvline(1.0, color="grey", lw=0.8)
+    ax.set_xscale("log", base=2)
+    ax.set(xlabel="capacity (1 = investigations per month per benefit)", ylabel="hit rate among selected",
+           title="Hit rate by capacity")
+    ax.legend()
+    return _save(plt, fig, path)
+
+
+def importance_plot(importance: pd.Series, path: Path, top: int = 20) -> Path:
+    plt, fig, ax = _figure()
+    shown = importance.sort_values().tail(top)
+    ax.barh(shown.index.astype(str), shown.to_numpy())
+    ax.set(xlabel="mean |SHAP contribution| (log-odds)", title="Global importance (TreeSHAP)")
+    ax.tick_params(axis="y", labelsize=7)
+    return _save(plt, fig, path)
+
+
+def shap_importance(booster, X: pd.DataFrame) -> pd.Series:
+    """Mean absolute TreeSHAP contribution per input, from LightGBM's own pred_contrib (last column is the bias)."""
+    contrib = np.asarray(booster.predict(X, pred_contrib=True))
+    return pd.Series(np.abs(contrib[:, :-1]).mean(axis=0), index=list(X.columns)).sort_values(ascending=False)

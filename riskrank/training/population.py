@@ -1,0 +1,77 @@
+"""The evaluation population: every case active on a few test dates, with the ground truth of the world.
+
+Investigations are not a random sample of cases, so the honest test of a ranking is to let it choose among
+ALL active cases, as a worklist would, and ask the world's truth table whether the chosen cases were in error
+on that date (error_start <= date). Capacity k per benefit is the number of investigations the world opened
+per month for that benefit during the test months: what the agency actually had hands for.
+
+Without a truth table (real data) the population falls back to the closed test investigations themselves,
+labelled by action, with k = half of each benefit's test investigations (a triage view; see docs/training.md).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from riskrank.training.dataset import LABEL, VALUE, SplitBounds
+from riskrank.world import World
+
+SLOT = "slot"  # one worklist: an evaluation date and a benefit
+EVAL_DATE = "eval_date"
+FALLBACK_CAPACITY_SHARE = 0.5
+
+
+def evaluation_dates(bounds: SplitBounds, n_dates: int = 3) -> list[pd.Timestamp]:
+    """`n_dates` first-of-month dates spread evenly over the test months."""
+    months = pd.period_range(bounds.test_start, bounds.last_opened, freq="M")
+    picks = np.unique(np.linspace(0, len(months) - 1, num=min(n_dates, len(months))).round().astype(int))
+    return [months[i].to_timestamp() for i in picks]
+
+
+def monthly_capacity(world: World, bounds: SplitBounds) -> dict[str, int]:
+    """Mean investigations opened per month and benefit in the test months (at least 1), by the case's benefit."""
+    inv = world.investigations.merge(world.cases[["case_id", "benefit"]], on="case_id", how="left")
+    window = inv.loc[(inv["opened_date"] >= bounds.test_start) & (inv["opened_date"] <= bounds.last_opened)]
+    n_months = len(pd.period_range(bounds.test_start, bounds.last_opened, freq="M"))
+    counts = window.groupby(window["benefit"].astype(str)).size()
+    return {b: max(1, round(c / n_months)) for b, c in counts.items()}
+
+
+def truth_population(world: World, bounds: SplitBounds, dates: Sequence[pd.Timestamp], engine: str = "pandas",
+                     client=None, progress=None) -> tuple[pd.DataFrame, dict[str, int]]:
+    """All active cases on each date with features, LABEL (in error on that date), risk_p and the monthly
+    erroneous SEK; plus the capacity per slot."""
+    from riskrank.features.pipeline import features_as_of
+
+    truth = world.truth.set_index("case_id")
+    per_month = monthly_capacity(world, bounds)
+    frames, capacity = [], {}
+    for date in dates:
+        feats = features_as_of(world, date, engine=engine, client=client)
+        t = truth.reindex(feats["case_id"].to_numpy())
+        in_error = t["error_start"].notna().to_numpy() & (t["error_start"].to_numpy() <= np.datetime64(date))
+        feats = feats.assign(**{
+            EVAL_DATE: date,
+            LABEL: in_error.astype(int),
+            "risk_p": t["risk_p"].to_numpy(dtype=float),
+            VALUE: np.where(in_error, t["monthly_error_sek"].to_numpy(dtype=float), 0.0),
+        })
+        feats[SLOT] = str(date.date()) + "|" + feats["benefit"].astype(str)
+        for benefit, k in per_month.items():
+            capacity[f"{date.date()}|{benefit}"] = k
+        frames.append(feats)
+        if progress is not None:
+            progress()
+    return pd.concat(frames, ignore_index=True), capacity
+
+
+def investigation_population(test: pd.DataFrame, share: float = FALLBACK_CAPACITY_SHARE) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Fallback without truth: the closed test investigations, k = ceil(share x count) per benefit."""
+    pop = test.copy()
+    pop[SLOT] = pop["benefit"].astype(str)
+    counts = pop.groupby(SLOT).size()
+    return pop, {slot: max(1, math.ceil(share * n)) for slot, n in counts.items()}

@@ -1,0 +1,76 @@
+"""The promotion log: every move of a registry alias, with who, when, why and the numbers behind it.
+
+MLflow keeps only where an alias points now, not which version served when, so this table is the history.
+It lives in the operational store (settings.database_url) on its own MetaData and is created on first use.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+metadata = sa.MetaData()
+
+promotions = sa.Table(
+    "promotions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("promoted_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("promoted_by", sa.String(80), nullable=False),
+    sa.Column("model_name", sa.String(80), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("from_alias", sa.String(40), nullable=True),  # alias the version held before (e.g. challenger)
+    sa.Column("to_alias", sa.String(40), nullable=False),
+    sa.Column("previous_version", sa.Integer, nullable=True),  # version to_alias pointed to before the move
+    sa.Column("reason", sa.Text, nullable=True),
+    sa.Column("forced", sa.Boolean, nullable=False, default=False),
+    sa.Column("gates", sa.Text, nullable=True),  # JSON list of gate results
+    sa.Column("metrics", sa.Text, nullable=True),  # JSON {name: float}
+)
+
+
+@dataclass(frozen=True)
+class AliasMove:
+    model_name: str
+    version: int
+    to_alias: str
+    by: str
+    from_alias: str | None = None
+    previous_version: int | None = None
+    reason: str | None = None
+    forced: bool = False
+    gates: list[dict] | None = None
+    metrics: dict[str, float] | None = None
+
+
+def ensure_table(engine: Engine) -> None:
+    metadata.create_all(engine, tables=[promotions])
+
+
+def record(engine: Engine, move: AliasMove) -> int:
+    ensure_table(engine)
+    with engine.begin() as conn:
+        result = conn.execute(promotions.insert().values(
+            promoted_at=datetime.now(UTC), promoted_by=move.by, model_name=move.model_name, version=move.version,
+            from_alias=move.from_alias, to_alias=move.to_alias, previous_version=move.previous_version,
+            reason=move.reason, forced=move.forced,
+            gates=json.dumps(move.gates or [], default=str), metrics=json.dumps(move.metrics or {}, default=float),
+        ))
+        return int(result.inserted_primary_key[0])
+
+
+def read_log(engine: Engine, model_name: str | None = None, limit: int | None = None) -> pd.DataFrame:
+    """Newest first. `gates` and `metrics` stay JSON text; parse them with json.loads where needed."""
+    ensure_table(engine)
+    query = sa.select(promotions).order_by(promotions.c.id.desc())
+    if model_name is not None:
+        query = query.where(promotions.c.model_name == model_name)
+    if limit is not None:
+        query = query.limit(limit)
+    with engine.connect() as conn:
+        return pd.DataFrame(conn.execute(query).mappings().all(), columns=[c.name for c in promotions.columns])
