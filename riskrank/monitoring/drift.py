@@ -44,10 +44,8 @@ def psi_numeric(reference: pd.Series, current: pd.Series, bins: int = 10) -> flo
     ref = pd.to_numeric(reference, errors="coerce").to_numpy(dtype=float)
     cur = pd.to_numeric(current, errors="coerce").to_numpy(dtype=float)
     ref_known = ref[~np.isnan(ref)]
-    if len(ref_known) == 0:
-        edges = np.array([])
-    else:
-        edges = np.unique(np.quantile(ref_known, np.linspace(0, 1, bins + 1)[1:-1]))
+    cuts = np.linspace(0, 1, bins + 1)[1:-1]
+    edges = np.unique(np.quantile(ref_known, cuts)) if len(ref_known) else np.array([])
 
     def counts(values: np.ndarray) -> np.ndarray:
         known = values[~np.isnan(values)]
@@ -79,7 +77,8 @@ def drift_table(reference: pd.DataFrame, current: pd.DataFrame, features: Sequen
     rows = []
     for name in features:
         categorical = _is_categorical(reference[name])
-        value = psi_categorical(reference[name], current[name]) if categorical else psi_numeric(reference[name], current[name], bins)
+        ref, cur = reference[name], current[name]
+        value = psi_categorical(ref, cur) if categorical else psi_numeric(ref, cur, bins)
         rows.append({"feature": name, "kind": "categorical" if categorical else "numeric", "psi": value,
                      "status": status(value), "reference_rows": len(reference), "current_rows": len(current)})
     table = pd.DataFrame(rows, columns=["feature", "kind", "psi", "status", "reference_rows", "current_rows"])
