@@ -1,8 +1,94 @@
+"""`riskrank features`: the feature frame of every case active on a date, to Parquet and optionally the store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
 import typer
 
 from riskrank.errors import UserError
 
 
-def features(world: str = typer.Option(...)) -> None:
-    """Compute features (placeholder until the feature pipeline lands)."""
-    raise UserError("features is not built yet")
+def _parse_date(text: str):  # noqa: ANN202 - returns pandas.Timestamp; pandas is imported lazily
+    import pandas as pd
+
+    try:
+        return pd.Timestamp(text).normalize()
+    except (ValueError, TypeError):
+        raise UserError(f"--as-of {text!r} is not a date (use YYYY-MM-DD)") from None
+
+
+def _world_span(world) -> tuple:  # noqa: ANN001
+    import pandas as pd
+
+    meta = world.meta or {}
+    start = pd.Timestamp(meta["start_date"]) if "start_date" in meta else world.cases["start_date"].min()
+    end = pd.Timestamp(meta["end_date"]) if "end_date" in meta else world.signals["date"].max()
+    return start, end
+
+
+def features(
+    world: str = typer.Option(..., "--world", help="World folder (riskrank simulate --out)."),
+    as_of: str = typer.Option(..., "--as-of", help="Date the features describe, YYYY-MM-DD: only events on or before it count."),
+    out: str = typer.Option(..., "--out", help="Parquet file to write (written whole, then renamed into place)."),
+    engine: str = typer.Option("pandas", "--engine", help="pandas, or dask (a dask.distributed cluster)."),
+    scheduler: str | None = typer.Option(None, "--scheduler", help="Dask scheduler address; a local 2-worker cluster if absent."),
+    store: bool = typer.Option(
+        False, "--store/--no-store", help="Also write the rows into the feature store (RISKRANK_DATABASE_URL)."
+    ),
+) -> None:
+    """Compute the features of every case active on --as-of and write them to --out."""
+    from rich.console import Console
+
+    from riskrank.features.pipeline import ENGINES
+
+    console = Console(stderr=True)
+    if engine not in ENGINES:
+        raise UserError(f"--engine {engine!r} is not one of {', '.join(ENGINES)}")
+    if scheduler and engine != "dask":
+        raise UserError("--scheduler needs --engine dask")
+    day = _parse_date(as_of)
+    out_path = Path(out)
+    if out_path.suffix != ".parquet":
+        raise UserError(f"--out {out} should be a .parquet file")
+    if not out_path.parent.exists():
+        raise UserError(f"--out: folder {out_path.parent} does not exist")
+    world_path = Path(world)
+    if not world_path.is_dir():
+        raise UserError(f"--world {world} is not a folder")
+
+    with console.status("reading the world"):
+        from riskrank.world import read_world
+
+        loaded = read_world(world_path, with_truth=False)
+    start, end = _world_span(loaded)
+    if not (start <= day <= end):
+        raise UserError(f"--as-of {day.date()} is outside the world ({start.date()} to {end.date()})")
+
+    frame = _compute(loaded, day, engine, scheduler, console)
+    tmp = out_path.with_name(f".{out_path.name}.tmp")
+    frame.to_parquet(tmp, index=False)
+    tmp.replace(out_path)
+    console.print(f"wrote {len(frame):,} cases x {frame.shape[1] - 2} features as of {day.date()} to {out_path}")
+    if store:
+        from riskrank.features.store import FeatureStore
+        from riskrank.settings import get_settings
+
+        with console.status("writing the feature store"):
+            rows = FeatureStore.from_url(get_settings().database_url).write(frame, day)
+        console.print(f"feature store: replaced {day.date()} with {rows:,} rows")
+
+
+def _compute(world, day, engine: str, scheduler: str | None, console):  # noqa: ANN001, ANN202
+    from riskrank.features.pipeline import features_as_of
+
+    if engine == "pandas":
+        with console.status(f"computing features as of {day.date()} (pandas)"):
+            return features_as_of(world, day)
+    from riskrank.features.dask_engine import cluster_client
+
+    try:
+        with console.status(f"computing features as of {day.date()} (dask)"), cluster_client(scheduler) as client:
+            return features_as_of(world, day, engine="dask", client=client)
+    except OSError as exc:
+        raise UserError(f"cannot reach the Dask scheduler {scheduler}: {exc}") from None

@@ -36,9 +36,12 @@ def benefit_day_months(prepared: Prepared) -> pd.DataFrame:
     """Months with benefit days paid per case; known from the first report of that month."""
     s = signals_of(prepared, "benefit_days")
     s = s.loc[(s["value"] > 0) & (s["case_id"] >= 0)]
-    benefit = prepared.cases.set_index("case_id")["benefit"].reindex(s["case_id"].to_numpy()).to_numpy()
-    frame = pd.DataFrame({"person_id": s["person_id"].to_numpy(), "case_id": s["case_id"].to_numpy(), "benefit": benefit,
-                          "month": _month(s["day"].to_numpy()), "day": s["day"].to_numpy()})
+    case = prepared.cases.set_index("case_id").reindex(s["case_id"].to_numpy())
+    # A case's benefit is known from the day the case starts, whatever the signal's own date.
+    known = case["start_day"].notna().to_numpy()
+    day = np.maximum(s["day"].to_numpy(), case["start_day"].fillna(0).to_numpy(np.int64))
+    frame = pd.DataFrame({"person_id": s["person_id"].to_numpy(), "case_id": s["case_id"].to_numpy(),
+                          "benefit": case["benefit"].to_numpy(), "month": _month(s["day"].to_numpy()), "day": day}).loc[known]
     return frame.groupby(["person_id", "case_id", "benefit", "month"], as_index=False, sort=True).agg(benefit_day=("day", "min"))
 
 

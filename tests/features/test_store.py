@@ -1,0 +1,96 @@
+"""The feature store on real SQLite and real PostgreSQL."""
+
+import datetime as dt
+import math
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from riskrank.db import get_engine
+from riskrank.features.pipeline import features_as_of
+from riskrank.features.registry import FEATURE_NAMES, FEATURES
+from riskrank.features.store import FeatureStore
+from tests.features.random_world import random_world
+
+
+@pytest.fixture(scope="module")
+def world():
+    return random_world(n_persons=150, seed=21)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, tmp_path):
+    if request.param == "sqlite":
+        engine = get_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    else:
+        engine = sa.create_engine(request.getfixturevalue("postgres_url"))
+        with engine.begin() as conn:  # a clean schema for each test
+            conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    yield FeatureStore(engine)
+    engine.dispose()
+
+
+def test_empty_store_answers_none_and_empty_frame(store):
+    assert store.latest_as_of() is None
+    assert store.get(123) is None
+    empty = store.latest_frame()
+    assert list(empty.columns) == ["case_id", "as_of", *FEATURE_NAMES] and len(empty) == 0
+
+
+def test_round_trip_keeps_values_and_dtypes(store, world):
+    frame = features_as_of(world, "2023-06-30")
+    assert store.write(frame, "2023-06-30") == len(frame)
+    assert store.latest_as_of() == dt.date(2023, 6, 30)
+    back = store.latest_frame()
+    expected = frame.sort_values("case_id").reset_index(drop=True)
+    pd.testing.assert_frame_equal(back, expected, check_exact=False, rtol=1e-12)
+    one = expected.iloc[3]
+    row = store.get(int(one["case_id"]))
+    assert row["as_of"] == dt.date(2023, 6, 30) and row["benefit"] == one["benefit"]
+    for f in FEATURES:
+        value = row[f.name]
+        if f.dtype == "float":
+            assert type(value) is float and (math.isnan(value) if pd.isna(one[f.name]) else value == pytest.approx(one[f.name]))
+        else:
+            assert type(value) is {"int": int, "bool": bool, "category": str}[f.dtype], f.name
+            assert value == one[f.name], f.name
+
+
+def test_latest_as_of_wins_and_rewrites_replace_a_date(store, world):
+    june, july = features_as_of(world, "2023-06-30"), features_as_of(world, "2023-07-31")
+    store.write(july, "2023-07-31")
+    store.write(june, "2023-06-30")
+    assert store.latest_as_of() == dt.date(2023, 7, 31)
+    case_id = int(june["case_id"].iloc[0])
+    expected_as_of = dt.date(2023, 7, 31) if case_id in set(july["case_id"]) else dt.date(2023, 6, 30)
+    assert store.get(case_id)["as_of"] == expected_as_of
+    store.write(july.head(5), "2023-07-31")  # replaces July entirely
+    assert len(store.latest_frame()) == 5
+    benefit = str(july["benefit"].iloc[0])
+    only = store.latest_frame(benefit=benefit)
+    assert set(only["benefit"].astype(str)) == {benefit}
+    assert len(only) == int((july.head(5)["benefit"] == benefit).sum())
+
+
+def test_failed_write_changes_nothing(store, world):
+    june = features_as_of(world, "2023-06-30")
+    store.write(june, "2023-06-30")
+    broken = june.copy()
+    broken.loc[broken.index[-1], "case_id"] = broken["case_id"].iloc[0]  # duplicate key
+    with pytest.raises(ValueError, match="unique"):
+        store.write(broken, "2023-06-30")
+    bad_type = june.astype({"monthly_amount_sek": object})
+    bad_type.loc[bad_type.index[-1], "monthly_amount_sek"] = "not a number"
+    with pytest.raises(Exception):  # noqa: B017 - the driver's own error; what matters is the rollback below
+        store.write(bad_type, "2023-06-30")
+    assert len(store.latest_frame()) == len(june)
+
+
+def test_frame_with_wrong_columns_or_dates_is_refused(store, world):
+    june = features_as_of(world, "2023-06-30")
+    with pytest.raises(ValueError, match="lacks columns"):
+        store.write(june.drop(columns=["notifications_ubm"]), "2023-06-30")
+    with pytest.raises(ValueError, match="as_of"):
+        store.write(june, "2023-07-01")
+    assert store.latest_as_of() is None
