@@ -1,0 +1,88 @@
+"""`generate`: the whole synthetic world, stage by stage, deterministic for a seed and a config."""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+
+import numpy as np
+import pandas as pd
+
+from riskrank.simulation.calendar import SIGNALS_FROM, day, to_datetime
+from riskrank.simulation.config import GENERATOR_VERSION, SimConfig
+from riskrank.simulation.investigations import InvestigationBuilder
+from riskrank.simulation.monthly import build_monthly
+from riskrank.simulation.population import build_population
+from riskrank.simulation.signal_buffer import SignalBuffer
+from riskrank.simulation.traces import build_traces
+from riskrank.simulation.truth import build_truth
+from riskrank.world import World
+
+MAX_SCALE = 2.0
+STAGES = ("persons and cases", "ground truth", "event signals", "investigations", "monthly signals", "tables")
+
+
+def _stage_rng(seed: int, stage: int) -> np.random.Generator:
+    # one independent stream per stage, so changing one stage does not reshuffle the others
+    return np.random.default_rng(np.random.SeedSequence([seed, stage]))
+
+
+def generate(scale: float, seed: int, config: SimConfig | None = None, progress: bool = False) -> World:
+    """A world of about scale x 5 million recipients, 2022-2024, with signals from 2021."""
+    if not 0 < scale <= MAX_SCALE:
+        raise ValueError(f"scale must be in (0, {MAX_SCALE}], got {scale}")
+    config = config or SimConfig()
+    config.validate()
+    if progress:
+        from rich.progress import Progress
+
+        bar = Progress(transient=False)
+    else:
+        bar = None
+    with bar or nullcontext():
+        task = bar.add_task("simulating", total=len(STAGES)) if bar else None
+
+        def step(name: str) -> None:
+            if bar is not None:
+                bar.update(task, advance=1, description=f"simulating: {name} done")
+
+        pop = build_population(_stage_rng(seed, 1), scale, config.start, config.end)
+        step(STAGES[0])
+        truth = build_truth(_stage_rng(seed, 2), pop, config)
+        step(STAGES[1])
+        buffer = SignalBuffer()
+        strength = build_traces(_stage_rng(seed, 3), pop, truth, config, buffer)
+        step(STAGES[2])
+        builder = InvestigationBuilder(_stage_rng(seed, 4), pop, truth, strength, config, scale)
+        investigations = builder.run(buffer)
+        step(STAGES[3])
+        build_monthly(_stage_rng(seed, 5), pop, truth, builder.case_end, builder.error_end, config, buffer)
+        step(STAGES[4])
+
+        end = day(config.end)
+        cases = pop.cases
+        cases["start_date"] = to_datetime(pop.case_start)
+        ends = builder.case_end
+        cases["end_date"] = pd.Series(to_datetime(np.minimum(ends, end))).where(ends <= end)
+        signals = buffer.frame(day(SIGNALS_FROM), end)
+        truth_frame = truth.frame(cases["case_id"].to_numpy())
+        step(STAGES[5])
+
+    meta = {
+        "seed": seed,
+        "scale": scale,
+        "start_date": config.start,
+        "end_date": config.end,
+        "signals_from": SIGNALS_FROM,
+        "random_share": config.random_share,
+        "drift": {"enabled": config.drift, "start": config.drift_start, "pattern": "ubm_overwork",
+                  "benefits": ["sjukpenning"]},
+        "female_error_ratio": config.female_error_ratio,
+        "born_abroad_error_ratio": config.born_abroad_error_ratio,
+        "proxy_strength": config.proxy_strength,
+        "generator": "riskrank.simulation",
+        "generator_version": GENERATOR_VERSION,
+        "counts": {"persons": len(pop.persons), "cases": len(cases), "signals": len(signals),
+                   "investigations": len(investigations)},
+    }
+    return World(persons=pop.persons, cases=cases, signals=signals, investigations=investigations, truth=truth_frame,
+                 meta=meta)

@@ -1,0 +1,153 @@
+"""Monthly and yearly signals: employer income declarations, benefit days, assistance hours, stated and taxed income.
+
+Built after the investigations so that a case stopped by an action stops reporting. The working-while-on-
+benefit patterns show here: employer income in the same months as benefit days, without the drop that an
+honest absence brings; misreported bostadsbidrag income shows as application_income below what employers
+declare and Skatteverket taxes; inflated assistance shows as hours always at the granted maximum.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from riskrank.simulation.calendar import SIGNALS_FROM, day, month_end_day, month_index
+from riskrank.simulation.config import SimConfig
+from riskrank.simulation.parameters import (
+    ABROAD,
+    ASSISTANCE_HOURS,
+    BENEFIT_PARAMS,
+    DRIFT_UBM,
+    INCOME_MISREPORT,
+    PATTERNS,
+    WORKING,
+)
+from riskrank.simulation.population import Population
+from riskrank.simulation.signal_buffer import SignalBuffer
+from riskrank.simulation.truth import Truth
+from riskrank.world import BENEFITS
+
+EMPLOYED_P = {"bostadsbidrag": 0.55, "foraldrapenning": 0.85, "tillfallig_foraldrapenning": 0.9, "sjukpenning": 0.8,
+              "sjukersattning": 0.15, "aktivitetsersattning": 0.2, "aktivitetsstod": 0.25}
+INCOME_FACTOR = {"bostadsbidrag": 0.6, "aktivitetsstod": 0.7, "aktivitetsersattning": 0.6}
+APPLICATION_INCOME_BENEFITS = ("bostadsbidrag", "foraldrapenning", "sjukpenning")
+SEK_PER_ASSISTANCE_HOUR = 320.0
+INCOME_STOPS_WHEN_ABROAD = 0.7
+
+
+def expand_months(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For rows with day ranges [lo, hi]: (row index, month index) for every month touched (vectorised)."""
+    m0, m1 = month_index(lo), month_index(hi)
+    counts = np.where(hi >= lo, m1 - m0 + 1, 0)
+    rows = np.repeat(np.arange(len(lo)), counts)
+    starts = np.repeat(np.cumsum(counts) - counts, counts)
+    return rows, np.repeat(m0, counts) + (np.arange(len(rows)) - starts)
+
+
+def build_monthly(rng: np.random.Generator, pop: Population, truth: Truth, case_end: np.ndarray, error_end: np.ndarray,
+                  config: SimConfig, buffer: SignalBuffer) -> None:
+    end = day(config.end)
+    lo = np.maximum(pop.case_start, day(SIGNALS_FROM))
+    hi = np.minimum(case_end, end)
+    n_persons = len(pop.persons)
+    benefit_names = np.array(BENEFITS)
+    pattern = truth.pattern
+    working = truth.erroneous & np.isin(pattern, [PATTERNS.index(WORKING), PATTERNS.index(DRIFT_UBM)])
+    err_m0 = month_index(truth.error_start)
+    err_m1 = month_index(np.maximum(error_end - 1, truth.error_start))
+
+    # --- benefit days (FP, TFP, sjukpenning) ---------------------------------------------------
+    day_cases = np.flatnonzero(np.isin(pop.case_benefit, [BENEFITS.index(b) for b in BENEFITS if BENEFIT_PARAMS[b].monthly_days]))
+    r, m = expand_months(lo[day_cases], hi[day_cases])
+    c = day_cases[r]
+    name = benefit_names[pop.case_benefit[c]]
+    in_error = working[c] & (m >= err_m0[c]) & (m <= err_m1[c])
+    u = rng.random(len(c))
+    full_time = rng.random(len(pop.case_benefit)) < 0.7
+    days_value = np.select(
+        [name == "sjukpenning", name == "foraldrapenning"],
+        [np.where(full_time[c], 30, 15) - rng.integers(0, 3, len(c)), rng.integers(8, 31, len(c))],
+        np.where(in_error, 2 + rng.poisson(3.0, len(c)), 1 + rng.poisson(1.2, len(c))),
+    ).astype(float)
+    used = np.select([name == "sjukpenning", name == "foraldrapenning"], [u < 1.0, u < 0.7], np.where(in_error, u < 0.6, u < 0.3))
+    c, m, days_value, name, in_error = c[used], m[used], days_value[used], name[used], in_error[used]
+    buffer.add("benefit_days", pop.case_person[c] + 1, c + 1, month_end_day(m), days_value)
+    # how much an honest absence lowers the month's employer income
+    reduction = np.where(in_error, 0.0, days_value / np.where(name == "tillfallig_foraldrapenning", 21.0, 30.0))
+    days_person, days_month = pop.case_person[c], m
+
+    # --- employer income declarations ---------------------------------------------------------
+    relevant = np.flatnonzero(np.isin(pop.case_benefit, [BENEFITS.index(b) for b in EMPLOYED_P]))
+    person = pop.case_person[relevant]
+    emp_case_p = np.array([EMPLOYED_P.get(b, 0.5) for b in BENEFITS])[pop.case_benefit[relevant]]
+    factor_case = np.array([INCOME_FACTOR.get(b, 1.0) for b in BENEFITS])[pop.case_benefit[relevant]]
+    big = np.iinfo(np.int64).max
+    p_lo = np.full(n_persons, big)
+    p_hi = np.full(n_persons, -1)
+    emp_p = np.ones(n_persons)
+    inc_factor = np.ones(n_persons)
+    np.minimum.at(p_lo, person, lo[relevant])
+    np.maximum.at(p_hi, person, hi[relevant])
+    np.minimum.at(emp_p, person, emp_case_p)
+    np.minimum.at(inc_factor, person, factor_case)
+    employed = rng.random(n_persons) < emp_p
+    base = 30000.0 * inc_factor * np.exp(rng.normal(0, 0.35, n_persons))
+    # errors that need a job: such persons work, from the error month if they did not before
+    needs_job = truth.erroneous & np.isin(pattern, [PATTERNS.index(p) for p in (WORKING, DRIFT_UBM, INCOME_MISREPORT)])
+    job_from = np.zeros(n_persons, np.int64)
+    starters = pop.case_person[needs_job]
+    new_to_work = ~employed[starters]
+    job_from[starters[new_to_work]] = big
+    np.minimum.at(job_from, starters[new_to_work], err_m0[needs_job][new_to_work])
+    employed[starters] = True
+    # living abroad: declarations stop from the error month (most of the time)
+    stop_at = np.full(n_persons, big)
+    abroad_err = truth.erroneous & (pattern == PATTERNS.index(ABROAD)) & (rng.random(len(pattern)) < INCOME_STOPS_WHEN_ABROAD)
+    np.minimum.at(stop_at, pop.case_person[abroad_err], err_m0[abroad_err])
+    raise_at = np.full(n_persons, big)
+    misreport_later = truth.erroneous & (pattern == PATTERNS.index(INCOME_MISREPORT)) & (truth.error_start > pop.case_start)
+    np.minimum.at(raise_at, pop.case_person[misreport_later], err_m0[misreport_later])
+
+    workers = np.flatnonzero(employed & (p_hi >= 0))
+    last_month = month_index(np.array([end]))[0]
+    w_lo = month_end_day(np.clip(month_index(p_lo[workers]) - 12, 0, last_month))
+    w_hi = month_end_day(np.clip(month_index(p_hi[workers]) + 3, 0, last_month))
+    r, m = expand_months(w_lo, w_hi)
+    who = workers[r]
+    income = base[who] * rng.uniform(0.93, 1.07, len(who)) * np.where(m >= raise_at[who], 1.6, 1.0)
+    keys = who * 64 + m
+    pos = np.searchsorted(keys, days_person * 64 + days_month)
+    ok = pos < len(keys)
+    ok[ok] = keys[pos[ok]] == (days_person * 64 + days_month)[ok]
+    cut = np.zeros(len(keys))
+    np.add.at(cut, pos[ok], reduction[ok])
+    income *= np.clip(1.0 - cut, 0.0, 1.0)
+    keep = (income > 300) & (m < stop_at[who]) & (m >= job_from[who])
+    buffer.add("income_declaration", who[keep] + 1, None, month_end_day(m[keep]), np.round(income[keep], 0))
+
+    # taxed income: the previous year's declared total, dated mid-June
+    year_of_month = 2021 + m // 12
+    totals = np.bincount((who[keep] * 4 + (year_of_month[keep] - 2021)), weights=income[keep], minlength=n_persons * 4)
+    for year in (2022, 2023, 2024):
+        dated = day(f"{year}-06-15")
+        has = workers[(p_lo[workers] <= dated) & (p_hi[workers] >= dated - 365)]
+        buffer.add("taxed_income", has + 1, None, np.full(len(has), dated), np.round(totals[has * 4 + (year - 1 - 2021)], 0))
+
+    # income the case is based on, stated at application
+    stating = np.isin(pop.case_benefit, [BENEFITS.index(b) for b in APPLICATION_INCOME_BENEFITS])
+    stated_cases = np.flatnonzero(stating & (hi >= lo))
+    sp = pop.case_person[stated_cases]
+    stated = 12 * base[sp] * employed[sp] * rng.normal(1.0, 0.06, len(sp))
+    under = truth.erroneous[stated_cases] & (pattern[stated_cases] == PATTERNS.index(INCOME_MISREPORT)) & (
+        truth.error_start[stated_cases] == pop.case_start[stated_cases])
+    look = (truth.trace_pattern[stated_cases] == PATTERNS.index(INCOME_MISREPORT)) & ~truth.erroneous[stated_cases]
+    stated = stated * np.where(under, rng.uniform(0.4, 0.7, len(sp)), 1.0) * np.where(look, rng.uniform(0.7, 0.85, len(sp)), 1.0)
+    buffer.add("application_income", sp + 1, stated_cases + 1, lo[stated_cases], np.round(np.maximum(stated, 0), 0))
+
+    # --- assistance hours ----------------------------------------------------------------------
+    assist = np.flatnonzero(pop.case_benefit == BENEFITS.index("assistansersattning"))
+    r, m = expand_months(lo[assist], hi[assist])
+    c = assist[r]
+    granted = pop.cases["monthly_amount_sek"].to_numpy()[c] / SEK_PER_ASSISTANCE_HOUR
+    inflated = truth.erroneous[c] & (pattern[c] == PATTERNS.index(ASSISTANCE_HOURS)) & (m >= err_m0[c]) & (m <= err_m1[c])
+    hours = granted * np.where(inflated, rng.uniform(0.99, 1.08, len(c)), rng.uniform(0.82, 0.98, len(c)))
+    buffer.add("assistance_hours", pop.case_person[c] + 1, c + 1, month_end_day(m), np.round(hours, 1))

@@ -1,0 +1,58 @@
+"""Collects signal rows as numpy chunks and turns them into the `signals` table once, at the end."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from riskrank.simulation.calendar import to_datetime
+from riskrank.world import SIGNAL_KINDS, SIGNAL_SOURCES
+
+KINDS = tuple(SIGNAL_KINDS)
+DEFAULT_SOURCE = {kind: sources[0] for kind, (sources, _) in SIGNAL_KINDS.items()}
+NO_CASE = -1
+
+
+class SignalBuffer:
+    def __init__(self) -> None:
+        self._chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def add(self, kind: str, person: np.ndarray, case: np.ndarray | None, days: np.ndarray,
+            value: np.ndarray | float = 1.0, source: str | np.ndarray | None = None) -> None:
+        """Rows of one kind. `person`/`case` are ids (case NO_CASE for person-level events)."""
+        n = len(person)
+        if n == 0:
+            return
+        sources = SIGNAL_KINDS[kind][0]
+        if source is None or isinstance(source, str):
+            name = source or DEFAULT_SOURCE[kind]
+            if name not in sources:
+                raise ValueError(f"source {name!r} cannot emit {kind!r}")
+            source_code = np.full(n, SIGNAL_SOURCES.index(name), np.int8)
+        else:
+            source_code = np.asarray(source, np.int8)
+        case_ids = np.full(n, NO_CASE, np.int64) if case is None else np.asarray(case, np.int64)
+        self._chunks.append((
+            np.asarray(person, np.int64), case_ids, np.asarray(days, np.int64),
+            source_code, np.full(n, KINDS.index(kind), np.int8), np.broadcast_to(np.asarray(value, np.float64), (n,)).copy(),
+        ))
+
+    def __len__(self) -> int:
+        return sum(len(c[0]) for c in self._chunks)
+
+    def frame(self, first_day: int, last_day: int) -> pd.DataFrame:
+        """All rows dated within [first_day, last_day], sorted by date then person (stable, deterministic)."""
+        person, case, days, source, kind, value = (np.concatenate([c[i] for c in self._chunks]) for i in range(6))
+        self._chunks.clear()
+        keep = (days >= first_day) & (days <= last_day)
+        person, case, days, source, kind, value = person[keep], case[keep], days[keep], source[keep], kind[keep], value[keep]
+        order = np.lexsort((kind, person, days))
+        case = case[order]
+        return pd.DataFrame({
+            "person_id": person[order],
+            "case_id": pd.arrays.IntegerArray(np.where(case == NO_CASE, 0, case), case == NO_CASE),
+            "date": to_datetime(days[order]),
+            "source": pd.Categorical.from_codes(source[order], categories=list(SIGNAL_SOURCES)),
+            "kind": pd.Categorical.from_codes(kind[order], categories=list(KINDS)),
+            "value": value[order],
+        })
