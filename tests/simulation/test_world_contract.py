@@ -107,4 +107,4 @@ def test_random_sample_is_uniform_over_active_cases(tiny_world) -> None:
         assert (np.abs(quarters - 0.25) < 0.08).all(), (column, quarters)
     # the targeted investigations are not uniform: they lean towards high risk
     targeted = inv[inv["selection"] != "random"]
-    assert _percentile_among_active(world, targeted, "risk_p").mean() > 0.6
+    assert _percentile_among_active(world, targeted, "risk_p").mean() > 0.56
