@@ -1,0 +1,155 @@
+"""HTTP side of the manager metrics: JSON endpoints under /v1/metrics (manager role, checked by the
+dependency the app injects) and the dashboard page at /dashboard.
+
+The page itself holds no data and needs no token: its script asks for a manager token (kept in
+sessionStorage, or taken once from ?token=) and fetches the JSON endpoints with an Authorization header.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import date
+from importlib import resources
+from typing import Any
+
+import pandas as pd
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy.engine import Engine
+
+from riskrank.monitoring.dashboard_data import dashboard_payload
+from riskrank.monitoring.feature_drift import feature_drift_from_store
+from riskrank.monitoring.kpis import filter_period, hit_rate_table, records, validate_by
+from riskrank.monitoring.sources import outcomes_from_db
+from riskrank.settings import get_settings
+from riskrank.world import BENEFITS
+
+log = logging.getLogger("riskrank.monitoring")
+_MODEL_CACHE: dict[str, tuple[float, dict]] = {}
+_MODEL_CACHE_SECONDS = 60.0
+UNPROCESSABLE = 422
+
+
+def _parse_date(value: str | None, name: str) -> date | None:
+    if value is None or value == "":
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise HTTPException(UNPROCESSABLE, f"{name}: {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _parse_period(start: str | None, end: str | None) -> tuple[date | None, date | None]:
+    first, last = _parse_date(start, "from"), _parse_date(end, "to")
+    if first and last and first > last:
+        raise HTTPException(UNPROCESSABLE, f"from ({first}) is after to ({last})")
+    return first, last
+
+
+def _parse_benefit(benefit: str | None) -> str | None:
+    if benefit in (None, "", "all"):
+        return None
+    if benefit not in BENEFITS:
+        raise HTTPException(UNPROCESSABLE, f"benefit: unknown benefit {benefit!r}; use one of {', '.join(BENEFITS)}")
+    return benefit
+
+
+def _serving_model(request: Request, frame: pd.DataFrame) -> dict:
+    """The model version serving: the app's loaded model if it has one, else MLflow's champion alias, else
+    the latest version recorded with outcomes. Best effort; never fails the request."""
+    holder = getattr(request.app.state, "holder", None)
+    version = getattr(getattr(holder, "current", None), "version", None)
+    if version is not None:
+        return {"serving_version": str(version), "source": "service"}
+    champion = _mlflow_champion()
+    if champion:
+        return champion
+    versions = frame["model_version"].dropna() if "model_version" in frame.columns else pd.Series([], dtype=str)
+    if len(versions):
+        latest = frame.loc[versions.index].sort_values("closed_date")["model_version"].iloc[-1]
+        return {"serving_version": str(latest), "source": "outcomes"}
+    return {"serving_version": None, "source": None}
+
+
+def _mlflow_champion() -> dict | None:
+    settings = get_settings()
+    uri = settings.mlflow_tracking_uri
+    cached = _MODEL_CACHE.get(uri)
+    if cached and time.monotonic() - cached[0] < _MODEL_CACHE_SECONDS:
+        return cached[1] or None
+    info: dict = {}
+    if uri.startswith("sqlite:///"):
+        from pathlib import Path
+
+        if not Path(uri.removeprefix("sqlite:///")).exists():  # never create an MLflow database just to look
+            _MODEL_CACHE[uri] = (time.monotonic(), info)
+            return None
+    try:
+        from mlflow import MlflowClient
+
+        version = MlflowClient(tracking_uri=uri, registry_uri=uri).get_model_version_by_alias(settings.model_name, "champion")
+        info = {"serving_version": str(version.version), "source": "mlflow champion alias"}
+    except Exception as exc:  # no registry, no alias, mlflow missing: the dashboard still works
+        log.info("model version from MLflow not available: %s", type(exc).__name__)
+    _MODEL_CACHE[uri] = (time.monotonic(), info)
+    return info or None
+
+
+def _page() -> str:
+    package = resources.files("riskrank.monitoring")
+    html = (package / "templates" / "dashboard.html").read_text(encoding="utf-8")
+    script = (package / "static" / "dashboard.js").read_text(encoding="utf-8")
+    style = (package / "static" / "dashboard.css").read_text(encoding="utf-8")
+    return html.replace("/*STYLE*/", style).replace("/*SCRIPT*/", script)
+
+
+def make_router(require_manager: Callable[..., Any], get_engine: Callable[..., Engine]) -> APIRouter:
+    """The metrics endpoints and the dashboard page; `require_manager` guards every JSON endpoint."""
+    router = APIRouter()
+
+    @router.get("/v1/metrics/hit-rate", tags=["metrics"], dependencies=[Depends(require_manager)])
+    def hit_rate(
+        by: str = Query("benefit", description="Comma-separated breakdowns: benefit, month, year, selection, sex"),
+        start: str | None = Query(None, alias="from", description="First closing date, YYYY-MM-DD"),
+        end: str | None = Query(None, alias="to", description="Last closing date, YYYY-MM-DD"),
+        benefit: str | None = Query(None, description="Only this benefit"),
+        engine: Engine = Depends(get_engine),
+    ) -> dict:
+        """Closed investigations, hit rate, detected and prevented SEK, detected SEK per SEK of control cost and
+        police reports per breakdown. Totals include unknown sex; cells about fewer than four persons are null
+        with `suppressed` true."""
+        try:
+            keys = validate_by(by.split(","))
+        except ValueError as exc:
+            raise HTTPException(UNPROCESSABLE, f"by: {exc}") from None
+        first, last = _parse_period(start, end)
+        chosen = _parse_benefit(benefit)
+        frame = filter_period(outcomes_from_db(engine, benefit=chosen), first, last)
+        cost = get_settings().cost_per_investigation_sek
+        return {"by": keys, "from": first, "to": last, "benefit": chosen, "cost_per_investigation_sek": cost,
+                "rows": records(hit_rate_table(frame, by=keys, cost_per_investigation=cost))}
+
+    @router.get("/v1/metrics/dashboard", tags=["metrics"], dependencies=[Depends(require_manager)])
+    def dashboard_data(
+        request: Request,
+        benefit: str | None = Query(None, description="Only this benefit (default: all)"),
+        start: str | None = Query(None, alias="from"),
+        end: str | None = Query(None, alias="to"),
+        engine: Engine = Depends(get_engine),
+    ) -> dict:
+        """Everything the dashboard draws: hit rate by month per selection method, lift over random with
+        intervals, detected SEK by month, fairness ratios by sex, drift and the serving model version."""
+        chosen = _parse_benefit(benefit)
+        first, last = _parse_period(start, end)
+        frame = filter_period(outcomes_from_db(engine), first, last)
+        benefits = sorted(frame["benefit"].dropna().unique().tolist())
+        return dashboard_payload(frame, chosen, benefits, get_settings().cost_per_investigation_sek,
+                                 feature_drift=feature_drift_from_store(engine, chosen), model=_serving_model(request, frame))
+
+    @router.get("/dashboard", response_class=HTMLResponse, include_in_schema=False)
+    def dashboard_page() -> HTMLResponse:
+        return HTMLResponse(_page(), headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+
+    return router

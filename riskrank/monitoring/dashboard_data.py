@@ -1,0 +1,51 @@
+"""What the dashboard shows, as JSON-ready dicts: pure functions over an outcomes-like frame."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from riskrank.monitoring.drift import score_drift_from_outcomes
+from riskrank.monitoring.kpis import TOTAL, fairness_by_sex, hit_rate_table, lift, records
+
+NOTICE = "The score is a ranking aid for investigators, never a decision about a case."
+SELECTION_ORDER = ("model", "random", "impulse", "fk_initiated")
+
+
+def lift_by_quarter(frame: pd.DataFrame) -> list[dict]:
+    if frame.empty:
+        return []
+    quarter = pd.to_datetime(frame["closed_date"]).dt.to_period("Q").astype(str)
+    rows = []
+    for period, part in frame.groupby(quarter, sort=True):
+        result = lift(part)
+        if result["model_closed"] and result["random_closed"]:
+            rows.append({"period": str(period), **result})
+    return rows
+
+
+def dashboard_payload(frame: pd.DataFrame, benefit: str | None, benefits: list[str], cost_per_investigation: float,
+                      feature_drift: dict | None = None, model: dict | None = None) -> dict:
+    """Everything the page draws for one benefit (None: all benefits)."""
+    if benefit is not None:
+        frame = frame[frame["benefit"] == benefit]
+    summary = records(hit_rate_table(frame, by=[], cost_per_investigation=cost_per_investigation))[0]
+    by_month_selection = hit_rate_table(frame, by=["month", "selection"], cost_per_investigation=cost_per_investigation)
+    by_month_selection = by_month_selection[(by_month_selection["month"] != TOTAL) & (by_month_selection["selection"] != TOTAL)]
+    by_month = hit_rate_table(frame, by=["month"], cost_per_investigation=cost_per_investigation)
+    by_month = by_month[by_month["month"] != TOTAL]
+    selections = [s for s in SELECTION_ORDER if s in set(by_month_selection["selection"])]
+    return {
+        "notice": NOTICE,
+        "benefit": benefit,
+        "benefits": benefits,
+        "cost_per_investigation_sek": cost_per_investigation,
+        "summary": summary,
+        "selections": selections,
+        "hit_rate_by_month": records(by_month_selection[["month", "selection", "closed", "hit_rate", "suppressed"]]),
+        "detected_by_month": records(by_month[["month", "closed", "detected_sek", "prevented_sek", "suppressed"]]),
+        "lift": lift(frame),
+        "lift_by_quarter": lift_by_quarter(frame),
+        "fairness": fairness_by_sex(frame),
+        "drift": {"score": score_drift_from_outcomes(frame), **(feature_drift or {"features": [], "note": None})},
+        "model": model or {"serving_version": None, "source": None},
+    }

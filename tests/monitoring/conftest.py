@@ -1,0 +1,67 @@
+"""A real service for the dashboard tests: the monitoring router in a FastAPI app with a fixed-token manager
+check, on a real SQLite database, served by uvicorn on 127.0.0.1."""
+
+from __future__ import annotations
+
+import hmac
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from fastapi import FastAPI, Header, HTTPException
+
+from tests.monitoring.builders import dashboard_outcomes, insert_outcomes
+
+MANAGER_TOKEN = "test-manager-token-8f2c"
+INVESTIGATOR_TOKEN = "test-investigator-token-11aa"
+
+
+def require_manager(authorization: str | None = Header(None)) -> str:
+    if not authorization or not authorization.startswith("Bearer "):
+        raise HTTPException(401, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
+    token = authorization.removeprefix("Bearer ").strip()
+    if hmac.compare_digest(token, MANAGER_TOKEN):
+        return "manager"
+    if hmac.compare_digest(token, INVESTIGATOR_TOKEN):
+        raise HTTPException(403, "role 'investigator' may not do this; needs manager")
+    raise HTTPException(401, "unknown token")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def dashboard_db(tmp_path_factory: pytest.TempPathFactory) -> sa.Engine:
+    path: Path = tmp_path_factory.mktemp("dashboard") / "ops.db"
+    engine = sa.create_engine(f"sqlite:///{path}")
+    insert_outcomes(engine, dashboard_outcomes())
+    return engine
+
+
+@pytest.fixture(scope="module")
+def service_url(dashboard_db: sa.Engine) -> Iterator[str]:
+    import uvicorn
+
+    from riskrank.monitoring.dashboard import make_router
+
+    app = FastAPI()
+    app.include_router(make_router(require_manager, lambda: dashboard_db))
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
