@@ -90,8 +90,9 @@ def compute_on_dask(keys: pd.DataFrame, prepared: Prepared, ctx: Context, client
         positions = np.flatnonzero(key_part == part)
         if len(positions) == 0:
             continue
-        part_keys = keys.iloc[positions].reset_index(drop=True)
-        futures.append(client.submit(_run_partition, part_keys, positions, tables[part], ctx_future, pure=False))
+        # Scatter the partition's data rather than embedding it in the task graph.
+        part_keys, part_tables = client.scatter([keys.iloc[positions].reset_index(drop=True), tables[part]])
+        futures.append(client.submit(_run_partition, part_keys, positions, part_tables, ctx_future, pure=False))
     if not futures:
         return compute_block(keys, prepared, ctx)  # no keys: the empty frame with the right dtypes
     results = client.gather(futures)
