@@ -59,7 +59,7 @@
   function hitRateChart(container, rows, selections) {
     if (!rows.length) return empty(container, "No closed investigations for this selection.");
     const months = [...new Set(rows.map((r) => r.month))].sort();
-    const W = 640, H = 280, L = 48, T = 28, PW = W - L - 16, PH = H - T - 40;
+    const W = 640, H = 280, L = 48, T = 28, PW = W - L - 34, PH = H - T - 40;
     const root = svg(container, W, H);
     root.setAttribute("data-chart", "hit-rate");
     const max = Math.min(1, Math.max(0.1, ...rows.map((r) => r.hit_rate || 0)) * 1.1);

@@ -1,0 +1,79 @@
+"""The dashboard in a real headless Chromium (Debian's) via Playwright: it loads, the charts draw data
+points, the benefit filter changes them, and a screenshot is kept in test-artifacts/dashboard.png."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.monitoring.builders import dashboard_outcomes
+from tests.monitoring.conftest import MANAGER_TOKEN
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (scripts/test.sh does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield browser
+        browser.close()
+
+
+def _card(page, label: str) -> str:
+    return page.locator(".card", has_text=label).locator(".value").inner_text()
+
+
+def test_dashboard_draws_charts_and_filters_by_benefit(browser, service_url: str) -> None:
+    page = browser.new_page(viewport={"width": 1300, "height": 1500})
+    page.goto(f"{service_url}/dashboard?token={MANAGER_TOKEN}")
+    page.wait_for_selector("svg[data-chart=hit-rate] circle.point", timeout=15_000)
+    assert "token=" not in page.url  # taken out of the address bar once stored
+    assert page.evaluate("sessionStorage.getItem('riskrank-manager-token')") == MANAGER_TOKEN
+    frame = dashboard_outcomes()
+    assert _card(page, "Closed investigations") == f"{len(frame):,}".replace(",", "\u00a0")
+    all_points = page.locator("svg[data-chart=hit-rate] circle.point").count()
+    # 12 months x model, random, impulse; agency-initiated has 3 a month, fewer than four persons: suppressed.
+    assert all_points == 12 * 3
+    assert page.locator("svg[data-chart=hit-rate] circle.point[data-series=fk_initiated]").count() == 0
+    assert page.locator("svg[data-chart=lift] circle.point").count() == 5  # four quarters and the whole period
+    assert page.locator("svg[data-chart=detected] rect.bar").count() == 24
+    assert page.locator("svg[data-chart=fairness] circle.point").count() >= 3
+    assert page.locator("svg[data-chart=drift] rect.bar").count() >= 1
+    assert "version 3" in page.locator("#model").inner_text()
+    first_title = page.locator("svg[data-chart=hit-rate] circle.point title").first.text_content()
+
+    page.select_option("#benefit", "sjukpenning")
+    page.wait_for_selector("body[data-loaded-benefit=sjukpenning]", timeout=15_000)
+    sjuk = frame[frame["benefit"] == "sjukpenning"]
+    assert _card(page, "Closed investigations") == str(len(sjuk))
+    # With one benefit, months with fewer than four investigations of a method are suppressed: fewer points.
+    assert page.locator("svg[data-chart=hit-rate] circle.point").count() < all_points
+    assert page.locator("svg[data-chart=hit-rate] circle.point title").first.text_content() != first_title
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.select_option("#benefit", "barnbidrag")
+    page.wait_for_selector("body[data-loaded-benefit=barnbidrag]", timeout=15_000)
+    page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+    assert (ARTIFACTS / "dashboard.png").stat().st_size > 10_000
+    page.close()
+
+
+def test_dashboard_asks_for_a_token_and_reports_a_wrong_one(browser, service_url: str) -> None:
+    page = browser.new_page()
+    page.goto(f"{service_url}/dashboard")
+    assert "Enter a manager token" in page.locator("#status").inner_text()
+    assert page.locator("svg circle.point").count() == 0
+    page.fill("#token", "not-a-real-token")
+    page.click("#token-form button")
+    page.wait_for_selector("#status.error", timeout=15_000)
+    assert "401" in page.locator("#status").inner_text()
+    page.close()
