@@ -112,8 +112,8 @@ class ModelHolder:
             elif current is not None and self._features_moved(current):
                 self.current = self._build(current.model)
                 log.info("feature snapshot refreshed to as_of %s", self.current.as_of)
-            elif same_model and force and self.failure is not None and self.failure.version != wanted:
-                self.failure = None
+            if same_model and self.failure is not None and self.failure.version != wanted:
+                self.failure = None  # the alias moved back to the serving version: nothing is pending any more
             return self.status()
 
     def _features_moved(self, snapshot: Snapshot) -> bool:
