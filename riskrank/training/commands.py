@@ -1,13 +1,125 @@
+"""`riskrank train` and `riskrank promote`. Heavy libraries are imported inside the functions so --help stays fast."""
+
+from __future__ import annotations
+
+import json
+import math
+
 import typer
 
 from riskrank.errors import UserError
 
+KEY_METRICS = (
+    ("cap_hit_rate", "hit rate at capacity (model, all active cases)"),
+    ("cap_random_rate", "hit rate at capacity (random selection)"),
+    ("cap_lift", "lift over random"),
+    ("cap_oracle_hit_rate", "hit rate at capacity (oracle: true risk)"),
+    ("cap_oracle_ratio", "model / oracle"),
+    ("cap_value_sek", "monthly erroneous SEK in selected cases"),
+    ("random_sample_hit_rate", "hit rate of the random control sample (test months)"),
+    ("test_auc", "ROC-AUC, closed test investigations"),
+    ("test_auc_random", "ROC-AUC, random control sample"),
+    ("test_pr_auc", "PR-AUC, closed test investigations"),
+    ("test_ece", "expected calibration error"),
+    ("valid_auc", "ROC-AUC, validation months"),
+)
 
-def train(world: str = typer.Option(...)) -> None:
-    """Train a model (placeholder)."""
-    raise UserError("train is not built yet")
+
+def train(
+    world: str = typer.Option(..., help="World folder (riskrank simulate --out)."),
+    test_months: int = typer.Option(6, min=1, help="Newest months of opening dates held out for testing."),
+    valid_months: int = typer.Option(6, min=1, help="Months before the test months used for early stopping."),
+    with_sensitive: list[str] = typer.Option([], "--with-sensitive", help="Also feed this sensitive column to the model "
+                                             "(sex, age_band, born_abroad): only to show the fairness gate at work."),
+    eval_dates: int = typer.Option(3, min=1, help="Test dates on which all active cases are ranked (capacity metrics)."),
+    no_register: bool = typer.Option(False, "--no-register", help="Log the run without registering a model version."),
+) -> None:
+    """Train the action model on a world's closed investigations, evaluate it, log it to MLflow and register it
+    as the challenger."""
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from riskrank.training.dataset import SplitConfig
+    from riskrank.training.pipeline import TrainOptions, check_extra_inputs, run_training
+    from riskrank.world import is_world
+
+    if not is_world(world):
+        raise UserError(f"{world} is not a world folder (expected cases.parquet and world.json)")
+    options = TrainOptions(split=SplitConfig(test_months=test_months, valid_months=valid_months),
+                           extra_inputs=check_extra_inputs(with_sensitive), n_eval_dates=eval_dates,
+                           register=not no_register)
+    console = Console()
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console) as progress:
+        current: list[int] = []
+
+        def step(text: str) -> None:
+            if current:
+                progress.update(current[-1], completed=1, total=1)
+            current.append(progress.add_task(text, total=None))
+
+        outcome = run_training(world, options, step=step)
+        if current:
+            progress.update(current[-1], completed=1, total=1)
+    table = Table(title=f"run {outcome.run_id}  version {outcome.version if outcome.version is not None else '(not registered)'}")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    table.add_column("meaning")
+    for key, meaning in KEY_METRICS:
+        if key in outcome.metrics:
+            value = outcome.metrics[key]
+            table.add_row(key, f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3f}", meaning)
+    console.print(table)
+    judged = [r for r in outcome.evaluation.fairness if r.ratio > 0 and math.isfinite(r.ratio)]
+    if judged:
+        r = max(judged, key=lambda r: abs(math.log(r.ratio)))
+        console.print(f"fairness: most extreme ratio {r.attribute}={r.group} vs {r.reference} {r.metric} {r.ratio:.2f} "
+                      f"[{r.low:.2f}, {r.high:.2f}], support {r.support}")
+    console.print(f"run id: {outcome.run_id}")
+    if outcome.version is not None:
+        console.print(f"registered version {outcome.version} with alias challenger; "
+                      f"promote with: riskrank promote --version {outcome.version}")
 
 
-def promote(version: int = typer.Option(...)) -> None:
-    """Promote a model version (placeholder)."""
-    raise UserError("promote is not built yet")
+def promote(
+    version: int | None = typer.Option(None, help="Model version to make champion."),
+    force: bool = typer.Option(False, "--force", help="Override failing gates (needs --reason; recorded in the log)."),
+    reason: str | None = typer.Option(None, help="Why; required with --force, recorded in the promotion log."),
+    log: bool = typer.Option(False, "--log", help="Show the promotion log (every alias move) instead of promoting."),
+    limit: int = typer.Option(20, min=1, help="Rows of the log to show."),
+    as_json: bool = typer.Option(False, "--json", help="With --log: print JSON lines."),
+) -> None:
+    """Move the champion alias to a version when the quality and fairness gates pass; or show the promotion log."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from riskrank.training.promotion import promote as do_promote
+    from riskrank.training.promotion import promotion_history
+
+    console = Console()
+    if log:
+        history = promotion_history(limit=limit)
+        if as_json:
+            for row in history.to_dict(orient="records"):
+                print(json.dumps(row, default=str))
+            return
+        table = Table(title="promotion log (newest first)")
+        for col in ("promoted_at", "promoted_by", "version", "from_alias", "to_alias", "previous_version", "forced", "reason"):
+            table.add_column(col)
+        for row in history.itertuples(index=False):
+            table.add_row(str(row.promoted_at)[:19], row.promoted_by, str(row.version), str(row.from_alias or ""), row.to_alias,
+                          "" if row.previous_version is None or row.previous_version != row.previous_version
+                          else str(int(row.previous_version)), "yes" if row.forced else "", row.reason or "")
+        console.print(table)
+        return
+    if version is None:
+        raise UserError("give --version N to promote, or --log to see the promotion log")
+    if version < 1:
+        raise UserError(f"--version must be a positive model version, got {version}")
+    result = do_promote(version, force=force, reason=reason)
+    for gate in result.gates:
+        mark = "[green]pass[/green]" if gate.passed else "[red]FAIL[/red]"
+        console.print(f"{mark} {gate.name}: {gate.detail}")
+    before = f"from version {result.previous_version}" if result.previous_version is not None else "(no champion before)"
+    forced = " [yellow]FORCED over failing gates[/yellow]" if result.forced and not all(g.passed for g in result.gates) else ""
+    console.print(f"version {result.version} is now champion {before}{forced}; logged as promotion #{result.log_id}")

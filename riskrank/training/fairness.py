@@ -26,7 +26,7 @@ class GroupRatio:
     ratio: float
     low: float  # bootstrap percentile interval
     high: float
-    support: int  # rows behind the group's rate (its denominator), the smaller of group and reference
+    support: int  # the smaller of group's and reference's limiting count (selected cases; false positives for fpr)
     group_rate: float
     reference_rate: float
 
@@ -49,12 +49,13 @@ def _rates(selected: np.ndarray, label: np.ndarray, codes: np.ndarray, n_groups:
     tp = np.bincount(codes, weights=selected * label, minlength=n_groups)
     with np.errstate(invalid="ignore", divide="ignore"):
         return {
-            "n": n, "selected": sel, "negatives": neg,
+            "n": n, "selected": sel, "negatives": neg, "false_positives": fp,
             "selection_rate": sel / n, "fpr": fp / neg, "precision": tp / sel,
         }
 
 
-_DENOMINATOR = {"selection_rate": "n", "fpr": "negatives", "precision": "selected"}
+# The count that limits how precisely each rate is known: selected cases, or false positives for the FPR.
+_SUPPORT = {"selection_rate": "selected", "fpr": "false_positives", "precision": "selected"}
 
 
 def _ratio(a: float, b: float) -> float:
@@ -99,8 +100,8 @@ def group_ratios(frame: pd.DataFrame, attribute: str, selected: str = "selected"
             samples = samples[np.isfinite(samples)]
             low, high = (float(np.quantile(samples, alpha)), float(np.quantile(samples, 1 - alpha))) if len(samples) else (
                 float("nan"), float("nan"))
-            den = _DENOMINATOR[metric]
-            support = int(min(point[den][g], point[den][r]))
+            counts = point[_SUPPORT[metric]]
+            support = int(min(counts[g], counts[r]))
             out.append(GroupRatio(attribute, name, ref, metric, ratio, low, high, support,
                                   float(point[metric][g]), float(point[metric][r])))
     return out

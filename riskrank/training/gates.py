@@ -4,8 +4,10 @@
   On the same evaluation rows (paired) the difference is bootstrapped over the rows either model selects;
   without shared rows a normal approximation for two independent proportions is used. The gate fails only
   when the one-sided upper bound (95 %) of challenger - champion is below zero.
-- Fairness gate: every group ratio (selection rate, false-positive rate, precision; see fairness.py) with
-  enough support must lie within [0.8, 1.25]. Ratios with too little support are listed, not judged.
+- Fairness gate: every group ratio (selection rate, false-positive rate, precision; see fairness.py) must lie
+  within [0.8, 1.25]. A ratio fails when its point estimate is outside the band AND its bootstrap interval
+  excludes 1 (the disparity is not explained by sampling noise). Ratios resting on fewer than MIN_SUPPORT
+  selected cases (false positives for the FPR) are listed, not judged.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from riskrank.errors import UserError
 from riskrank.training.fairness import GroupRatio
 
 FAIR_LOW, FAIR_HIGH = 0.8, 1.25
-MIN_SUPPORT = 30
+MIN_SUPPORT = 10
 CONFIDENCE = 0.95
 
 
@@ -78,21 +80,23 @@ def _hit_gate(rate_a: float, rate_b: float, diff: float, upper: float, method: s
 
 def fairness_gate(ratios: Iterable[GroupRatio], low: float = FAIR_LOW, high: float = FAIR_HIGH,
                   min_support: int = MIN_SUPPORT) -> GateResult:
-    """Fails when any ratio with at least `min_support` rows behind it lies outside [low, high]."""
+    """Fails when a ratio with enough support lies outside [low, high] and its interval [r.low, r.high] excludes 1."""
     failing, judged, skipped = [], 0, []
     for r in ratios:
         if r.support < min_support or not np.isfinite(r.ratio):
             skipped.append(r.key)
             continue
         judged += 1
-        if not (low <= r.ratio <= high):
+        outside = not (low <= r.ratio <= high)
+        beyond_noise = not (r.low <= 1.0 <= r.high)
+        if outside and beyond_noise:
             failing.append(r)
     if failing:
         parts = [f"{r.attribute}={r.group} vs {r.reference}: {r.metric} ratio {r.ratio:.2f} "
                  f"[{r.low:.2f}, {r.high:.2f}] outside {low}..{high}" for r in failing]
         detail = "; ".join(parts)
     else:
-        detail = f"all {judged} judged ratios within {low}..{high}"
+        detail = f"none of {judged} judged ratios outside {low}..{high} beyond noise"
     if skipped:
         detail += f" ({len(skipped)} ratios with support < {min_support} not judged)"
     numbers = {r.key: r.ratio for r in failing} | {"judged": judged, "not_judged": len(skipped)}

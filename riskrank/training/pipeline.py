@@ -120,8 +120,9 @@ def run_training(world_dir: str | Path, options: TrainOptions | None = None, set
 
 
 def _signature_frame(X: pd.DataFrame) -> pd.DataFrame:
-    # MLflow signatures have no categorical type: categoricals are declared as strings.
-    return X.astype({c: "object" for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype)})
+    # MLflow signatures have no categorical type: categoricals are declared as strings. Every other input is
+    # declared double, since any of them may be missing when a case is scored.
+    return X.astype({c: "object" if isinstance(X[c].dtype, pd.CategoricalDtype) else "float64" for c in X.columns})
 
 
 def _log_params(result: FitResult, options: TrainOptions, training: TrainingSet, meta: dict) -> None:

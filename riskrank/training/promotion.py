@@ -73,6 +73,7 @@ def load_version(client, model_name: str, version: int) -> LoadedVersion:
 def load_evaluation(tracking_uri: str, run_id: str) -> tuple[pd.DataFrame, dict[str, int]]:
     import mlflow
 
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # no progress bar in CLI output
     local = Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=tracking.EVALUATION_DIR,
                                                      tracking_uri=tracking_uri))
     population = pd.read_parquet(local / tracking.POPULATION_FILE)

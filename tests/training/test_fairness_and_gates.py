@@ -30,7 +30,8 @@ def test_group_ratios_by_hand():
     assert ratios["selection_rate"].ratio == pytest.approx((4 / 10) / (4 / 20))
     assert ratios["fpr"].ratio == pytest.approx((1 / 6) / (2 / 12))
     assert ratios["precision"].ratio == pytest.approx((3 / 4) / (2 / 4))
-    assert ratios["precision"].support == 4
+    assert ratios["precision"].support == 4  # selected cases: 4 in F, 4 in M
+    assert ratios["fpr"].support == 1  # false positives: 1 in F, 2 in M
     r = ratios["selection_rate"]
     assert r.low <= r.ratio <= r.high
     assert r.key == "fair_sex_F_selection_rate_ratio"
@@ -43,8 +44,8 @@ def test_group_ratios_with_named_reference_and_bad_reference():
         group_ratios(_frame(), "sex", reference="X", n_boot=10)
 
 
-def _ratio(value: float, support: int = 100, metric: str = "selection_rate") -> GroupRatio:
-    return GroupRatio("born_abroad", "True", "False", metric, value, value - 0.1, value + 0.1, support, 0.1, 0.1)
+def _ratio(value: float, support: int = 100, metric: str = "selection_rate", width: float = 0.1) -> GroupRatio:
+    return GroupRatio("born_abroad", "True", "False", metric, value, value - width, value + width, support, 0.1, 0.1)
 
 
 def test_fairness_gate_passes_inside_band_and_fails_outside():
@@ -53,6 +54,13 @@ def test_fairness_gate_passes_inside_band_and_fails_outside():
     assert not result.passed
     assert "precision ratio 1.60" in result.detail
     assert result.numbers["fair_born_abroad_True_precision_ratio"] == 1.6
+
+
+def test_fairness_gate_lets_a_noisy_ratio_pass_when_its_interval_holds_one():
+    # point 1.4 is outside the band, but [0.7, 2.1] contains 1: not beyond noise
+    assert fairness_gate([_ratio(1.4, width=0.7)]).passed
+    # same point with a tight interval [1.3, 1.5]: refused
+    assert not fairness_gate([_ratio(1.4, width=0.1)]).passed
 
 
 def test_fairness_gate_does_not_judge_thin_groups():
