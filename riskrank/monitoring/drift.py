@@ -49,7 +49,7 @@ def psi_numeric(reference: pd.Series, current: pd.Series, bins: int = 10) -> flo
 
     def counts(values: np.ndarray) -> np.ndarray:
         known = values[~np.isnan(values)]
-        binned = np.bincount(np.searchsorted(edges, known, side="right"), minlength=len(edges) + 1)
+        binned = np.bincount(np.searchsorted(edges, known, side="left"), minlength=len(edges) + 1)  # (e_i-1, e_i]
         return np.append(binned, np.isnan(values).sum()).astype(float)
 
     return _psi_from_counts(counts(ref), counts(cur))

@@ -1,0 +1,84 @@
+"""Monitoring on a generated world: outcomes from the world, import into the store, the report, and drift
+showing the error pattern that appears in 2024 (sjukpenning overwork reported by UBM)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from riskrank.cli import app
+from riskrank.monitoring.drift import drift_table
+from riskrank.monitoring.kpis import hit_rate_table
+from riskrank.monitoring.sources import import_world_outcomes, outcomes_from_db, outcomes_from_world
+from riskrank.world import active_cases
+
+
+def test_outcomes_from_world_joins_benefit_and_sex(tiny_world) -> None:
+    frame = outcomes_from_world(tiny_world)
+    closed = tiny_world.investigations[tiny_world.investigations["closed_date"].notna()]
+    assert len(frame) == len(closed) and frame["closed_date"].notna().all()
+    one = frame.iloc[0]
+    case = tiny_world.cases.set_index("case_id").loc[one.case_id]
+    assert one.benefit == case.benefit
+    assert one.sex == tiny_world.persons.set_index("person_id").loc[case.person_id, "sex"]
+    assert frame["action"].sum() == closed["action"].astype(bool).sum()
+    assert frame["detected_sek"].sum() == pytest.approx(closed["detected_sek"].fillna(0).sum())
+    with_open = outcomes_from_world(tiny_world, include_open=True)
+    assert len(with_open) == len(tiny_world.investigations)
+
+
+def test_import_world_outcomes_is_idempotent(tiny_world, tmp_path: Path) -> None:
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'ops.db'}")
+    added = import_world_outcomes(tiny_world, engine)
+    assert added == tiny_world.investigations["closed_date"].notna().sum()
+    assert import_world_outcomes(tiny_world, engine) == 0
+    stored = outcomes_from_db(engine)
+    assert len(stored) == added
+    with engine.connect() as conn:
+        recorders = conn.execute(sa.text("select distinct recorded_by from outcomes")).scalars().all()
+    assert recorders == ["import"]
+    from_db = hit_rate_table(stored, by=["benefit"], cost_per_investigation=7240)
+    from_world = hit_rate_table(outcomes_from_world(tiny_world), by=["benefit"], cost_per_investigation=7240)
+    pd.testing.assert_frame_equal(from_db, from_world)
+
+
+def test_report_from_a_world_folder(tiny_world, tiny_world_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "world-report.xlsx"
+    result = CliRunner().invoke(app, ["report", "--out", str(out), "--world", str(tiny_world_dir)])
+    assert result.exit_code == 0, result.output
+    wb = openpyxl.load_workbook(out)
+    assert {"Hit rate", "Closed", "Lift", "Operational", "Fairness"} <= set(wb.sheetnames)
+    closed = wb["Closed"]
+    header = next(r for r in range(1, closed.max_row + 1) if closed.cell(row=r, column=1).value == "Per benefit and year") + 1
+    columns = {(closed.cell(row=header, column=c).value, closed.cell(row=header + 1, column=c).value): c
+               for c in range(2, closed.max_column + 1)}
+    total_row = next(r for r in range(header, closed.max_row + 1) if closed.cell(row=r, column=1).value == "Totalt")
+    inv = tiny_world.investigations
+    in_2024 = int((inv["closed_date"].dt.year == 2024).sum())
+    assert closed.cell(row=total_row, column=columns[("2024", "Totalt")]).value == in_2024
+    operational = list(wb["Operational"].iter_rows(min_row=2, values_only=True))
+    assert sum(r[1] for r in operational) == len(inv)  # every investigation enters the inflow once
+
+
+def test_drift_shows_the_2024_error_pattern(tiny_world) -> None:
+    from riskrank.features.pipeline import compute_features
+    from riskrank.features.registry import MODEL_FEATURES
+
+    def sjukpenning_features(as_of: str) -> pd.DataFrame:
+        cases = active_cases(tiny_world.cases, pd.Timestamp(as_of))
+        cases = cases[cases["benefit"] == "sjukpenning"]
+        keys = pd.DataFrame({"case_id": cases["case_id"].to_numpy(), "as_of": pd.Timestamp(as_of)})
+        return compute_features(tiny_world, keys)
+
+    end_2022, end_2023, end_2024 = (sjukpenning_features(d) for d in ("2022-12-31", "2023-12-31", "2024-12-31"))
+    year_before = drift_table(end_2022, end_2023, features=list(MODEL_FEATURES)).set_index("feature")
+    this_year = drift_table(end_2023, end_2024, features=list(MODEL_FEATURES)).set_index("feature")
+    assert this_year.index[0] == "notifications_ubm"
+    assert this_year.loc["notifications_ubm", "status"] != "stable"
+    assert year_before.loc["notifications_ubm", "status"] == "stable"
+    assert this_year.loc["notifications_ubm", "psi"] > 10 * year_before.loc["notifications_ubm", "psi"] + 0.05
