@@ -23,7 +23,7 @@ from riskrank.monitoring.dashboard_data import dashboard_payload
 from riskrank.monitoring.feature_drift import feature_drift_from_store
 from riskrank.monitoring.kpis import filter_period, hit_rate_table, records, validate_by
 from riskrank.monitoring.sources import outcomes_from_db
-from riskrank.settings import get_settings
+from riskrank.settings import Settings, get_settings
 from riskrank.world import BENEFITS
 
 log = logging.getLogger("riskrank.monitoring")
@@ -56,6 +56,12 @@ def _parse_benefit(benefit: str | None) -> str | None:
     return benefit
 
 
+def _settings(request: Request) -> Settings:
+    """The app's own settings when it keeps them on its state (the service does), else the environment's."""
+    settings = getattr(request.app.state, "settings", None)
+    return settings if isinstance(settings, Settings) else get_settings()
+
+
 def _serving_model(request: Request, frame: pd.DataFrame) -> dict:
     """The model version serving: the app's loaded model if it has one, else MLflow's champion alias, else
     the latest version recorded with outcomes. Best effort; never fails the request."""
@@ -63,7 +69,7 @@ def _serving_model(request: Request, frame: pd.DataFrame) -> dict:
     version = getattr(getattr(holder, "current", None), "version", None)
     if version is not None:
         return {"serving_version": str(version), "source": "service"}
-    champion = _mlflow_champion()
+    champion = _mlflow_champion(_settings(request))
     if champion:
         return champion
     versions = frame["model_version"].dropna() if "model_version" in frame.columns else pd.Series([], dtype=str)
@@ -73,8 +79,7 @@ def _serving_model(request: Request, frame: pd.DataFrame) -> dict:
     return {"serving_version": None, "source": None}
 
 
-def _mlflow_champion() -> dict | None:
-    settings = get_settings()
+def _mlflow_champion(settings: Settings) -> dict | None:
     uri = settings.mlflow_tracking_uri
     cached = _MODEL_CACHE.get(uri)
     if cached and time.monotonic() - cached[0] < _MODEL_CACHE_SECONDS:
@@ -111,6 +116,7 @@ def make_router(require_manager: Callable[..., Any], get_engine: Callable[..., E
 
     @router.get("/v1/metrics/hit-rate", tags=["metrics"], dependencies=[Depends(require_manager)])
     def hit_rate(
+        request: Request,
         by: str = Query("benefit", description="Comma-separated breakdowns: benefit, month, year, selection, sex"),
         start: str | None = Query(None, alias="from", description="First closing date, YYYY-MM-DD"),
         end: str | None = Query(None, alias="to", description="Last closing date, YYYY-MM-DD"),
@@ -127,7 +133,7 @@ def make_router(require_manager: Callable[..., Any], get_engine: Callable[..., E
         first, last = _parse_period(start, end)
         chosen = _parse_benefit(benefit)
         frame = filter_period(outcomes_from_db(engine, benefit=chosen), first, last)
-        cost = get_settings().cost_per_investigation_sek
+        cost = _settings(request).cost_per_investigation_sek
         return {"by": keys, "from": first, "to": last, "benefit": chosen, "cost_per_investigation_sek": cost,
                 "rows": records(hit_rate_table(frame, by=keys, cost_per_investigation=cost))}
 
@@ -145,7 +151,7 @@ def make_router(require_manager: Callable[..., Any], get_engine: Callable[..., E
         first, last = _parse_period(start, end)
         frame = filter_period(outcomes_from_db(engine), first, last)
         benefits = sorted(frame["benefit"].dropna().unique().tolist())
-        return dashboard_payload(frame, chosen, benefits, get_settings().cost_per_investigation_sek,
+        return dashboard_payload(frame, chosen, benefits, _settings(request).cost_per_investigation_sek,
                                  feature_drift=feature_drift_from_store(engine, chosen), model=_serving_model(request, frame))
 
     @router.get("/dashboard", response_class=HTMLResponse, include_in_schema=False)

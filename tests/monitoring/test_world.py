@@ -65,20 +65,44 @@ def test_report_from_a_world_folder(tiny_world, tiny_world_dir: Path, tmp_path: 
     assert sum(r[1] for r in operational) == len(inv)  # every investigation enters the inflow once
 
 
-def test_drift_shows_the_2024_error_pattern(tiny_world) -> None:
+@pytest.fixture(scope="module")
+def sjukpenning_features(tiny_world) -> dict[str, pd.DataFrame]:
+    """Features of the sjukpenning cases active at each year end (only those, to keep the test quick)."""
     from riskrank.features.pipeline import compute_features
-    from riskrank.features.registry import MODEL_FEATURES
 
-    def sjukpenning_features(as_of: str) -> pd.DataFrame:
+    out = {}
+    for as_of in ("2022-12-31", "2023-12-31", "2024-12-31"):
         cases = active_cases(tiny_world.cases, pd.Timestamp(as_of))
         cases = cases[cases["benefit"] == "sjukpenning"]
         keys = pd.DataFrame({"case_id": cases["case_id"].to_numpy(), "as_of": pd.Timestamp(as_of)})
-        return compute_features(tiny_world, keys)
+        out[as_of] = compute_features(tiny_world, keys)
+    return out
 
-    end_2022, end_2023, end_2024 = (sjukpenning_features(d) for d in ("2022-12-31", "2023-12-31", "2024-12-31"))
+
+def test_drift_shows_the_2024_error_pattern(sjukpenning_features) -> None:
+    from riskrank.features.registry import MODEL_FEATURES
+
+    end_2022, end_2023, end_2024 = sjukpenning_features.values()
     year_before = drift_table(end_2022, end_2023, features=list(MODEL_FEATURES)).set_index("feature")
     this_year = drift_table(end_2023, end_2024, features=list(MODEL_FEATURES)).set_index("feature")
     assert this_year.index[0] == "notifications_ubm"
     assert this_year.loc["notifications_ubm", "status"] != "stable"
     assert year_before.loc["notifications_ubm", "status"] == "stable"
     assert this_year.loc["notifications_ubm", "psi"] > 10 * year_before.loc["notifications_ubm", "psi"] + 0.05
+
+
+def test_dashboard_feature_drift_reads_the_feature_store(sjukpenning_features, tmp_path: Path) -> None:
+    from riskrank.features.store import FeatureStore
+    from riskrank.monitoring.feature_drift import feature_drift_from_store
+
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    assert "no feature snapshots" in feature_drift_from_store(engine)["note"]
+    store = FeatureStore(engine)
+    store.write(sjukpenning_features["2023-12-31"], "2023-12-31")
+    assert "needs two feature snapshots" in feature_drift_from_store(engine)["note"]
+    store.write(sjukpenning_features["2024-12-31"], "2024-12-31")
+    drift = feature_drift_from_store(engine, "sjukpenning")
+    assert (drift["reference_as_of"], drift["current_as_of"]) == ("2023-12-31", "2024-12-31")
+    assert drift["features"][0]["feature"] == "notifications_ubm" and drift["features"][0]["status"] != "stable"
+    assert drift["note"] is None and len(drift["features"]) == 15
+    assert "no feature rows" in feature_drift_from_store(engine, "barnbidrag")["note"]
