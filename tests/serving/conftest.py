@@ -7,11 +7,11 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -19,27 +19,29 @@ from riskrank.settings import Settings
 from tests.fixtures.models import ModelRegistry
 
 
-class FrameFeatureSource:
-    """The feature store's read contract (get, latest_frame, latest_as_of) over an in-memory frame.
+def store_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The fixture frame widened to every registry feature, as the real FeatureStore requires.
 
-    Used where riskrank.features.store.FeatureStore is not importable yet; the same tests run against
-    the real store when it is (see `feature_source` below).
+    The fixture model's inputs are registry features; the others get neutral values (0, false, NaN, first category).
     """
+    from riskrank.features.registry import CATEGORIES, FEATURES
 
-    def __init__(self, frame: pd.DataFrame) -> None:
-        self.frame = frame.drop(columns=["label"], errors="ignore")
+    out = {"case_id": frame["case_id"], "as_of": frame["as_of"]}
+    for f in FEATURES:
+        if f.name in frame.columns:
+            out[f.name] = frame[f.name]
+        elif f.dtype == "category":
+            out[f.name] = pd.Categorical([CATEGORIES[f.name][0]] * len(frame), categories=list(CATEGORIES[f.name]))
+        else:
+            out[f.name] = {"float": np.nan, "int": 0, "bool": False}[f.dtype]
+    return pd.DataFrame(out)
 
-    def get(self, case_id: int) -> dict[str, Any] | None:
-        rows = self.frame[self.frame["case_id"] == case_id]
-        if rows.empty:
-            return None
-        return {k: (v.item() if hasattr(v, "item") else v) for k, v in rows.iloc[-1].to_dict().items()}
 
-    def latest_frame(self, benefit: str | None = None) -> pd.DataFrame:
-        return self.frame if benefit is None else self.frame[self.frame["benefit"] == benefit]
+def fill_feature_store(settings: Settings, frame: pd.DataFrame) -> None:
+    from riskrank.db import get_engine
+    from riskrank.features.store import FeatureStore
 
-    def latest_as_of(self) -> date | None:
-        return pd.Timestamp(self.frame["as_of"].max()).date() if len(self.frame) else None
+    FeatureStore(get_engine(settings.database_url)).write(store_frame(frame), pd.Timestamp(frame["as_of"].max()).date())
 
 
 def free_port() -> int:
@@ -54,6 +56,7 @@ class LiveServer:
     settings: Settings
     app: Any
     tokens: dict[str, str]
+    frame: pd.DataFrame | None = None  # the features in the store (fixture frame), for expected values
 
     def client(self, role: str | None = "investigator", **kw: Any) -> httpx.Client:
         headers = {"Authorization": f"Bearer {self.tokens[role]}"} if role else {}
@@ -112,28 +115,16 @@ def serve_app() -> Iterator[Any]:
         thread.join(timeout=30)
 
 
-def feature_source_for(frame: pd.DataFrame, settings: Settings) -> Any:
-    """The real FeatureStore filled with `frame` when that part exists, else the in-memory stand-in."""
-    try:
-        from riskrank.features.store import FeatureStore
-    except ImportError:
-        return FrameFeatureSource(frame)
-    from riskrank.db import get_engine
-
-    store = FeatureStore(get_engine(settings.database_url))
-    data = frame.drop(columns=["label"], errors="ignore")
-    store.write(data, pd.Timestamp(data["as_of"].max()).date())
-    return store
-
-
 def start_live(tmp_path: Path, registry: ModelRegistry, serve_app: Any, seed: int | None = 1, **overrides: Any) -> LiveServer:
     from riskrank.serving.app import create_app
 
     settings = make_settings(tmp_path, registry, **overrides)
     tokens = add_role_users(settings)
-    app = create_app(settings, feature_source=FrameFeatureSource(registry.frame), worklist_seed=seed)
+    frame = registry.frame.drop(columns=["label"])
+    fill_feature_store(settings, frame)
+    app = create_app(settings, worklist_seed=seed)  # reads the real FeatureStore on settings.database_url
     url = serve_app(app)
-    return LiveServer(url, settings, app, tokens)
+    return LiveServer(url, settings, app, tokens, frame)
 
 
 @pytest.fixture

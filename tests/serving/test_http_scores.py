@@ -18,7 +18,7 @@ def _model(live: LiveServer) -> ScoringModel:
 def test_case_score_matches_shap_tree_explainer(live: LiveServer) -> None:
     import shap
 
-    frame = live.app.state.holder.feature_source.frame
+    frame = live.frame
     case_ids = frame["case_id"].head(8).tolist()
     with live.client() as client:
         bodies = [client.get(f"/v1/cases/{c}/score", params={"top": 3}).json() for c in case_ids]
@@ -36,7 +36,7 @@ def test_case_score_matches_shap_tree_explainer(live: LiveServer) -> None:
 
 
 def test_case_score_body(live: LiveServer) -> None:
-    frame = live.app.state.holder.feature_source.frame
+    frame = live.frame
     row = frame.iloc[3]
     with live.client() as client:
         response = client.get(f"/v1/cases/{int(row['case_id'])}/score", params={"top": 2})
@@ -59,7 +59,7 @@ def test_case_score_body(live: LiveServer) -> None:
 
 
 def test_reason_values_read_like_the_features(live: LiveServer) -> None:
-    frame = live.app.state.holder.feature_source.frame
+    frame = live.frame
     row = frame.iloc[0]
     with live.client() as client:
         body = client.get(f"/v1/cases/{int(row['case_id'])}/score", params={"top": 10}).json()
@@ -83,7 +83,7 @@ def test_unknown_case_is_404(live: LiveServer) -> None:
 
 
 def test_body_score_equals_case_score(live: LiveServer) -> None:
-    frame = live.app.state.holder.feature_source.frame
+    frame = live.frame
     row = frame.iloc[5]
     features = {name: _json_value(row[name]) for name in _model(live).feature_names}
     with live.client() as client:
@@ -145,7 +145,7 @@ def test_scores_are_audited_with_pseudonyms(live: LiveServer) -> None:
     from riskrank.serving import audit
     from riskrank.serving.pseudonym import pseudonymise
 
-    case_id = int(live.app.state.holder.feature_source.frame["case_id"].iloc[7])
+    case_id = int(live.frame["case_id"].iloc[7])
     with live.client() as client:
         score = client.get(f"/v1/cases/{case_id}/score").json()["score"]
     entries = audit.read_entries(live.engine)

@@ -88,7 +88,7 @@ def test_outcome_takes_selection_from_worklist_and_is_idempotent(live: LiveServe
     with live.engine.connect() as conn:
         stored = conn.execute(sa.select(outcomes)).mappings().all()
     assert len(stored) == 1
-    frame = live.app.state.holder.feature_source.frame
+    frame = live.frame
     assert stored[0]["selection"] == _selections(live, worklist["worklist_id"])[case_id]
     assert stored[0]["sex"] == frame.loc[frame["case_id"] == case_id, "sex"].iloc[0]
     assert stored[0]["benefit"] == "bostadsbidrag"
@@ -97,7 +97,7 @@ def test_outcome_takes_selection_from_worklist_and_is_idempotent(live: LiveServe
 
 
 def test_outcome_outside_worklists_needs_selection(live: LiveServer) -> None:
-    case_id = int(live.app.state.holder.feature_source.frame["case_id"].iloc[-1])
+    case_id = int(live.frame["case_id"].iloc[-1])
     with live.client() as client:
         without = client.post("/v1/outcomes", json=_report(case_id, "inv-2"))
         model_claimed = client.post("/v1/outcomes", json={**_report(case_id, "inv-2"), "selection": "model"})
