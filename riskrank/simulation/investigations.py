@@ -64,6 +64,17 @@ def _weighted_sample(rng: np.random.Generator, weights: np.ndarray, k: int) -> n
     return positive[np.argpartition(-keys, k - 1)[:k]]
 
 
+def _exactly_share(rng: np.random.Generator, eligible: np.ndarray, share: np.ndarray) -> np.ndarray:
+    """Mark round(share x count) of the eligible rows, chosen at random: detection by construction, not by luck."""
+    out = np.zeros(len(eligible), bool)
+    rows = np.flatnonzero(eligible)
+    if len(rows):
+        expected = float(share[rows].mean()) * len(rows)
+        k = int(np.floor(expected) + (rng.random() < expected % 1))
+        out[rng.permutation(rows)[:k]] = True
+    return out
+
+
 def _cohorts(config: SimConfig) -> list[tuple[int, int, int]]:
     """(calibration year, first and last opened day): windows shifted back by a typical investigation length."""
     shift = int(INVESTIGATION_DAYS)
@@ -160,7 +171,7 @@ class InvestigationBuilder:
         benefit = pop.case_benefit[case]
         detection = np.array([BENEFIT_PARAMS[b].detection for b in BENEFITS])[benefit]
         error_active = truth.erroneous[case] & (truth.error_start[case] <= drawn.opened) & (drawn.opened < self.error_end[case])
-        action = error_active & (rng.random(n) < detection) & is_closed
+        action = _exactly_share(rng, error_active & is_closed, detection)
         pattern = truth.pattern[case]
         running = self.case_end[case] > closed
         stopping = np.isin(pattern, [PATTERNS.index(p) for p in STOPPING_PATTERNS])

@@ -21,7 +21,9 @@ def test_written_world_reads_back_valid(tiny_world_dir) -> None:
 def test_same_seed_same_world_other_seed_differs(tiny_world) -> None:
     again = generate(0.003, 7)
     for name, frame in tiny_world.tables().items():
-        pd.testing.assert_frame_equal(frame, again.tables()[name], obj=name)
+        other_frame = again.tables()[name]
+        assert list(frame.dtypes) == list(other_frame.dtypes), name
+        assert frame.equals(other_frame), name
     other = generate(0.003, 8)
     assert not other.cases["monthly_amount_sek"].equals(tiny_world.cases["monthly_amount_sek"])
 
