@@ -35,6 +35,10 @@ METRIC_LABELS: dict[str, str] = {
     "fnr": "False-negative rate",
     "found_to_selected": "Share of errors found / share selected",
 }
+METRIC_SHORT: dict[str, str] = {
+    "selection_rate": "Selection rate", "precision": "Precision", "fpr": "False-positive rate", "fnr": "False-negative rate",
+    "found_to_selected": "Errors found / selected",
+}
 FAIR_LOW, FAIR_HIGH = 0.8, 1.25
 AUDITED = ("model", "random")
 IGNORED_SELECTIONS = ("impulse", "fk_initiated")

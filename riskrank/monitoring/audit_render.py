@@ -11,7 +11,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from riskrank.monitoring.audit import FAIR_HIGH, FAIR_LOW, METRIC_LABELS, METRICS, AuditResult
+from riskrank.monitoring.audit import FAIR_HIGH, FAIR_LOW, METRIC_LABELS, METRIC_SHORT, METRICS, AuditResult
 from riskrank.monitoring.svg import grouped_bars, ratio_chart
 
 
@@ -69,7 +69,7 @@ def audit_html(result: AuditResult, source: str) -> str:
             "share of population": [r["population_share"] for r in rows],
             "share of selections": [r["selected_share"] for r in rows],
         }, f"{column}: statistical parity")
-        items = [(f"{METRIC_LABELS[m]} – {r['group']}", r[f"{m}_ratio"], r[f"{m}_ratio_low"], r[f"{m}_ratio_high"],
+        items = [(f"{METRIC_SHORT[m]} – {r['group']}", r[f"{m}_ratio"], r[f"{m}_ratio_low"], r[f"{m}_ratio_high"],
                   r[f"{m}_ratio_flag"]) for m in METRICS for r in rows if not r["reference"]]
         ratios = ratio_chart(items, f"{column}: ratio to {result.references[column]} (shaded: {FAIR_LOW}–{FAIR_HIGH})")
         head = "".join(f"<th>{escape(h)}</th>" for h in ("group", "random", "selected", "TP", "FP", "FN", "TN",

@@ -40,7 +40,8 @@ def ratio_chart(items: Sequence[tuple[str, float | None, float | None, float | N
         y = top + i * row_h + row_h / 2
         colour = FLAG_COLOUR if flagged else PALETTE[0]
         parts.append(f'<text x="{left - 8}" y="{y + 4:.1f}" font-size="12" text-anchor="end">{escape(label)}</text>')
-        if low is not None and high is not None and low > 0 and high > 0:
+        if low is not None and high is not None and high > 0:
+            low = max(low, lo_axis)  # an interval reaching 0 runs off the left of the log axis
             parts.append(f'<line class="interval" x1="{x(low):.1f}" x2="{x(high):.1f}" y1="{y:.1f}" y2="{y:.1f}" '
                          f'stroke="{colour}" stroke-width="2"/>')
         if ratio is not None and ratio > 0:

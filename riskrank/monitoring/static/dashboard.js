@@ -110,7 +110,7 @@
       el("text", { x: L - 8, y: y + 4, "font-size": 11, "text-anchor": "end" }, root, it.label);
       const flagged = band && it.value !== null && (it.value < band[0] || it.value > band[1]);
       const colour = flagged ? "#c62828" : "#1f5fa8";
-      if (it.low > 0 && it.high > 0) el("line", { class: "interval", x1: x(it.low), x2: x(it.high), y1: y, y2: y, stroke: colour, "stroke-width": 2 }, root);
+      if (it.low !== null && it.low !== undefined && it.high > 0) el("line", { class: "interval", x1: x(Math.max(it.low, lo)), x2: x(it.high), y1: y, y2: y, stroke: colour, "stroke-width": 2 }, root);
       if (it.value > 0) {
         const c = el("circle", { class: "point", cx: x(it.value), cy: y, r: 5, fill: colour }, root);
         el("title", {}, c, `${it.label}: ${it.value.toFixed(2)}` + (it.low ? ` (${it.low.toFixed(2)}–${it.high.toFixed(2)})` : ""));
