@@ -1,0 +1,66 @@
+"""The train and promote commands: output, bad input, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from riskrank.cli import app
+from riskrank.errors import UserError
+
+runner = CliRunner()
+
+
+def test_train_then_promote_then_log_through_the_cli(tiny_world_dir, mlflow_env):
+    result = runner.invoke(app, ["train", "--world", str(tiny_world_dir), "--eval-dates", "1"])
+    assert result.exit_code == 0, result.output
+    assert "run id:" in result.output
+    assert "registered version 1 with alias challenger" in result.output
+    assert "cap_hit_rate" in result.output and "cap_lift" in result.output
+
+    result = runner.invoke(app, ["promote", "--version", "1"])
+    if result.exit_code == 0:
+        assert "version 1 is now champion (no champion before)" in result.output
+    else:  # a refusal is a UserError naming the failing gate
+        assert isinstance(result.exception, UserError) and "fairness" in str(result.exception)
+        result = runner.invoke(app, ["promote", "--version", "1", "--force", "--reason", "cli test"])
+        assert result.exit_code == 0, result.output
+        assert "FORCED" in result.output
+
+    result = runner.invoke(app, ["promote", "--log", "--json"])
+    rows = [json.loads(line) for line in result.output.splitlines()]
+    assert [(r["version"], r["to_alias"]) for r in rows] == [(1, "champion"), (1, "challenger")]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["promote"], "--version N"),
+    (["promote", "--version", "4"], "no version 4"),
+    (["promote", "--version", "1", "--force"], "--reason"),
+])
+def test_promote_bad_input(args, message, mlflow_env):
+    result = runner.invoke(app, args)
+    assert isinstance(result.exception, UserError)
+    assert message in str(result.exception)
+
+
+def test_train_rejects_unknown_sensitive_column_and_missing_world(tiny_world_dir, tmp_path, mlflow_env):
+    result = runner.invoke(app, ["train", "--world", str(tiny_world_dir), "--with-sensitive", "religion"])
+    assert isinstance(result.exception, UserError) and "religion" in str(result.exception)
+    result = runner.invoke(app, ["train", "--world", str(tmp_path / "nowhere")])
+    assert isinstance(result.exception, UserError) and "not a world folder" in str(result.exception)
+    assert not (tmp_path / "artifacts").exists()  # nothing was logged
+
+
+def test_refusal_exits_non_zero_without_a_traceback(mlflow_env, tmp_path: Path):
+    exe = Path(sys.executable).with_name("riskrank")
+    proc = subprocess.run([str(exe), "promote", "--version", "3"], capture_output=True, text=True, env=os.environ.copy(),
+                          cwd=tmp_path, timeout=120)
+    assert proc.returncode == 2
+    assert "no version 3" in proc.stderr
+    assert "Traceback" not in proc.stderr
