@@ -57,25 +57,31 @@ def _with_period_keys(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _measures(group: pd.DataFrame, cost_per_investigation: float) -> dict[str, float | bool]:
-    closed = len(group)
-    persons = int(group["person_id"].nunique()) if "person_id" in group.columns else closed
-    with_action = int(group["action"].sum())
-    detected = float(group["detected_sek"].sum())
-    values: dict[str, float | bool] = {
-        "closed": float(closed),
-        "with_action": float(with_action),
-        "hit_rate": with_action / closed if closed else math.nan,
-        "detected_sek": detected,
-        "prevented_sek": float(group["prevented_sek"].sum()),
-        "detected_per_sek_cost": detected / (closed * cost_per_investigation) if closed and cost_per_investigation else math.nan,
-        "police_reports": float(group["police_report"].sum()),
+def _aggregate(source: pd.DataFrame, keys: list[str], cost_per_investigation: float) -> pd.DataFrame:
+    """The measures per group of `keys` (one row for the whole frame when `keys` is empty), vectorised."""
+    named = {
+        "closed": ("action", "size"), "with_action": ("action", "sum"), "detected_sek": ("detected_sek", "sum"),
+        "prevented_sek": ("prevented_sek", "sum"), "police_reports": ("police_report", "sum"),
     }
-    suppressed = persons < MIN_PERSONS
-    if suppressed:
-        values = {k: math.nan for k in values}
-    values["suppressed"] = suppressed
-    return values
+    if "person_id" in source.columns:
+        named["persons"] = ("person_id", "nunique")
+    if keys:
+        out = source.groupby(keys, sort=True, dropna=False, observed=True).agg(**named).reset_index()
+    else:
+        out = source.assign(_all=0).groupby("_all").agg(**named).reset_index(drop=True)
+        if source.empty:
+            out = pd.DataFrame([{name: 0 for name in named}])
+    out = out.astype({name: float for name in named})
+    persons = out.pop("persons") if "persons" in out.columns else out["closed"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["hit_rate"] = out["with_action"] / out["closed"].where(out["closed"] > 0)
+        cost = out["closed"] * cost_per_investigation
+        out["detected_per_sek_cost"] = out["detected_sek"] / cost.where(cost > 0)
+    out["suppressed"] = (persons < MIN_PERSONS).to_numpy()
+    out.loc[out["suppressed"], list(MEASURES)] = np.nan
+    for key in keys:
+        out[key] = out[key].astype(object).where(out[key].notna(), "unknown").astype(str)
+    return out
 
 
 def validate_by(by: Sequence[str]) -> list[str]:
@@ -104,18 +110,11 @@ def hit_rate_table(frame: pd.DataFrame, by: Sequence[str] = (), cost_per_investi
     by = validate_by(by)
     work = _with_period_keys(normalise_outcomes(frame))
     known_sex = work[work["sex"].isin(SEXES)]
-    rows: list[dict] = []
+    parts = []
     for kept in _subsets(by):
-        source = known_sex if "sex" in kept else work
-        fixed = {k: TOTAL for k in by if k not in kept}
-        if not kept:
-            rows.append({**fixed, **_measures(source, cost_per_investigation)})
-            continue
-        for values, group in source.groupby(kept, sort=True, dropna=False):
-            values = values if isinstance(values, tuple) else (values,)
-            label = {k: ("unknown" if pd.isna(v) else str(v)) for k, v in zip(kept, values, strict=True)}
-            rows.append({**label, **fixed, **_measures(group, cost_per_investigation)})
-    table = pd.DataFrame(rows, columns=[*by, *MEASURES, "suppressed"])
+        part = _aggregate(known_sex if "sex" in kept else work, kept, cost_per_investigation)
+        parts.append(part.assign(**{k: TOTAL for k in by if k not in kept}))
+    table = pd.concat(parts, ignore_index=True)[[*by, *MEASURES, "suppressed"]]
     if by and not table.empty:
         sex_order = {"F": "0", "M": "1", TOTAL: "2"}
         sort_keys = [f"_{k}" for k in by]
