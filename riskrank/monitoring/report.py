@@ -131,10 +131,10 @@ def build_workbook(frame: pd.DataFrame, operational_frame: pd.DataFrame, cost_pe
 
 def _lift_sheet(ws, frame: pd.DataFrame) -> None:
     rows = []
-    periods = [("All", frame)] + [(str(y), g) for y, g in frame.groupby(frame["closed_date"].dt.year, sort=True)]
+    periods = ["All", *(str(y) for y in sorted(frame["closed_date"].dt.year.unique()))]
     scopes = [("Totalt", frame)] + [(b, g) for b, g in frame.groupby("benefit", sort=True)]
     for scope, scoped in scopes:
-        for period, _ in periods:
+        for period in periods:
             part = scoped if period == "All" else scoped[scoped["closed_date"].dt.year == int(period)]
             result = lift(part)
             if result["model_closed"] == 0 and result["random_closed"] == 0:
@@ -144,17 +144,19 @@ def _lift_sheet(ws, frame: pd.DataFrame) -> None:
     header = ["Benefit", "Year", "Model-selected closed", "Model hit rate", "Random closed", "Random hit rate", "Lift",
               "95% low", "95% high"]
     _write_sheet_rows(ws, header, rows, {4: "0.0%", 6: "0.0%", 7: "0.00", 8: "0.00", 9: "0.00"})
-    del periods
 
 
 def _operational_sheet(ws, frame: pd.DataFrame) -> None:
-    table = operational_indicators(frame) if not frame.empty else operational_indicators(frame.iloc[0:0])
-    header = ["Month", "Inflow", "Closed", "Open at month end", "Age mean (days)", "Age median", "Age p10", "Age p90",
+    """Per month for all benefits (Totalt), then per benefit, as the monthly result indicators are reported."""
+    overall = operational_indicators(frame).assign(benefit="Totalt")
+    per_benefit = operational_indicators(frame, by_benefit=True) if not frame.empty else overall.iloc[0:0]
+    table = pd.concat([overall, per_benefit], ignore_index=True)
+    header = ["Benefit", "Month", "Inflow", "Closed", "Open at month end", "Age mean (days)", "Age median", "Age p10", "Age p90",
               "Handling time mean (days)", "Handling time median"]
-    rows = [[r["month"], r["inflow"], r["closed"], r["open_at_month_end"], r["age_mean_days"], r["age_median_days"],
+    rows = [[r["benefit"], r["month"], r["inflow"], r["closed"], r["open_at_month_end"], r["age_mean_days"], r["age_median_days"],
              r["age_p10_days"], r["age_p90_days"], r["handling_mean_days"], r["handling_median_days"]]
             for r in table.to_dict(orient="records")]
-    _write_sheet_rows(ws, header, rows, {j: "0.0" for j in range(5, 11)})
+    _write_sheet_rows(ws, header, rows, {j: "0.0" for j in range(6, 12)})
 
 
 def _fairness_sheet(ws, frame: pd.DataFrame) -> None:

@@ -78,8 +78,9 @@ def test_report_from_the_operational_db(tmp_path: Path) -> None:
                                              "Random hit rate", "Lift"]
     sjuk_2023 = next(r for r in lift.iter_rows(min_row=2, values_only=True) if r[0] == "sjukpenning" and r[1] == "2023")
     assert sjuk_2023[6] == pytest.approx(1.5)  # 6/10 over 4/10
-    operational = {r[0]: r for r in wb["Operational"].iter_rows(min_row=2, values_only=True)}
-    assert operational["2024-03"][2] == 10  # closed in March 2024
+    operational = {(r[0], r[1]): r for r in wb["Operational"].iter_rows(min_row=2, values_only=True)}
+    assert operational[("Totalt", "2024-03")][3] == 10  # closed in March 2024
+    assert operational[("barnbidrag", "2024-03")][3] == 7
     assert wb["Fairness"].max_row > 1
     assert not list(tmp_path.glob(".report.xlsx.*"))  # no temp file left behind
 
