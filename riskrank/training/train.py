@@ -79,7 +79,9 @@ def prepare(frame: pd.DataFrame, feature_names: Sequence[str], categories: dict[
         raise UserError(f"frame lacks model inputs: {missing}")
     X = frame[list(feature_names)].copy()
     for name, cats in categories.items():
-        X[name] = pd.Categorical(X[name].astype("string").astype(object), categories=cats)
+        values = X[name].astype("string").astype(object)
+        # Unknown values become missing explicitly (pandas 4 will refuse to do it silently).
+        X[name] = pd.Categorical(values.where(values.isin(cats), None), categories=cats)
     for name in feature_names:
         if pd.api.types.is_bool_dtype(X[name]):
             X[name] = X[name].astype(float)
