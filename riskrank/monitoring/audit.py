@@ -4,6 +4,8 @@ The method of published audits of welfare risk models: the random sample stands 
 so it gives each group's population share and base error rate; the model's investigated selections
 give true and false positives; the rest of each group's confusion matrix in the whole population follows:
 
+The random sample must be drawn from the whole population (selected people included).
+
     N_g  = population * (random rows in g / random rows)          estimated people in g
     P_g  = N_g * (errors found among g's investigated random rows / g's investigated random rows)
     TP_g = model selections in g * precision_g,   FP_g = selections - TP_g

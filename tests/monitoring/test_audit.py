@@ -145,3 +145,35 @@ def test_cli_parquet_and_errors_exit_2_without_writing(tmp_path: Path) -> None:
     good = run("--population", "1000", "--outcome-col", "found")
     assert good.returncode == 0, good.stderr
     assert {r["group"] for r in json.loads(out.read_text())} == {"F", "M"}
+
+
+def test_estimates_recover_the_true_population_confusion_matrix() -> None:
+    """On a population where every error is known, the audit's estimates from a 5% random sample and the
+    model's top selections come close to the true per-group confusion matrix."""
+    import numpy as np
+
+    rng = np.random.default_rng(42)
+    n = 200_000
+    group = rng.choice(["a", "b"], n, p=[0.7, 0.3])
+    error = rng.random(n) < np.where(group == "a", 0.05, 0.12)
+    score = error * 1.2 + rng.normal(0, 1, n)  # an informative but imperfect model
+    selected = np.zeros(n, dtype=bool)
+    selected[np.argsort(-score)[:7500]] = True
+    random = rng.random(n) < 0.05  # drawn from the whole population, so it may include selected people
+    outcome = error.astype(int).astype(str)
+    table = pd.concat([
+        pd.DataFrame({"selection": "model", "outcome": outcome[selected], "group": group[selected]}),
+        pd.DataFrame({"selection": "random", "outcome": outcome[random], "group": group[random]}),
+    ], ignore_index=True)
+    result = audit_selections(table, ["group"], n, n_boot=200)
+    for record in result.records:
+        g = group == record["group"]
+        true_tp, true_fp = (selected & g & error).sum(), (selected & g & ~error).sum()
+        true_fn, true_tn = (~selected & g & error).sum(), (~selected & g & ~error).sum()
+        assert record["tp"] == pytest.approx(true_tp)  # every selection investigated: exact
+        assert record["fp"] == pytest.approx(true_fp)
+        assert record["fn"] == pytest.approx(true_fn, rel=0.15)
+        assert record["tn"] == pytest.approx(true_tn, rel=0.05)
+        assert record["fpr"] == pytest.approx(true_fp / (true_fp + true_tn), rel=0.1)
+        true_fnr = true_fn / (true_fn + true_tp)
+        assert record["fnr_low"] <= true_fnr <= record["fnr_high"]
