@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 _DAY_BITS = 20  # days since 1970 fit in 20 bits until the year 4840
+_RAW_ID_LIMIT = 1 << 42  # non-negative ids below this are used as they are, without a hash table
 NO_DAY = np.iinfo(np.int64).max
 
 
@@ -34,30 +35,68 @@ def _key_index(entity: np.ndarray | tuple[np.ndarray, ...]) -> pd.Index:
     return pd.Index(entity)
 
 
+def sort_order(key: np.ndarray, tiebreak: np.ndarray) -> np.ndarray:
+    """Order by `key`, then by `tiebreak` among equal keys.
+
+    A plain quicksort plus a second sort of the tied rows only: several times faster than np.lexsort, and
+    rows that tie on both are interchangeable for every question asked, so the result is deterministic."""
+    order = np.argsort(key)
+    if len(order) < 2:
+        return order
+    sorted_key = key[order]
+    tie = sorted_key[1:] == sorted_key[:-1]
+    if tie.any():
+        positions = np.flatnonzero(np.r_[tie, False] | np.r_[False, tie])
+        tied = order[positions]
+        order[positions] = tied[np.lexsort((tiebreak[tied], key[tied]))]
+    return order
+
+
+def _raw_ids_ok(entity: np.ndarray | tuple[np.ndarray, ...]) -> bool:
+    if isinstance(entity, tuple):
+        return False
+    ids = np.asarray(entity)
+    if not np.issubdtype(ids.dtype, np.integer):
+        return False
+    return len(ids) == 0 or (int(ids.min()) >= 0 and int(ids.max()) < _RAW_ID_LIMIT)
+
+
 class EventIndex:
     """Events of one kind, each with an entity (an id, or a tuple of id arrays), a day and a value."""
 
     def __init__(self, entity: np.ndarray | tuple[np.ndarray, ...], day: np.ndarray, value: np.ndarray | None = None) -> None:
         day = np.asarray(day, dtype=np.int64)
         value = np.ones(len(day)) if value is None else np.asarray(value, dtype=np.float64)
-        codes, uniques = pd.factorize(_key_index(entity), sort=False)
-        self._uniques = uniques if isinstance(uniques, pd.Index) else pd.Index(uniques)
+        self._uniques: pd.Index | None = None
+        if _raw_ids_ok(entity):
+            codes = np.asarray(entity, dtype=np.int64)
+        else:
+            codes, uniques = pd.factorize(_key_index(entity), sort=False)
+            self._uniques = uniques if isinstance(uniques, pd.Index) else pd.Index(uniques)
         # Sort by entity, day and value so that ties resolve the same way whatever else is in the index.
-        order = np.lexsort((value, day, codes))
+        order = sort_order((codes.astype(np.int64) << _DAY_BITS) + day, value)
         self._entity = codes[order].astype(np.int64)
         self._day = day[order]
         self._value = value[order]
         self._composite = (self._entity << _DAY_BITS) + self._day
         # Per-entity running sums: each depends only on that entity's events up to that row.
         self._cumsum = pd.Series(self._value).groupby(self._entity).cumsum().to_numpy()
-        self._cumcount = np.arange(len(order), dtype=np.int64) - np.searchsorted(self._entity, self._entity, side="left") + 1
+        rows = np.arange(len(order), dtype=np.int64)
+        first_of_entity = np.r_[True, self._entity[1:] != self._entity[:-1]] if len(order) else np.array([], bool)
+        self._cumcount = rows - np.maximum.accumulate(np.where(first_of_entity, rows, 0)) + 1
 
     def __len__(self) -> int:
         return len(self._day)
 
     def _locate(self, entity, day: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Row of the entity's latest event on or before `day` (valid where found)."""
-        codes = self._uniques.get_indexer(_key_index(entity)).astype(np.int64)
+        if self._uniques is None:
+            if isinstance(entity, tuple):
+                raise TypeError("this index is keyed by single ids")
+            ids = np.asarray(entity, dtype=np.int64)
+            codes = np.where((ids >= 0) & (ids < _RAW_ID_LIMIT), ids, -1)
+        else:
+            codes = self._uniques.get_indexer(_key_index(entity)).astype(np.int64)
         day = np.asarray(day, dtype=np.int64)
         known = (codes >= 0) & (day >= 0) & (day < (1 << _DAY_BITS))
         query = (np.where(known, codes, 0) << _DAY_BITS) + np.where(known, day, 0)

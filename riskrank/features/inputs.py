@@ -7,7 +7,8 @@ message and nothing is written).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,6 +25,13 @@ class Prepared:
     cases: pd.DataFrame  # case_id, person_id, benefit, start_day, end_day, monthly_amount_sek
     signals: dict[str, pd.DataFrame]  # kind -> person_id, case_id (-1 when none), day, source, value
     investigations: pd.DataFrame  # case_id, person_id, opened_day, closed_day, action, police_report, detected_sek
+    # Event indexes built from these tables, shared by the families within one computation.
+    cache: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def memo(self, key: Any, build):  # noqa: ANN001, ANN201
+        if key not in self.cache:
+            self.cache[key] = build()
+        return self.cache[key]
 
 
 def prepare(world: World) -> Prepared:
@@ -37,19 +45,7 @@ def prepare(world: World) -> Prepared:
         "end_day": to_days(world.cases["end_date"]),
         "monthly_amount_sek": world.cases["monthly_amount_sek"].to_numpy(np.float64),
     })
-    s = world.signals
-    signals_all = pd.DataFrame({
-        "person_id": s["person_id"].to_numpy(np.int64),
-        "case_id": s["case_id"].fillna(-1).to_numpy(np.int64),
-        "day": to_days(s["date"]),
-        "kind": pd.Categorical(s["kind"].astype(str)),
-        "source": s["source"].astype(str).to_numpy(),
-        "value": s["value"].to_numpy(np.float64),
-    })
-    signals = {
-        str(kind): frame.drop(columns="kind").reset_index(drop=True)
-        for kind, frame in signals_all.groupby("kind", observed=True, sort=True)
-    }
+    signals = split_signals(world.signals)
     inv = world.investigations
     person_of_case = pd.Series(cases["person_id"].to_numpy(), index=cases["case_id"].to_numpy())
     inv_person = person_of_case.reindex(inv["case_id"].to_numpy()).to_numpy()
@@ -69,6 +65,26 @@ def prepare(world: World) -> Prepared:
         raise ContractError(
             f"table cases, column person_id: {int(unknown_persons.sum())} rows refer to persons not in table persons")
     return Prepared(persons=persons, cases=cases, signals=signals, investigations=investigations)
+
+
+def split_signals(s: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Signals per kind (original order kept within each kind), with dates as day numbers."""
+    kind = pd.Categorical(s["kind"])
+    order = np.argsort(kind.codes, kind="stable")
+    bounds = np.searchsorted(kind.codes[order], np.arange(len(kind.categories) + 1))
+    case_id = s["case_id"]
+    columns = {
+        "person_id": s["person_id"].to_numpy(np.int64),
+        "case_id": (case_id.fillna(-1) if case_id.hasnans else case_id).to_numpy(np.int64),
+        "day": to_days(s["date"]),
+        "source": pd.Categorical(s["source"]),
+        "value": s["value"].to_numpy(np.float64),
+    }
+    out = {}
+    for i, name in enumerate(kind.categories):
+        rows = order[bounds[i]:bounds[i + 1]]
+        out[str(name)] = pd.DataFrame({column: values[rows] for column, values in columns.items()})
+    return out
 
 
 def signals_of(prepared: Prepared, kind: str) -> pd.DataFrame:

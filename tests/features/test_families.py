@@ -196,3 +196,13 @@ def test_keys_may_have_a_different_as_of_per_row_in_any_order():
     frame = compute_features(w, keys((10, "2023-06-30"), (10, "2022-01-01"), (10, "2022-07-01"), (10, "2023-06-30")))
     assert frame["address_changes_total"].tolist() == [3, 0, 2, 3]
     np.testing.assert_array_equal(frame["days_on_benefit"], [910, 365, 546, 910])
+
+
+def test_several_declarations_in_one_month_are_added_up():
+    b = WorldBuilder().person(1).case(10, 1, "sjukpenning", "2022-01-01")
+    b.signal(1, "2023-04-30", "benefit_days", 5, case_id=10)
+    b.signal(1, "2023-04-30", "income_declaration", 1000).signal(1, "2023-04-30", "income_declaration", 2500)
+    b.signal(1, "2023-05-31", "income_declaration", 700)
+    r = row(b.build(), 10)
+    assert r["income_in_sjukpenning_months_12m_sek"] == 3500
+    assert r["declared_income_12m_sek"] == 4200 and r["months_with_declared_income_12m"] == 2

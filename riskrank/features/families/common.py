@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from riskrank.features.events import EventIndex
+from riskrank.features.events import EventIndex, sort_order
 from riskrank.features.inputs import Prepared, signals_of
 
 YEAR_DAYS = 365
@@ -14,16 +14,22 @@ MONTH_DAYS = 30.4375
 
 
 def index_by_person(prepared: Prepared, kind: str, positive_only: bool = False) -> EventIndex:
-    s = signals_of(prepared, kind)
-    if positive_only:
-        s = s.loc[s["value"] > 0]
-    return EventIndex(s["person_id"].to_numpy(), s["day"].to_numpy(), s["value"].to_numpy())
+    def build() -> EventIndex:
+        s = signals_of(prepared, kind)
+        if positive_only:
+            s = s.loc[s["value"] > 0]
+        return EventIndex(s["person_id"].to_numpy(), s["day"].to_numpy(), s["value"].to_numpy())
+
+    return prepared.memo(("person", kind, positive_only), build)
 
 
 def index_by_case(prepared: Prepared, kind: str) -> EventIndex:
-    s = signals_of(prepared, kind)
-    s = s.loc[s["case_id"] >= 0]
-    return EventIndex(s["case_id"].to_numpy(), s["day"].to_numpy(), s["value"].to_numpy())
+    def build() -> EventIndex:
+        s = signals_of(prepared, kind)
+        s = s.loc[s["case_id"] >= 0]
+        return EventIndex(s["case_id"].to_numpy(), s["day"].to_numpy(), s["value"].to_numpy())
+
+    return prepared.memo(("case", kind), build)
 
 
 def days_since(day: np.ndarray, last: np.ndarray) -> np.ndarray:
@@ -43,3 +49,35 @@ def ids_or_missing(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def person_days(keys: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return keys["person_id"].to_numpy(np.int64), keys["day"].to_numpy(np.int64)
+
+
+def month_of(day: np.ndarray) -> np.ndarray:
+    return np.asarray(day, dtype="datetime64[D]").astype("datetime64[M]").astype(np.int64)
+
+
+def _month_groups(entity: np.ndarray, day: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows ordered by entity, day and value, and where each run of one entity's month starts."""
+    codes = pd.factorize(entity)[0].astype(np.int64)
+    order = sort_order((codes << 20) + day, value)
+    sorted_group = (codes[order] << 20) + month_of(day[order])
+    change = np.r_[True, sorted_group[1:] != sorted_group[:-1]] if len(order) else np.array([], bool)
+    return order, np.flatnonzero(change)
+
+
+def monthly_income(prepared: Prepared) -> pd.DataFrame:
+    """Declared income per person and month; known from the latest declaration day of that month."""
+    return prepared.memo("monthly_income", lambda: _monthly_income(prepared))
+
+
+def _monthly_income(prepared: Prepared) -> pd.DataFrame:
+    s = signals_of(prepared, "income_declaration")
+    s = s.loc[s["value"] > 0]
+    person, day, income = s["person_id"].to_numpy(), s["day"].to_numpy(), s["value"].to_numpy()
+    month = month_of(day)
+    order, starts = _month_groups(person, day, income)  # a fixed order within the month keeps sums identical
+    first = order[starts]
+    return pd.DataFrame({
+        "person_id": person[first], "month": month[first],
+        "income": np.add.reduceat(income[order], starts) if len(starts) else np.array([], np.float64),
+        "income_day": np.maximum.reduceat(day[order], starts) if len(starts) else np.array([], np.int64),
+    })

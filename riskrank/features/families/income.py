@@ -6,7 +6,16 @@ import numpy as np
 import pandas as pd
 
 from riskrank.features.context import Context
-from riskrank.features.families.common import QUARTER_DAYS, YEAR_DAYS, index_by_case, index_by_person, person_days, ratio
+from riskrank.features.events import EventIndex
+from riskrank.features.families.common import (
+    QUARTER_DAYS,
+    YEAR_DAYS,
+    index_by_case,
+    index_by_person,
+    monthly_income,
+    person_days,
+    ratio,
+)
 from riskrank.features.inputs import Prepared
 
 
@@ -14,7 +23,8 @@ def income_features(keys: pd.DataFrame, prepared: Prepared, ctx: Context) -> dic
     person, day = person_days(keys)
     case = keys["case_id"].to_numpy(np.int64)
     declared = index_by_person(prepared, "income_declaration")
-    declared_positive = index_by_person(prepared, "income_declaration", positive_only=True)
+    months = monthly_income(prepared)
+    income_months = EventIndex(months["person_id"].to_numpy(), months["income_day"].to_numpy())
     application = index_by_case(prepared, "application_income").last_value(case, day)
     taxed = index_by_person(prepared, "taxed_income").last_value(person, day)
     declared_12m = declared.total(person, day, since=day - YEAR_DAYS)
@@ -25,6 +35,6 @@ def income_features(keys: pd.DataFrame, prepared: Prepared, ctx: Context) -> dic
         "declared_income_12m_sek": declared_12m,
         "declared_income_3m_sek": declared.total(person, day, since=day - QUARTER_DAYS),
         "declared_to_application_income": ratio(declared_12m, application),
-        "months_with_declared_income_12m": declared_positive.count(person, day, since=day - YEAR_DAYS),
+        "months_with_declared_income_12m": income_months.count(person, day, since=day - YEAR_DAYS),
         "latest_declared_income_sek": declared.last_value(person, day),
     }

@@ -8,7 +8,7 @@ import pandas as pd
 
 from riskrank.features.context import Context
 from riskrank.features.events import EventIndex
-from riskrank.features.families.common import YEAR_DAYS, index_by_case, person_days
+from riskrank.features.families.common import YEAR_DAYS, index_by_case, month_of, monthly_income, person_days
 from riskrank.features.inputs import Prepared, signals_of
 
 BENEFIT_GROUPS: dict[str, str] = {
@@ -16,20 +16,6 @@ BENEFIT_GROUPS: dict[str, str] = {
     "income_in_sjukpenning_months_12m_sek": "sjukpenning",
     "income_in_fp_months_12m_sek": "foraldrapenning",
 }
-
-
-def _month(day: np.ndarray) -> np.ndarray:
-    return np.asarray(day, dtype="datetime64[D]").astype("datetime64[M]").astype(np.int64)
-
-
-def monthly_income(prepared: Prepared) -> pd.DataFrame:
-    """Declared income per person and month; known from the latest declaration day of that month."""
-    s = signals_of(prepared, "income_declaration")
-    s = s.loc[s["value"] > 0]
-    frame = pd.DataFrame({"person_id": s["person_id"].to_numpy(), "month": _month(s["day"].to_numpy()),
-                          "day": s["day"].to_numpy(), "income": s["value"].to_numpy()})
-    grouped = frame.groupby(["person_id", "month"], as_index=False, sort=True)
-    return grouped.agg(income=("income", "sum"), income_day=("day", "max"))
 
 
 def benefit_day_months(prepared: Prepared) -> pd.DataFrame:
@@ -41,7 +27,7 @@ def benefit_day_months(prepared: Prepared) -> pd.DataFrame:
     known = case["start_day"].notna().to_numpy()
     day = np.maximum(s["day"].to_numpy(), case["start_day"].fillna(0).to_numpy(np.int64))
     frame = pd.DataFrame({"person_id": s["person_id"].to_numpy(), "case_id": s["case_id"].to_numpy(),
-                          "benefit": case["benefit"].to_numpy(), "month": _month(s["day"].to_numpy()), "day": day}).loc[known]
+                          "benefit": case["benefit"].to_numpy(), "month": month_of(s["day"].to_numpy()), "day": day}).loc[known]
     return frame.groupby(["person_id", "case_id", "benefit", "month"], as_index=False, sort=True).agg(benefit_day=("day", "min"))
 
 
