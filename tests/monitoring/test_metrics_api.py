@@ -80,3 +80,14 @@ def test_dashboard_json_has_every_chart(service_url: str) -> None:
     assert body["model"] == {"serving_version": "3", "source": "outcomes"}
     one = httpx.get(f"{service_url}/v1/metrics/dashboard", params={"benefit": "sjukpenning"}, headers=AUTH).json()
     assert one["summary"]["closed"] == (frame["benefit"] == "sjukpenning").sum()
+
+
+def test_serving_model_version_from_the_mlflow_champion_alias(shared_model_registry, tmp_path) -> None:
+    from riskrank.monitoring.dashboard import _mlflow_champion
+    from riskrank.settings import Settings
+
+    found = _mlflow_champion(Settings(mlflow_tracking_uri=shared_model_registry.tracking_uri))
+    assert found == {"serving_version": "1", "source": "mlflow champion alias"}
+    missing = tmp_path / "nowhere" / "mlflow.db"
+    assert _mlflow_champion(Settings(mlflow_tracking_uri=f"sqlite:///{missing}")) is None
+    assert not missing.exists()  # looking never creates an MLflow database
