@@ -59,9 +59,21 @@ def test_dashboard_draws_charts_and_filters_by_benefit(browser, service_url: str
     # With one benefit, months with fewer than four investigations of a method are suppressed: fewer points.
     assert page.locator("svg[data-chart=hit-rate] circle.point").count() < all_points
     assert page.locator("svg[data-chart=hit-rate] circle.point title").first.text_content() != first_title
+    page.fill("#from", "2024-10-01")
+    page.dispatch_event("#from", "change")
+    page.wait_for_selector("#status:has-text('closed 2024-10-01')", timeout=15_000)
+    last_quarter = sjuk[sjuk["closed_date"] >= "2024-10-01"]
+    assert _card(page, "Closed investigations") == str(len(last_quarter))
+    page.fill("#from", "")
+    page.dispatch_event("#from", "change")
+    page.wait_for_selector("#status:has-text('Showing sjukpenning.')", timeout=15_000)
     ARTIFACTS.mkdir(exist_ok=True)
     page.select_option("#benefit", "barnbidrag")
     page.wait_for_selector("body[data-loaded-benefit=barnbidrag]", timeout=15_000)
+    assert "Score drift needs" in page.locator("#chart-drift").inner_text()  # too few random-sample scores for one benefit
+    page.select_option("#benefit", "")
+    page.wait_for_selector("body[data-loaded-benefit='']", timeout=15_000)
+    assert page.locator("svg[data-chart=drift] rect.bar").count() == 1  # the score; no feature snapshots here
     page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
     assert (ARTIFACTS / "dashboard.png").stat().st_size > 10_000
     page.close()

@@ -40,6 +40,12 @@
     });
   }
 
+  // The smallest 1, 2, 4 or 8 x 10^k at or above v, so that quarter ticks are round numbers.
+  function niceMax(v) {
+    const p = Math.pow(10, Math.floor(Math.log10(v)));
+    return [1, 2, 4, 8, 10].map((m) => m * p).find((c) => c >= v);
+  }
+
   function axisY(root, left, top, height, width, max, format) {
     for (let i = 0; i <= 4; i++) {
       const value = (max * i) / 4;
@@ -62,7 +68,7 @@
     const W = 640, H = 280, L = 48, T = 28, PW = W - L - 34, PH = H - T - 40;
     const root = svg(container, W, H);
     root.setAttribute("data-chart", "hit-rate");
-    const max = Math.min(1, Math.max(0.1, ...rows.map((r) => r.hit_rate || 0)) * 1.1);
+    const max = Math.min(1, Math.ceil(Math.max(0.1, ...rows.map((r) => r.hit_rate || 0)) * 1.05 * 5) / 5);
     axisY(root, L, T, PH, PW, max, (v) => Math.round(v * 100) + "%");
     const x = (i) => L + (months.length === 1 ? PW / 2 : (PW * i) / (months.length - 1));
     const y = (v) => T + PH - (PH * v) / max;
@@ -127,8 +133,8 @@
     const root = svg(container, W, H);
     root.setAttribute("data-chart", "detected");
     const months = rows.map((r) => r.month);
-    const max = Math.max(1, ...shown.map((r) => Math.max(r.detected_sek, r.prevented_sek))) * 1.1;
-    axisY(root, L, T, PH, PW, max, (v) => (v / 1e6).toFixed(1) + " M");
+    const max = niceMax(Math.max(1, ...shown.map((r) => Math.max(r.detected_sek, r.prevented_sek))) * 1.05);
+    axisY(root, L, T, PH, PW, max, (v) => (v / 1e6).toLocaleString("sv-SE", { maximumFractionDigits: 2 }) + " M");
     const slot = PW / months.length, bar = Math.max(1, slot * 0.4);
     const y = (v) => T + PH - (PH * v) / max;
     monthTicks(root, months, (i) => L + slot * i + slot / 2, H - 12);
@@ -150,16 +156,20 @@
     const rows = [];
     if (drift.score) rows.push(drift.score);
     (drift.features || []).forEach((f) => rows.push(f));
-    if (!rows.length) return empty(container, drift.note || "No drift figures yet (needs scored random-sample outcomes or two feature snapshots).");
+    if (!rows.length) {
+      return empty(container, "No drift figures yet. Score drift needs at least 20 scored random-sample investigations both before " +
+        "and in the last three months; feature drift: " + (drift.note || "not available") + ".");
+    }
     const W = 1000, RH = 20, L = 230, T = 18, PW = W - L - 80;
     const H = T + RH * rows.length + 30;
     const root = svg(container, W, H);
     root.setAttribute("data-chart", "drift");
-    const max = Math.max(0.3, ...rows.map((r) => r.psi || 0)) * 1.1;
+    // The axis stops at 1: beyond that every PSI means "shifted", and the thresholds stay readable.
+    const max = Math.min(1, Math.max(0.3, ...rows.map((r) => r.psi || 0)) * 1.1);
     const x = (v) => L + (PW * Math.min(v, max)) / max;
-    [[0.1, "0.1 moderate"], [0.25, "0.25 shift"]].forEach(([t, label]) => {
+    [[0.1, "0.1 moderate", "end"], [0.25, "0.25 shift", "start"]].forEach(([t, label, anchor]) => {
       el("line", { x1: x(t), x2: x(t), y1: T - 6, y2: H - 24, stroke: t === 0.1 ? "#f9a825" : "#c62828", "stroke-dasharray": "4,3" }, root);
-      el("text", { x: x(t), y: H - 10, "font-size": 10, "text-anchor": "middle" }, root, label);
+      el("text", { x: x(t) + (anchor === "end" ? -3 : 3), y: H - 10, "font-size": 10, "text-anchor": anchor }, root, label);
     });
     const colour = { stable: "#66bb6a", moderate: "#f9a825", shift: "#c62828", unknown: "#999" };
     rows.forEach((r, i) => {
@@ -236,9 +246,13 @@
     const token = sessionStorage.getItem(TOKEN_KEY);
     if (!token) return setStatus("Enter a manager token to load the figures.", false);
     const benefit = $("benefit").value;
+    const query = new URLSearchParams();
+    if (benefit) query.set("benefit", benefit);
+    if ($("from").value) query.set("from", $("from").value);
+    if ($("to").value) query.set("to", $("to").value);
     setStatus("Loading…", false);
     try {
-      const response = await fetch("/v1/metrics/dashboard" + (benefit ? "?benefit=" + encodeURIComponent(benefit) : ""), {
+      const response = await fetch("/v1/metrics/dashboard" + (query.toString() ? "?" + query : ""), {
         headers: { Authorization: "Bearer " + token, Accept: "application/json" },
       });
       const body = await response.json().catch(() => ({}));
@@ -247,7 +261,8 @@
         return setStatus(`Could not load the figures (${response.status}): ${detail}`, true);
       }
       render(body);
-      setStatus(`Showing ${benefit || "all benefits"}.`, false);
+      const period = $("from").value || $("to").value ? `, closed ${$("from").value || "…"} to ${$("to").value || "…"}` : "";
+      setStatus(`Showing ${benefit || "all benefits"}${period}.`, false);
     } catch (err) {
       setStatus("Could not reach the service: " + err, true);
     }
@@ -268,7 +283,7 @@
       $("token").value = "";
       load();
     });
-    $("benefit").addEventListener("change", load);
+    for (const id of ["benefit", "from", "to"]) $(id).addEventListener("change", load);
     load();
   }
 
