@@ -83,13 +83,35 @@ class FeatureStore:
         if "as_of" in frame.columns and len(frame) and (pd.to_datetime(frame["as_of"]).dt.date != as_of).any():
             raise ValueError(f"feature frame: rows with an as_of other than {as_of}")
 
-    def _records(self, frame: pd.DataFrame, as_of: dt.date) -> Iterator[list[dict]]:
+    @staticmethod
+    def _chunks(frame: pd.DataFrame, as_of: dt.date) -> Iterator[dict[str, list]]:
+        """The frame as Python values, column-wise, a chunk at a time (bounded memory for a million rows)."""
         for start in range(0, len(frame), _CHUNK_ROWS):
             chunk = frame.iloc[start:start + _CHUNK_ROWS]
             columns = {"case_id": chunk["case_id"].astype("int64").tolist(), "as_of": [as_of] * len(chunk)}
             columns.update({f.name: _python_column(chunk[f.name], f.dtype) for f in FEATURES})
+            yield columns
+
+    def _insert(self, conn: Connection, frame: pd.DataFrame, as_of: dt.date) -> None:
+        if conn.dialect.name == "postgresql":
+            self._copy(conn, frame, as_of)
+            return
+        for columns in self._chunks(frame, as_of):
             names = list(columns)
-            yield [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+            records = [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+            conn.execute(sa.insert(self.table), records)
+
+    def _copy(self, conn: Connection, frame: pd.DataFrame, as_of: dt.date) -> None:
+        """PostgreSQL COPY, inside the same transaction: many times faster than INSERT for large snapshots."""
+        names = ", ".join(f'"{c.name}"' for c in self.table.columns)
+        cursor = conn.connection.driver_connection.cursor()
+        try:
+            with cursor.copy(f'COPY "{self.table.name}" ({names}) FROM STDIN') as copy:
+                for columns in self._chunks(frame, as_of):
+                    for row in zip(*columns.values(), strict=True):
+                        copy.write_row(row)
+        finally:
+            cursor.close()
 
     def write(self, frame: pd.DataFrame, as_of: Any) -> int:
         """Replace the rows of `as_of` (this feature-set version) by `frame`, atomically. Returns the row count."""
@@ -97,8 +119,7 @@ class FeatureStore:
         self._check_frame(frame, as_of)
         with self.engine.begin() as conn:
             conn.execute(sa.delete(self.table).where(self.table.c.as_of == as_of))
-            for records in self._records(frame, as_of):
-                conn.execute(sa.insert(self.table), records)
+            self._insert(conn, frame, as_of)
             conn.execute(sa.delete(self.snapshots).where(
                 (self.snapshots.c.feature_set_version == self.version) & (self.snapshots.c.as_of == as_of)))
             conn.execute(sa.insert(self.snapshots).values(
