@@ -62,75 +62,88 @@ def _raw_ids_ok(entity: np.ndarray | tuple[np.ndarray, ...]) -> bool:
 
 
 class EventIndex:
-    """Events of one kind, each with an entity (an id, or a tuple of id arrays), a day and a value."""
+    """Events of one kind, each with an entity (an id, or a tuple of id arrays), a day and an optional value.
+
+    Stores only the sorted (entity, day) key, the values and their per-entity running sums: about 24
+    bytes an event (8 without values), since the biggest tables hold tens of millions of events."""
 
     def __init__(self, entity: np.ndarray | tuple[np.ndarray, ...], day: np.ndarray, value: np.ndarray | None = None) -> None:
         day = np.asarray(day, dtype=np.int64)
-        value = np.ones(len(day)) if value is None else np.asarray(value, dtype=np.float64)
         self._uniques: pd.Index | None = None
         if _raw_ids_ok(entity):
             codes = np.asarray(entity, dtype=np.int64)
         else:
             codes, uniques = pd.factorize(_key_index(entity), sort=False)
             self._uniques = uniques if isinstance(uniques, pd.Index) else pd.Index(uniques)
+        composite = (codes.astype(np.int64) << _DAY_BITS) + day
+        del codes
+        if value is None:
+            composite.sort()
+            self._composite = composite
+            self._value = self._cumsum = None
+            return
+        value = np.asarray(value, dtype=np.float64)
         # Sort by entity, day and value so that ties resolve the same way whatever else is in the index.
-        order = sort_order((codes.astype(np.int64) << _DAY_BITS) + day, value)
-        self._entity = codes[order].astype(np.int64)
-        self._day = day[order]
+        order = sort_order(composite, value)
+        self._composite = composite[order]
         self._value = value[order]
-        self._composite = (self._entity << _DAY_BITS) + self._day
         # Per-entity running sums: each depends only on that entity's events up to that row.
-        self._cumsum = pd.Series(self._value).groupby(self._entity).cumsum().to_numpy()
-        rows = np.arange(len(order), dtype=np.int64)
-        first_of_entity = np.r_[True, self._entity[1:] != self._entity[:-1]] if len(order) else np.array([], bool)
-        self._cumcount = rows - np.maximum.accumulate(np.where(first_of_entity, rows, 0)) + 1
+        self._cumsum = pd.Series(self._value).groupby(self._composite >> _DAY_BITS, sort=False).cumsum().to_numpy()
 
     def __len__(self) -> int:
-        return len(self._day)
+        return len(self._composite)
 
-    def _locate(self, entity, day: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Row of the entity's latest event on or before `day` (valid where found)."""
+    def _codes(self, entity) -> np.ndarray:  # noqa: ANN001
         if self._uniques is None:
             if isinstance(entity, tuple):
                 raise TypeError("this index is keyed by single ids")
             ids = np.asarray(entity, dtype=np.int64)
-            codes = np.where((ids >= 0) & (ids < _RAW_ID_LIMIT), ids, -1)
-        else:
-            codes = self._uniques.get_indexer(_key_index(entity)).astype(np.int64)
+            return np.where((ids >= 0) & (ids < _RAW_ID_LIMIT), ids, -1)
+        return self._uniques.get_indexer(_key_index(entity)).astype(np.int64)
+
+    def _locate(self, entity, day: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # noqa: ANN001
+        """Row of the entity's latest event on or before `day` (valid where found), and the entity codes."""
+        codes = self._codes(entity)
         day = np.asarray(day, dtype=np.int64)
         known = (codes >= 0) & (day >= 0) & (day < (1 << _DAY_BITS))
-        query = (np.where(known, codes, 0) << _DAY_BITS) + np.where(known, day, 0)
-        pos = np.searchsorted(self._composite, query, side="right") - 1
+        codes = np.where(known, codes, 0)
+        pos = np.searchsorted(self._composite, (codes << _DAY_BITS) + np.where(known, day, 0), side="right") - 1
         found = known & (pos >= 0)
         pos = np.where(found, pos, 0)
-        if len(self._entity):
-            found &= self._entity[pos] == np.where(known, codes, -1)
-        return pos, found
+        if len(self):
+            found &= (self._composite[pos] >> _DAY_BITS) == codes
+        return pos, found, codes
 
-    def count(self, entity, day: np.ndarray, since: np.ndarray | None = None) -> np.ndarray:
+    def count(self, entity, day: np.ndarray, since: np.ndarray | None = None) -> np.ndarray:  # noqa: ANN001
         """Events with since < date <= day (all events up to day when since is None)."""
-        pos, found = self._locate(entity, day)
-        upto = np.where(found, self._cumcount[pos] if len(self) else 0, 0)
+        pos, found, codes = self._locate(entity, day)
+        first = np.searchsorted(self._composite, codes << _DAY_BITS, side="left")
+        upto = np.where(found, pos - first + 1, 0).astype(np.int64)
         if since is None:
             return upto
         return upto - self.count(entity, since)
 
-    def total(self, entity, day: np.ndarray, since: np.ndarray | None = None) -> np.ndarray:
+    def total(self, entity, day: np.ndarray, since: np.ndarray | None = None) -> np.ndarray:  # noqa: ANN001
         """Sum of values with since < date <= day."""
-        pos, found = self._locate(entity, day)
+        if self._cumsum is None:
+            return self.count(entity, day, since).astype(np.float64)
+        pos, found, _ = self._locate(entity, day)
         upto = np.where(found, self._cumsum[pos] if len(self) else 0.0, 0.0)
         if since is None:
             return upto
         return upto - self.total(entity, since)
 
-    def last_day(self, entity, day: np.ndarray) -> np.ndarray:
+    def last_day(self, entity, day: np.ndarray) -> np.ndarray:  # noqa: ANN001
         """Day of the latest event on or before `day`, as float (NaN when none)."""
-        pos, found = self._locate(entity, day)
-        return np.where(found, self._day[pos] if len(self) else 0, np.nan).astype(np.float64)
+        pos, found, _ = self._locate(entity, day)
+        days = self._composite[pos] & ((1 << _DAY_BITS) - 1) if len(self) else np.zeros(len(pos), np.int64)
+        return np.where(found, days, np.nan).astype(np.float64)
 
-    def last_value(self, entity, day: np.ndarray) -> np.ndarray:
-        """Value of the latest event on or before `day` (NaN when none)."""
-        pos, found = self._locate(entity, day)
+    def last_value(self, entity, day: np.ndarray) -> np.ndarray:  # noqa: ANN001
+        """Value of the latest event on or before `day` (NaN when none; 1.0 for an index without values)."""
+        pos, found, _ = self._locate(entity, day)
+        if self._value is None:
+            return np.where(found, 1.0, np.nan)
         return np.where(found, self._value[pos] if len(self) else 0.0, np.nan)
 
 

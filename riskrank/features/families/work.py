@@ -26,9 +26,12 @@ def benefit_day_months(prepared: Prepared) -> pd.DataFrame:
     # A case's benefit is known from the day the case starts, whatever the signal's own date.
     known = case["start_day"].notna().to_numpy()
     day = np.maximum(s["day"].to_numpy(), case["start_day"].fillna(0).to_numpy(np.int64))
-    frame = pd.DataFrame({"person_id": s["person_id"].to_numpy(), "case_id": s["case_id"].to_numpy(),
-                          "benefit": case["benefit"].to_numpy(), "month": month_of(s["day"].to_numpy()), "day": day}).loc[known]
-    return frame.groupby(["person_id", "case_id", "benefit", "month"], as_index=False, sort=True).agg(benefit_day=("day", "min"))
+    frame = pd.DataFrame({"case_id": s["case_id"].to_numpy(), "month": month_of(s["day"].to_numpy()), "day": day}).loc[known]
+    months = frame.groupby(["case_id", "month"], as_index=False, sort=True).agg(benefit_day=("day", "min"))
+    case_of = prepared.cases.set_index("case_id").reindex(months["case_id"].to_numpy())
+    months["person_id"] = case_of["person_id"].to_numpy(np.int64)
+    months["benefit"] = pd.Categorical(case_of["benefit"].to_numpy())
+    return months
 
 
 def work_in_benefit_features(keys: pd.DataFrame, prepared: Prepared, ctx: Context) -> dict[str, np.ndarray]:
