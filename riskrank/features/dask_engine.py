@@ -84,7 +84,7 @@ def compute_on_dask(keys: pd.DataFrame, prepared: Prepared, ctx: Context, client
     key_person = person_of_case.reindex(keys["case_id"].to_numpy()).to_numpy(np.int64)
     key_part = partition_of(key_person, n_partitions)
     ctx_future = client.scatter(ctx, broadcast=True)
-    tables = split_by_person(prepared, n_partitions)
+    tables: list[Prepared | None] = list(split_by_person(prepared, n_partitions))
     futures = []
     for part in range(n_partitions):
         positions = np.flatnonzero(key_part == part)
@@ -92,6 +92,7 @@ def compute_on_dask(keys: pd.DataFrame, prepared: Prepared, ctx: Context, client
             continue
         # Scatter the partition's data rather than embedding it in the task graph.
         part_keys, part_tables = client.scatter([keys.iloc[positions].reset_index(drop=True), tables[part]])
+        tables[part] = None  # the workers hold it now; free the driver's copy
         futures.append(client.submit(_run_partition, part_keys, positions, part_tables, ctx_future, pure=False))
     if not futures:
         return compute_block(keys, prepared, ctx)  # no keys: the empty frame with the right dtypes

@@ -106,3 +106,20 @@ def test_investigation_of_an_unknown_case_is_a_contract_error(monkeypatch, capsy
     err = stderr(capsys)
     assert "investigations" in err and "case_id" in err and "99999999" not in err
     assert not out.exists()
+
+
+def test_dask_engine_on_a_given_scheduler(monkeypatch, world_dir, tmp_path):
+    from dask.distributed import LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=":0") as cluster:
+        code = run_cli(monkeypatch, "features", "--world", str(world_dir), "--as-of", "2023-06-30", "--out",
+                       str(tmp_path / "f.parquet"), "--engine", "dask", "--scheduler", cluster.scheduler_address)
+    assert code == 0 and len(pd.read_parquet(tmp_path / "f.parquet")) > 0
+
+
+def test_unreachable_scheduler_is_a_clear_error(monkeypatch, capsys, world_dir, tmp_path):
+    code = run_cli(monkeypatch, "features", "--world", str(world_dir), "--as-of", "2023-06-30", "--out",
+                   str(tmp_path / "f.parquet"), "--engine", "dask", "--scheduler", "tcp://127.0.0.1:9")
+    assert code == 2
+    assert "cannot reach the Dask scheduler" in stderr(capsys)
+    assert not (tmp_path / "f.parquet").exists()
