@@ -54,8 +54,11 @@ def peer_amounts(cases: pd.DataFrame, days: np.ndarray) -> pd.DataFrame:
         stats["month_day"] = month_day
         rows.append(stats)
     if not rows:
-        return pd.DataFrame({"benefit": [], "month_day": np.array([], np.int64), "median": [], "mean": [], "std": []})
-    return pd.concat(rows, ignore_index=True)
+        return pd.DataFrame({"benefit": pd.Series([], dtype="str"), "month_day": np.array([], np.int64),
+                             "median": np.array([]), "mean": np.array([]), "std": np.array([])})
+    peers = pd.concat(rows, ignore_index=True)
+    peers["benefit"] = peers["benefit"].astype("str")
+    return peers
 
 
 def first_action_day(prepared: Prepared) -> pd.Series:

@@ -22,7 +22,7 @@ def age_band(birth_year: np.ndarray, day: np.ndarray) -> np.ndarray:
 
 
 def _peer_stats(keys: pd.DataFrame, ctx: Context) -> pd.DataFrame:
-    wanted = pd.DataFrame({"benefit": keys["benefit"].to_numpy(), "month_day": month_start(keys["day"].to_numpy())})
+    wanted = pd.DataFrame({"benefit": keys["benefit"].astype("str"), "month_day": month_start(keys["day"].to_numpy())})
     return wanted.merge(ctx.peers, on=["benefit", "month_day"], how="left", validate="many_to_one")
 
 
