@@ -1,0 +1,352 @@
+"""Benchmark: GET /v1/cases/{id}/score (score + SHAP reasons + audit entry) against `mlflow models serve` on the same model.
+
+Builds a world, trains and registers a model with the real training code, fills the feature store, then
+starts both servers (one worker each) and measures, in one run and with the same client code:
+  - latency for one client (p50, p99), sequential keep-alive requests over different cases;
+  - throughput with 8 concurrent clients (separate processes, keep-alive), for a fixed time.
+MLflow's server gets the same case's model inputs as a one-row `dataframe_split` and returns only the score.
+
+Run under the shared lock:  flock /tmp/riskrank-bench.lock .venv/bin/python bench/bench_serving.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing as mp
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+WORK = ROOT / "bench" / "_work" / "serving"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def environment(work: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        # `mlflow models serve --env-manager local` execs `uvicorn` from PATH.
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "RISKRANK_DATABASE_URL": f"sqlite:///{work / 'ops.db'}",
+        "RISKRANK_MLFLOW_TRACKING_URI": f"sqlite:///{work / 'mlflow.db'}",
+        "RISKRANK_MLFLOW_ARTIFACT_ROOT": str(work / "artifacts"),
+        "RISKRANK_PSEUDONYM_KEY": "bench-key",
+        "MLFLOW_TRACKING_URI": f"sqlite:///{work / 'mlflow.db'}",
+        "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+    }
+
+
+def prepare_world(work: Path, scale: float, seed: int) -> None:
+    """World -> trained, registered champion -> feature store as of the world's last month."""
+    import pandas as pd
+    from mlflow import MlflowClient
+
+    from riskrank.db import get_engine
+    from riskrank.features.pipeline import features_as_of
+    from riskrank.features.store import FeatureStore
+    from riskrank.settings import Settings
+    from riskrank.simulation import generate
+    from riskrank.training.pipeline import TrainOptions, run_training
+    from riskrank.world import write_world
+
+    env = environment(work)
+    settings = Settings(
+        database_url=env["RISKRANK_DATABASE_URL"], mlflow_tracking_uri=env["RISKRANK_MLFLOW_TRACKING_URI"],
+        mlflow_artifact_root=env["RISKRANK_MLFLOW_ARTIFACT_ROOT"],
+    )
+    print(f"generating a world at scale {scale}", flush=True)
+    world = generate(scale, seed)
+    write_world(world, work / "world")
+    print("training", flush=True)
+    outcome = run_training(work / "world", TrainOptions(n_eval_dates=1, n_boot=20), settings)
+    MlflowClient(settings.mlflow_tracking_uri, settings.mlflow_tracking_uri).set_registered_model_alias(
+        settings.model_name, "champion", str(outcome.version)
+    )
+    as_of = pd.Timestamp("2024-12-01")
+    print("features for the store", flush=True)
+    rows = FeatureStore(get_engine(settings.database_url)).write(features_as_of(world, as_of), as_of)
+    (work / "prepared.json").write_text(json.dumps({"scale": scale, "seed": seed, "cases_in_store": rows,
+                                                    "investigations": int(len(world.investigations))}))
+
+
+try:  # the wrapper below is defined only where MLflow is installed (always, in this project)
+    import mlflow.pyfunc
+
+    class CategoricalBooster(mlflow.pyfunc.PythonModel):
+        """The registered Booster behind a pyfunc that turns the JSON strings of categorical inputs into pandas
+        categoricals with the model's categories. MLflow's lightgbm flavor passes them on as strings, which LightGBM
+        refuses ("train and valid dataset categorical_feature do not match"), so plain `mlflow models serve` cannot
+        score this model at all; this wrapper is the smallest change that lets it."""
+
+        def load_context(self, context):
+            import lightgbm
+
+            self.booster = lightgbm.Booster(model_file=context.artifacts["booster"])
+            self.categories = json.loads(Path(context.artifacts["categories"]).read_text())
+
+        def predict(self, context, model_input, params=None):
+            import pandas as pd
+
+            X = model_input.copy()
+            for name, categories in self.categories.items():
+                X[name] = pd.Categorical(X[name], categories=categories)
+            return self.booster.predict(X)
+except ImportError:  # pragma: no cover
+    pass
+
+MLFLOW_BENCH_MODEL = "riskrank_mlflow_bench"
+
+
+def register_mlflow_wrapper(work: Path, model) -> str | None:
+    """Register the champion Booster wrapped as above; return the lightgbm flavor's own error on one row, if any."""
+    import mlflow
+    import mlflow.pyfunc
+    from mlflow import MlflowClient
+
+    env = environment(work)
+    uri = env["RISKRANK_MLFLOW_TRACKING_URI"]
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    flavor_error = None
+    try:
+        frame = model_inputs_as_json_types(model, sample_frame(work, model, 1))
+        mlflow.pyfunc.load_model(f"models:/{model.name}@champion").predict(frame)
+    except Exception as exc:  # what `mlflow models serve` answers with a 400
+        flavor_error = f"{type(exc).__name__}: {exc}"
+    booster_file, categories_file = work / "booster.txt", work / "categories.json"
+    model.booster.save_model(str(booster_file))
+    categories_file.write_text(json.dumps(model.categories))
+    signature = mlflow.models.get_model_info(f"models:/{model.name}/{model.version}").signature
+    experiment = MlflowClient(uri, uri).get_experiment_by_name("riskrank")
+    with mlflow.start_run(experiment_id=experiment.experiment_id if experiment else None):
+        info = mlflow.pyfunc.log_model(
+            name="model", python_model=CategoricalBooster(), signature=signature,
+            artifacts={"booster": str(booster_file), "categories": str(categories_file)},
+            registered_model_name=MLFLOW_BENCH_MODEL,
+        )
+    MlflowClient(uri, uri).set_registered_model_alias(MLFLOW_BENCH_MODEL, "champion", str(info.registered_model_version))
+    return flavor_error
+
+
+def sample_frame(work: Path, model, n: int):
+    from riskrank.db import get_engine
+    from riskrank.features.store import FeatureStore
+
+    frame = FeatureStore(get_engine(environment(work)["RISKRANK_DATABASE_URL"])).latest_frame()
+    return frame.sample(min(n, len(frame)), random_state=0)
+
+
+def model_inputs_as_json_types(model, frame):
+    """The model inputs as a JSON client sends them: categoricals as strings."""
+    X = model.prepare(frame)
+    for name in model.categories:
+        X[name] = X[name].astype(object)
+    return X
+
+
+def add_user(work: Path) -> str:
+    out = subprocess.run(
+        [sys.executable, "-c", "from riskrank.cli import main; main()", "users", "add", f"bench-{time.time_ns()}", "--role",
+         "investigator"], env=environment(work), capture_output=True, text=True, check=True,
+    )
+    return out.stdout.strip().splitlines()[-1]
+
+
+def wait_until_up(port: int, path: str, proc: subprocess.Popen, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", path)
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"server on {port} did not become ready")
+
+
+def requests_for(target: str, port: int, token: str, case_ids: list[int], rows: list[dict]) -> list[tuple[str, str, bytes, dict]]:
+    if target == "riskrank":
+        headers = {"Authorization": f"Bearer {token}"}
+        return [("GET", f"/v1/cases/{c}/score?top=5", b"", headers) for c in case_ids]
+    headers = {"Content-Type": "application/json"}
+    return [("POST", "/invocations", json.dumps({"dataframe_split": row}).encode(), headers) for row in rows]
+
+
+def run_client(port: int, requests: list, seconds: float | None, count: int | None, queue: mp.Queue | None = None) -> tuple:
+    """Keep-alive requests in a loop; returns (done, errors, latencies in seconds)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    latencies, errors, i = [], 0, 0
+    end = time.perf_counter() + seconds if seconds else None
+    while (count is None or i < count) and (end is None or time.perf_counter() < end):
+        method, path, body, headers = requests[i % len(requests)]
+        t0 = time.perf_counter()
+        conn.request(method, path, body=body or None, headers=headers)
+        response = conn.getresponse()
+        response.read()
+        latencies.append(time.perf_counter() - t0)
+        errors += response.status != 200
+        i += 1
+    conn.close()
+    result = (i, errors, latencies)
+    if queue is not None:
+        queue.put(result)
+    return result
+
+
+def measure(target: str, port: int, requests: list, n_single: int, seconds: float, clients: int) -> dict:
+    run_client(port, requests, None, 200)  # warm-up
+    _, errors, lat = run_client(port, requests, None, n_single)
+    lat_ms = np.array(lat) * 1000
+    queue: mp.Queue = mp.Queue()
+    procs = [mp.Process(target=run_client, args=(port, requests[i::clients] or requests, seconds, None, queue))
+             for i in range(clients)]
+    t0 = time.perf_counter()
+    for p in procs:
+        p.start()
+    results = [queue.get() for _ in procs]
+    elapsed = time.perf_counter() - t0
+    for p in procs:
+        p.join()
+    done = sum(r[0] for r in results)
+    conc_lat = np.concatenate([np.array(r[2]) for r in results]) * 1000
+    return {
+        "target": target,
+        "single_p50_ms": float(np.percentile(lat_ms, 50)),
+        "single_p99_ms": float(np.percentile(lat_ms, 99)),
+        "single_mean_ms": float(lat_ms.mean()),
+        "single_errors": errors,
+        "concurrent_rps": done / elapsed,
+        "concurrent_p50_ms": float(np.percentile(conc_lat, 50)),
+        "concurrent_p99_ms": float(np.percentile(conc_lat, 99)),
+        "concurrent_errors": sum(r[1] for r in results),
+        "concurrent_requests": done,
+    }
+
+
+def _post_json(port: int, method: str, path: str, body: bytes, headers: dict) -> dict:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    conn.request(method, path, body=body or None, headers=headers)
+    response = conn.getresponse()
+    payload = response.read()
+    conn.close()
+    if response.status != 200:
+        raise RuntimeError(f"{path}: HTTP {response.status} {payload[:500]!r}")
+    return json.loads(payload)
+
+
+def check_same_scores(rr_port: int, ml_port: int, token: str, case_ids: list[int], rows: list[dict]) -> None:
+    """Both servers answer the same cases with the same probability (else the comparison would be meaningless)."""
+    ours_requests = requests_for("riskrank", rr_port, token, case_ids, rows)
+    theirs_requests = requests_for("mlflow", ml_port, token, case_ids, rows)
+    for (_, rr_path, _, rr_headers), (_, ml_path, ml_body, ml_headers) in zip(ours_requests, theirs_requests, strict=True):
+        ours = _post_json(rr_port, "GET", rr_path, b"", rr_headers)["score"]
+        theirs = _post_json(ml_port, "POST", ml_path, ml_body, ml_headers)["predictions"][0]
+        if abs(ours - theirs) > 1e-9:
+            raise RuntimeError(f"scores differ: riskrank {ours}, mlflow {theirs}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", type=float, default=0.01)
+    parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--single", type=int, default=2000, help="sequential requests for the one-client latency")
+    parser.add_argument("--seconds", type=float, default=15.0, help="duration of the concurrent run per server")
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--reuse", action="store_true", help="reuse the world, model and store from an earlier run")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args()
+
+    import pandas as pd
+
+    from riskrank.training.model import ScoringModel
+
+    work = WORK
+    if not (args.reuse and (work / "mlflow.db").exists()):
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        prepare_world(work, args.scale, args.seed)
+    env = environment(work)
+    model = ScoringModel.from_registry(alias="champion", tracking_uri=env["RISKRANK_MLFLOW_TRACKING_URI"])
+    flavor_error = register_mlflow_wrapper(work, model)
+    sample = sample_frame(work, model, 500)
+    X = model_inputs_as_json_types(model, sample)
+    rows = [{"columns": list(X.columns), "data": [[None if (isinstance(v, float) and v != v) else v for v in rec]]}
+            for rec in X.astype(object).itertuples(index=False, name=None)]
+    case_ids = sample["case_id"].astype(int).tolist()
+    token = add_user(work)
+
+    servers = {}
+    log_files = []
+    try:
+        rr_port, ml_port = free_port(), free_port()
+        rr_log = open(work / "riskrank-serve.log", "w")  # noqa: SIM115 - closed in finally
+        ml_log = open(work / "mlflow-serve.log", "w")  # noqa: SIM115
+        log_files += [rr_log, ml_log]
+        servers["riskrank"] = subprocess.Popen(
+            [sys.executable, "-c", "from riskrank.cli import main; main()", "serve", "--port", str(rr_port),
+             "--log-level", "warning"],
+            env=env, stdout=rr_log, stderr=subprocess.STDOUT,
+        )
+        servers["mlflow"] = subprocess.Popen(
+            [str(Path(sys.executable).parent / "mlflow"), "models", "serve", "-m", f"models:/{MLFLOW_BENCH_MODEL}@champion",
+             "--env-manager", "local", "-p", str(ml_port), "-w", "1"],
+            env=env, stdout=ml_log, stderr=subprocess.STDOUT,
+        )
+        wait_until_up(rr_port, "/ready", servers["riskrank"])
+        wait_until_up(ml_port, "/ping", servers["mlflow"])
+        check_same_scores(rr_port, ml_port, token, case_ids[:20], rows[:20])
+        results = []
+        for target, port in (("riskrank", rr_port), ("mlflow", ml_port)):
+            print(f"measuring {target}", flush=True)
+            results.append(measure(target, port, requests_for(target, port, token, case_ids, rows), args.single, args.seconds,
+                                   args.clients))
+    finally:
+        for proc in servers.values():
+            proc.terminate()
+        for proc in servers.values():
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        for f in log_files:
+            f.close()
+
+    rr, ml = results
+    summary = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}",
+        **json.loads((work / "prepared.json").read_text()), "model_version": model.version,
+        "model_features": len(model.feature_names), "trees": int(model.booster.num_trees()),
+        "results": results,
+        "mlflow_lightgbm_flavor_error": flavor_error,
+        "throughput_ratio_riskrank_over_mlflow": rr["concurrent_rps"] / ml["concurrent_rps"],
+        "single_client_mean_ratio_mlflow_over_riskrank": ml["single_mean_ms"] / rr["single_mean_ms"],
+    }
+    print(json.dumps(summary, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(summary, indent=2))
+    pd.set_option("display.width", 160)
+    print(pd.DataFrame(results).set_index("target").round(2).T)
+
+
+if __name__ == "__main__":
+    main()
