@@ -28,6 +28,17 @@ class Prepared:
     # Event indexes built from these tables, shared by the families within one computation.
     cache: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
+    def for_persons(self, person_ids: np.ndarray) -> Prepared:
+        """The same tables restricted to the given persons (their own events are all a family reads)."""
+        ids = np.unique(np.asarray(person_ids, dtype=np.int64))
+
+        def cut(frame: pd.DataFrame) -> pd.DataFrame:
+            return frame.loc[np.isin(frame["person_id"].to_numpy(), ids, kind="sort")].reset_index(drop=True)
+
+        return Prepared(persons=cut(self.persons), cases=cut(self.cases),
+                        signals={kind: cut(frame) for kind, frame in self.signals.items()},
+                        investigations=cut(self.investigations))
+
     def memo(self, key: Any, build):  # noqa: ANN001, ANN201
         if key not in self.cache:
             self.cache[key] = build()

@@ -60,7 +60,10 @@ def compute_features(world: World, keys: pd.DataFrame, engine: str = "pandas", c
     checked = check_keys(keys, prepared.cases)
     ctx = build_context(prepared, to_days(checked["as_of"]))
     if engine == "pandas":
-        features = compute_block(checked, prepared, ctx)
+        key_persons = np.unique(prepared.cases.set_index("case_id")["person_id"].reindex(checked["case_id"]).to_numpy())
+        # Few keys (training: one per investigation) need only their own persons' events indexed.
+        own = prepared.for_persons(key_persons) if len(key_persons) < len(prepared.persons) // 4 else prepared
+        features = compute_block(checked, own, ctx)
     else:
         from riskrank.features.dask_engine import compute_on_dask
 

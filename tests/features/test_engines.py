@@ -63,3 +63,16 @@ def test_dask_engine_starts_and_closes_its_own_cluster_when_given_none(world):
 def test_unknown_engine_is_refused(world):
     with pytest.raises(ValueError, match="engine"):
         features_as_of(world, "2023-01-01", engine="spark")
+
+
+def test_few_keys_computed_on_their_own_persons_match_the_whole_world(world):
+    keys = features_as_of(world, "2023-09-30")[["case_id", "as_of"]].head(15)
+    prepared = prepare(world)
+    checked = check_keys(keys, prepared.cases)
+    ctx = build_context(prepared, to_days(checked["as_of"]))
+    whole = compute_block(checked, prepared, ctx)
+    persons = prepared.cases.set_index("case_id").loc[checked["case_id"], "person_id"].to_numpy()
+    own = prepared.for_persons(persons)
+    assert len(own.persons) < len(prepared.persons) // 4
+    pd.testing.assert_frame_equal(compute_block(checked, own, ctx), whole, check_exact=True)
+    pd.testing.assert_frame_equal(compute_features(world, keys).drop(columns=["case_id", "as_of"]), whole, check_exact=True)
