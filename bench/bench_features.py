@@ -26,7 +26,28 @@ def _peak_rss_gib() -> float:
     return float("nan")
 
 
-def run_one(world_dir: str, as_of: str, engine: str, keys: str) -> dict:
+def bench_store(frame, as_of: str, url: str) -> dict:  # noqa: ANN001
+    """Write the snapshot into the feature store at `url`, read it back whole, and time single-case lookups."""
+    import numpy as np
+
+    from riskrank.db import get_engine
+    from riskrank.features.store import FeatureStore
+
+    store = FeatureStore(get_engine(url))
+    t0 = time.perf_counter()
+    store.write(frame, as_of)
+    t1 = time.perf_counter()
+    back = store.latest_frame()
+    t2 = time.perf_counter()
+    ids = np.random.default_rng(0).choice(frame["case_id"].to_numpy(), 1000)
+    for case_id in ids:
+        store.get(int(case_id))
+    t3 = time.perf_counter()
+    return {"store_write_s": round(t1 - t0, 1), "store_latest_frame_s": round(t2 - t1, 1), "store_rows": len(back),
+            "store_get_ms": round((t3 - t2) / len(ids) * 1000, 2)}
+
+
+def run_one(world_dir: str, as_of: str, engine: str, keys: str, store_url: str | None = None) -> dict:
     import pandas as pd
 
     from riskrank.features.pipeline import compute_features, features_as_of
@@ -60,6 +81,8 @@ def run_one(world_dir: str, as_of: str, engine: str, keys: str) -> dict:
         "rows": len(frame), "read_s": round(t1 - t0, 1), "cluster_start_s": round(t2 - t1, 1),
         "compute_s": round(t3 - t2, 1), "total_s": round(t3 - t0, 1), "peak_gib": round(_peak_rss_gib(), 2),
     })
+    if store_url and keys == "active":
+        result.update(bench_store(frame, as_of, store_url))
     return result
 
 
@@ -69,16 +92,18 @@ def main() -> None:
     parser.add_argument("--as-of", default="2024-06-30")
     parser.add_argument("--engines", default="pandas,dask")
     parser.add_argument("--keys", default="active,investigations")
+    parser.add_argument("--store-url", default=None, help="Also time the feature store at this URL (written to).")
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(run_one(args.world, args.as_of, args.engines, args.keys)))
+        print(json.dumps(run_one(args.world, args.as_of, args.engines, args.keys, args.store_url)))
         return
     print(f"# {platform.node()} {platform.processor() or platform.machine()}, python {platform.python_version()}")
     for keys in args.keys.split(","):
         for engine in args.engines.split(","):
-            done = subprocess.run([sys.executable, __file__, "--world", args.world, "--as-of", args.as_of, "--engines", engine,
-                                   "--keys", keys, "--one"], capture_output=True, text=True)
+            command = [sys.executable, __file__, "--world", args.world, "--as-of", args.as_of, "--engines", engine,
+                       "--keys", keys, "--one"] + (["--store-url", args.store_url] if args.store_url else [])
+            done = subprocess.run(command, capture_output=True, text=True)
             if done.returncode != 0:
                 print(f"{engine}/{keys} failed:\n{done.stderr[-3000:]}")
                 continue
