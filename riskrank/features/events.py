@@ -25,10 +25,6 @@ def to_days(values: pd.Series | pd.DatetimeIndex | np.ndarray) -> np.ndarray:
     return days
 
 
-def from_days(days: np.ndarray) -> pd.Series:
-    return pd.Series(np.asarray(days, dtype=np.int64).astype("datetime64[D]").astype("datetime64[s]"))
-
-
 def _key_index(entity: np.ndarray | tuple[np.ndarray, ...]) -> pd.Index:
     if isinstance(entity, tuple):
         return pd.MultiIndex.from_arrays(list(entity))
@@ -145,7 +141,3 @@ class EventIndex:
         if self._value is None:
             return np.where(found, 1.0, np.nan)
         return np.where(found, self._value[pos] if len(self) else 0.0, np.nan)
-
-
-def empty_index() -> EventIndex:
-    return EventIndex(np.array([], dtype=np.int64), np.array([], dtype=np.int64))
