@@ -59,15 +59,15 @@ def compute_features(world: World, keys: pd.DataFrame, engine: str = "pandas", c
     prepared = prepare(world)
     checked = check_keys(keys, prepared.cases)
     ctx = build_context(prepared, to_days(checked["as_of"]))
+    key_persons = np.unique(prepared.cases.set_index("case_id")["person_id"].reindex(checked["case_id"]).to_numpy())
+    # Few keys (training: one per investigation) need only their own persons' events indexed.
+    own = prepared.for_persons(key_persons) if len(key_persons) < len(prepared.persons) // 4 else prepared
     if engine == "pandas":
-        key_persons = np.unique(prepared.cases.set_index("case_id")["person_id"].reindex(checked["case_id"]).to_numpy())
-        # Few keys (training: one per investigation) need only their own persons' events indexed.
-        own = prepared.for_persons(key_persons) if len(key_persons) < len(prepared.persons) // 4 else prepared
         features = compute_block(checked, own, ctx)
     else:
         from riskrank.features.dask_engine import compute_on_dask
 
-        features = compute_on_dask(checked, prepared, ctx, client=client)
+        features = compute_on_dask(checked, own, ctx, client=client)
     return _with_keys(checked, features)
 
 
