@@ -12,7 +12,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_model_beats_random_and_comes_close_to_the_oracle(small_world_dir, mlflow_env):
-    out = run_training(small_world_dir, TrainOptions(n_eval_dates=2, n_boot=50))
+    out = run_training(small_world_dir, TrainOptions(n_eval_dates=1, n_boot=50))
     m = out.metrics
     # Same label for all three: the truth table says the case is in error on the evaluation date.
     assert m["cap_selected"] >= 100
