@@ -272,7 +272,9 @@ class InvestigationBuilder:
                 acted = mine & action
                 q = intentional[acted].mean() if acted.any() else 0.5
                 p_int = min(0.97, ratio / (q + 0.15 * (1 - q)))
-                p[mine] = np.where(intentional[mine], p_int, 0.15 * p_int)
+                # when intentional errors alone cannot carry the share, others are reported more often too
+                p_other = float(np.clip((ratio - q * p_int) / (1 - q), 0.0, 0.97)) if q < 1 else 0.0
+                p[mine] = np.where(intentional[mine], p_int, p_other)
         return p
 
     def _impulse_sources(self, drawn: Drawn, benefit: np.ndarray, pattern: np.ndarray, year: np.ndarray) -> np.ndarray:

@@ -32,6 +32,8 @@ INCOME_FACTOR = {"bostadsbidrag": 0.6, "aktivitetsstod": 0.7, "aktivitetsersattn
 APPLICATION_INCOME_BENEFITS = ("bostadsbidrag", "foraldrapenning", "sjukpenning")
 SEK_PER_ASSISTANCE_HOUR = 320.0
 INCOME_STOPS_WHEN_ABROAD = 0.7
+PERSONS_PER_SLICE = 200_000
+CASES_PER_SLICE = 300_000
 
 
 def expand_months(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -43,13 +45,63 @@ def expand_months(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return rows, np.repeat(m0, counts) + (np.arange(len(rows)) - starts)
 
 
+def _benefit_days(rng: np.random.Generator, cases: np.ndarray, pop: Population, lo: np.ndarray, hi: np.ndarray,
+                  working: np.ndarray, err_m0: np.ndarray, err_m1: np.ndarray, full_time: np.ndarray,
+                  buffer: SignalBuffer) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Monthly benefit days for a slice of FP/TFP/sjukpenning cases; returns (person, month, income reduction).
+
+    Working while on the benefit: days are still claimed (TFP: more of them) but the income does not drop.
+    """
+    r, m = expand_months(lo[cases], hi[cases])
+    c = cases[r]
+    code = pop.case_benefit[c]
+    sick, parental, temporary = (BENEFITS.index(b) for b in ("sjukpenning", "foraldrapenning", "tillfallig_foraldrapenning"))
+    in_error = working[c] & (m >= err_m0[c]) & (m <= err_m1[c])
+    u = rng.random(len(c))
+    days_value = np.select(
+        [code == sick, code == parental],
+        [np.where(full_time[c], 30, 15) - rng.integers(0, 3, len(c)), rng.integers(8, 31, len(c))],
+        np.where(in_error, 2 + rng.poisson(3.0, len(c)), 1 + rng.poisson(1.2, len(c))),
+    ).astype(float)
+    used = np.select([code == sick, code == parental], [u < 1.0, u < 0.7], np.where(in_error, u < 0.6, u < 0.3))
+    c, m, days_value, code, in_error = c[used], m[used], days_value[used], code[used], in_error[used]
+    buffer.add("benefit_days", pop.case_person[c] + 1, c + 1, month_end_day(m), days_value)
+    # how much an honest absence lowers the month's employer income
+    reduction = np.where(in_error, 0.0, days_value / np.where(code == temporary, 21.0, 30.0)).astype(np.float32)
+    return pop.case_person[c].astype(np.int32), m.astype(np.int16), reduction
+
+
+def _declare_income(rng: np.random.Generator, workers: np.ndarray, p_lo: np.ndarray, p_hi: np.ndarray, base: np.ndarray,
+                    raise_at: np.ndarray, stop_at: np.ndarray, job_from: np.ndarray, days_person: np.ndarray,
+                    days_month: np.ndarray, reduction: np.ndarray, end: int, totals: np.ndarray,
+                    buffer: SignalBuffer) -> None:
+    """Monthly employer declarations for a sorted slice of workers, a year before their first case to 3 months after."""
+    last_month = month_index(np.array([end]))[0]
+    w_lo = month_end_day(np.clip(month_index(p_lo[workers]) - 12, 0, last_month))
+    w_hi = month_end_day(np.clip(month_index(p_hi[workers]) + 3, 0, last_month))
+    r, m = expand_months(w_lo, w_hi)
+    who = workers[r]
+    income = base[who] * rng.uniform(0.93, 1.07, len(who)) * np.where(m >= raise_at[who], 1.6, 1.0)
+    keys = who * 64 + m
+    wanted = days_person.astype(np.int64) * 64 + days_month
+    pos = np.searchsorted(keys, wanted)
+    ok = pos < len(keys)
+    ok[ok] = keys[pos[ok]] == wanted[ok]
+    cut = np.zeros(len(keys))
+    np.add.at(cut, pos[ok], reduction[ok])
+    income *= np.clip(1.0 - cut, 0.0, 1.0)
+    keep = (income > 300) & (m < stop_at[who]) & (m >= job_from[who])
+    buffer.add("income_declaration", who[keep] + 1, None, month_end_day(m[keep]), np.round(income[keep], 0))
+    year_index = np.minimum(m[keep] // 12, 3)
+    totals += np.bincount(who[keep] * 4 + year_index, weights=income[keep], minlength=len(totals))
+
+
 def build_monthly(rng: np.random.Generator, pop: Population, truth: Truth, case_end: np.ndarray, error_end: np.ndarray,
                   config: SimConfig, buffer: SignalBuffer) -> None:
     end = day(config.end)
     lo = np.maximum(pop.case_start, day(SIGNALS_FROM))
     hi = np.minimum(case_end, end)
     n_persons = len(pop.persons)
-    benefit_names = np.array(BENEFITS)
     pattern = truth.pattern
     working = truth.erroneous & np.isin(pattern, [PATTERNS.index(WORKING), PATTERNS.index(DRIFT_UBM)])
     err_m0 = month_index(truth.error_start)
@@ -57,23 +109,11 @@ def build_monthly(rng: np.random.Generator, pop: Population, truth: Truth, case_
 
     # --- benefit days (FP, TFP, sjukpenning) ---------------------------------------------------
     day_cases = np.flatnonzero(np.isin(pop.case_benefit, [BENEFITS.index(b) for b in BENEFITS if BENEFIT_PARAMS[b].monthly_days]))
-    r, m = expand_months(lo[day_cases], hi[day_cases])
-    c = day_cases[r]
-    name = benefit_names[pop.case_benefit[c]]
-    in_error = working[c] & (m >= err_m0[c]) & (m <= err_m1[c])
-    u = rng.random(len(c))
     full_time = rng.random(len(pop.case_benefit)) < 0.7
-    days_value = np.select(
-        [name == "sjukpenning", name == "foraldrapenning"],
-        [np.where(full_time[c], 30, 15) - rng.integers(0, 3, len(c)), rng.integers(8, 31, len(c))],
-        np.where(in_error, 2 + rng.poisson(3.0, len(c)), 1 + rng.poisson(1.2, len(c))),
-    ).astype(float)
-    used = np.select([name == "sjukpenning", name == "foraldrapenning"], [u < 1.0, u < 0.7], np.where(in_error, u < 0.6, u < 0.3))
-    c, m, days_value, name, in_error = c[used], m[used], days_value[used], name[used], in_error[used]
-    buffer.add("benefit_days", pop.case_person[c] + 1, c + 1, month_end_day(m), days_value)
-    # how much an honest absence lowers the month's employer income
-    reduction = np.where(in_error, 0.0, days_value / np.where(name == "tillfallig_foraldrapenning", 21.0, 30.0))
-    days_person, days_month = pop.case_person[c], m
+    slices = [_benefit_days(rng, part, pop, lo, hi, working, err_m0, err_m1, full_time, buffer)
+              for part in np.array_split(day_cases, max(1, len(day_cases) // CASES_PER_SLICE))]
+    days_person, days_month, reduction = (np.concatenate([s[k] for s in slices]) for k in range(3))
+    del slices
 
     # --- employer income declarations ---------------------------------------------------------
     relevant = np.flatnonzero(np.isin(pop.case_benefit, [BENEFITS.index(b) for b in EMPLOYED_P]))
@@ -108,25 +148,18 @@ def build_monthly(rng: np.random.Generator, pop: Population, truth: Truth, case_
     np.minimum.at(raise_at, pop.case_person[misreport_later], err_m0[misreport_later])
 
     workers = np.flatnonzero(employed & (p_hi >= 0))
-    last_month = month_index(np.array([end]))[0]
-    w_lo = month_end_day(np.clip(month_index(p_lo[workers]) - 12, 0, last_month))
-    w_hi = month_end_day(np.clip(month_index(p_hi[workers]) + 3, 0, last_month))
-    r, m = expand_months(w_lo, w_hi)
-    who = workers[r]
-    income = base[who] * rng.uniform(0.93, 1.07, len(who)) * np.where(m >= raise_at[who], 1.6, 1.0)
-    keys = who * 64 + m
-    pos = np.searchsorted(keys, days_person * 64 + days_month)
-    ok = pos < len(keys)
-    ok[ok] = keys[pos[ok]] == (days_person * 64 + days_month)[ok]
-    cut = np.zeros(len(keys))
-    np.add.at(cut, pos[ok], reduction[ok])
-    income *= np.clip(1.0 - cut, 0.0, 1.0)
-    keep = (income > 300) & (m < stop_at[who]) & (m >= job_from[who])
-    buffer.add("income_declaration", who[keep] + 1, None, month_end_day(m[keep]), np.round(income[keep], 0))
+    totals = np.zeros(n_persons * 4)  # declared income per person and year 2021-2024
+    order = np.argsort(days_person, kind="stable")
+    days_person, days_month, reduction = days_person[order], days_month[order], reduction[order]
+    # persons in slices: the month rows of a whole large world would not fit in memory at once
+    for part in np.array_split(workers, max(1, len(workers) // PERSONS_PER_SLICE)):
+        if len(part) == 0:
+            continue
+        lo_d, hi_d = np.searchsorted(days_person, [part[0], part[-1] + 1])
+        _declare_income(rng, part, p_lo, p_hi, base, raise_at, stop_at, job_from, days_person[lo_d:hi_d],
+                        days_month[lo_d:hi_d], reduction[lo_d:hi_d], end, totals, buffer)
 
     # taxed income: the previous year's declared total, dated mid-June
-    year_of_month = 2021 + m // 12
-    totals = np.bincount((who[keep] * 4 + (year_of_month[keep] - 2021)), weights=income[keep], minlength=n_persons * 4)
     for year in (2022, 2023, 2024):
         dated = day(f"{year}-06-15")
         has = workers[(p_lo[workers] <= dated) & (p_hi[workers] >= dated - 365)]

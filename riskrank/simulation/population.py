@@ -60,11 +60,16 @@ def _pick(rng: np.random.Generator, members: np.ndarray, is_female: np.ndarray, 
     """n persons from `members` (with replacement) so that about `female_share` of them are women."""
     women, others = members[is_female], members[~is_female]
     n_women = rng.binomial(n, female_share) if len(women) and len(others) else (n if len(women) else 0)
-    chosen = np.concatenate([
-        women[rng.integers(0, len(women), n_women)] if n_women else np.empty(0, np.int64),
-        others[rng.integers(0, len(others), n - n_women)] if n - n_women else np.empty(0, np.int64),
-    ])
+    chosen = np.concatenate([_draw(rng, women, n_women), _draw(rng, others, n - n_women)])
     return rng.permutation(chosen)
+
+
+def _draw(rng: np.random.Generator, group: np.ndarray, k: int) -> np.ndarray:
+    """k members, each at most once while the group lasts (so a benefit's recipients are distinct persons)."""
+    if k == 0 or len(group) == 0:
+        return np.empty(0, np.int64)
+    rounds = [rng.permutation(group) for _ in range(-(-k // len(group)))]
+    return np.concatenate(rounds)[:k]
 
 
 def build_population(rng: np.random.Generator, scale: float, start: str, end: str) -> Population:

@@ -15,7 +15,7 @@ NO_CASE = -1
 
 class SignalBuffer:
     def __init__(self) -> None:
-        self._chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        self._chunks: list[list[np.ndarray | None]] = []
 
     def add(self, kind: str, person: np.ndarray, case: np.ndarray | None, days: np.ndarray,
             value: np.ndarray | float = 1.0, source: str | np.ndarray | None = None) -> None:
@@ -32,27 +32,45 @@ class SignalBuffer:
         else:
             source_code = np.asarray(source, np.int8)
         case_ids = np.full(n, NO_CASE, np.int64) if case is None else np.asarray(case, np.int64)
-        self._chunks.append((
+        self._chunks.append([
             np.asarray(person, np.int64), case_ids, np.asarray(days, np.int64),
             source_code, np.full(n, KINDS.index(kind), np.int8), np.broadcast_to(np.asarray(value, np.float64), (n,)).copy(),
-        ))
+        ])
 
     def __len__(self) -> int:
         return sum(len(c[0]) for c in self._chunks)
 
     def frame(self, first_day: int, last_day: int) -> pd.DataFrame:
-        """All rows dated within [first_day, last_day], sorted by date then person (stable, deterministic)."""
-        person, case, days, source, kind, value = (np.concatenate([c[i] for c in self._chunks]) for i in range(6))
-        self._chunks.clear()
-        keep = (days >= first_day) & (days <= last_day)
-        person, case, days, source, kind, value = person[keep], case[keep], days[keep], source[keep], kind[keep], value[keep]
-        order = np.lexsort((kind, person, days))
-        case = case[order]
-        return pd.DataFrame({
-            "person_id": person[order],
-            "case_id": pd.arrays.IntegerArray(np.where(case == NO_CASE, 0, case), case == NO_CASE),
-            "date": to_datetime(days[order]),
-            "source": pd.Categorical.from_codes(source[order], categories=list(SIGNAL_SOURCES)),
-            "kind": pd.Categorical.from_codes(kind[order], categories=list(KINDS)),
-            "value": value[order],
-        })
+        """All rows dated within [first_day, last_day], sorted by date then person.
+
+        Built one column at a time, releasing the chunks as it goes, so the peak stays near one copy.
+        """
+        chunks, self._chunks = self._chunks, []
+
+        def take(position: int) -> np.ndarray:
+            """Concatenate one column and release it from the chunks straight away."""
+            out = np.concatenate([c[position] for c in chunks])
+            for c in chunks:
+                c[position] = None
+            return out
+
+        days = take(2)
+        order = np.flatnonzero((days >= first_day) & (days <= last_day))
+        person = take(0)
+        # one int64 key (day, person): a single deterministic argsort instead of a multi-key lexsort
+        key = (days[order] - first_day) << 40 | person[order]
+        order = order[np.argsort(key, kind="stable")]
+        del key
+        columns: dict[str, object] = {"person_id": person[order]}
+        del person
+        columns["date"] = to_datetime(days[order])
+        del days
+        case = take(1)[order]
+        columns["case_id"] = pd.arrays.IntegerArray(np.where(case == NO_CASE, 0, case), case == NO_CASE)
+        del case
+        columns["source"] = pd.Categorical.from_codes(take(3)[order], categories=list(SIGNAL_SOURCES))
+        columns["kind"] = pd.Categorical.from_codes(take(4)[order], categories=list(KINDS))
+        columns["value"] = take(5)[order]
+        chunks.clear()
+        return pd.DataFrame({name: columns[name] for name in ("person_id", "case_id", "date", "source", "kind", "value")},
+                            copy=False)
