@@ -47,6 +47,13 @@ def test_train_register_promote_round_trip(tiny_world_dir, mlflow_env):
     test = first.training_set.part("test")
     X = prepare(test, meta["feature_names"], meta["categories"])
     np.testing.assert_allclose(booster.predict(X), first.evaluation.test_scores, rtol=1e-9)
+    # ...and so does serving's loader, which reads only META and the registry.
+    from riskrank.training.model import ScoringModel, logit
+
+    served = ScoringModel.from_registry(version=1)
+    np.testing.assert_allclose(served.predict(test), first.evaluation.test_scores, rtol=1e-9)
+    base, contrib = served.contributions(test)
+    np.testing.assert_allclose(base + contrib.sum(axis=1), logit(first.evaluation.test_scores), rtol=1e-6, atol=1e-9)
 
     # The run carries params, metrics, tags, plots, tables, the model card and the evaluation population.
     run = client.get_run(first.run_id)
