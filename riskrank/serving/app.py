@@ -61,6 +61,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         create_serving_tables(engine)
+        logfilter.install(settings.pseudonym_key)  # again: uvicorn may have reconfigured its loggers since create_app
         holder.start()
         try:
             yield

@@ -34,6 +34,25 @@ def entry_hash(entry: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(fields).encode()).hexdigest()
 
 
+class _Tip:
+    """The chain's last (seq, hash) as this process last wrote it, per database, to skip reading it back.
+
+    Only a hint, checked in the same statement that moves the head: the head row is updated only where it
+    still holds this tip (compare-and-set), so if another process appended, or the database was replaced,
+    the append re-reads the tip from the database and tries again.
+    """
+
+    def __init__(self) -> None:
+        self.by_url: dict[str, tuple[int, str]] = {}
+
+
+_tip = _Tip()
+
+
+class _StaleTip(Exception):
+    """The cached tip is not the database's: read it again."""
+
+
 def append(
     engine: Engine,
     *,
@@ -50,25 +69,33 @@ def append(
     primary key on seq makes a second writer of the same seq fail, and it retries on the new tip.
     """
     body = canonical_json(details if details is not None else {})
+    key = str(engine.url)
     with _append_lock:
         for attempt in range(_RETRIES):
             try:
                 with engine.begin() as conn:
-                    return _append_in(conn, actor, action, subject, model_version, score, body)
-            except (sa.exc.IntegrityError, sa.exc.OperationalError):
+                    tip = _tip.by_url.get(key) if attempt == 0 else None
+                    entry = _append_in(conn, tip, actor, action, subject, model_version, score, body)
+                _tip.by_url[key] = (entry["seq"], entry["hash"])
+                return entry
+            except (_StaleTip, sa.exc.IntegrityError, sa.exc.OperationalError):
+                _tip.by_url.pop(key, None)
                 if attempt == _RETRIES - 1:
                     raise
-                time.sleep(0.01 * (attempt + 1))
+                time.sleep(0.005 * attempt)
     raise AssertionError("unreachable")
 
 
 def _append_in(
-    conn: Connection, actor: str, action: str, subject: str | None, model_version: int | str | None, score: float | None,
-    body: str,
+    conn: Connection, tip: tuple[int, str] | None, actor: str, action: str, subject: str | None,
+    model_version: int | str | None, score: float | None, body: str,
 ) -> dict[str, Any]:
-    tip = conn.execute(sa.select(audit_log.c.seq, audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)).first()
+    cached = tip is not None
+    if tip is None:
+        row = conn.execute(sa.select(audit_log.c.seq, audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)).first()
+        tip = (row.seq, row.hash) if row else (0, GENESIS)
     entry = {
-        "seq": (tip.seq + 1) if tip else 1,
+        "seq": tip[0] + 1,
         "at": datetime.now(UTC).isoformat(timespec="microseconds"),
         "actor": actor,
         "action": action,
@@ -76,14 +103,19 @@ def _append_in(
         "model_version": None if model_version is None else str(model_version),
         "score": None if score is None else float(score),
         "details": body,
-        "prev_hash": tip.hash if tip else GENESIS,
+        "prev_hash": tip[1],
     }
     entry["hash"] = entry_hash(entry)
-    conn.execute(audit_log.insert().values(**entry))
     # The head row lets verify notice entries deleted from the end of the chain.
-    updated = conn.execute(audit_head.update().where(audit_head.c.id == 1).values(seq=entry["seq"], hash=entry["hash"]))
+    where = audit_head.c.id == 1
+    if cached:
+        where = where & (audit_head.c.seq == tip[0]) & (audit_head.c.hash == tip[1])
+    updated = conn.execute(audit_head.update().where(where).values(seq=entry["seq"], hash=entry["hash"]))
     if updated.rowcount == 0:
+        if cached:
+            raise _StaleTip
         conn.execute(audit_head.insert().values(id=1, seq=entry["seq"], hash=entry["hash"]))
+    conn.execute(audit_log.insert().values(**entry))
     return entry
 
 

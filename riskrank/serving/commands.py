@@ -43,9 +43,15 @@ def rank(
     from riskrank.serving.featuresource import default_feature_source
     from riskrank.serving.holder import ModelHolder
     from riskrank.serving.tables import create_serving_tables
-    from riskrank.serving.worklist import make_worklist
+    from riskrank.serving.worklist import OBJECTIVES, make_worklist
     from riskrank.settings import get_settings
+    from riskrank.world import BENEFITS
 
+    # Check the cheap things before loading a model.
+    if benefit != "all" and benefit not in BENEFITS:
+        raise UserError(f"unknown benefit {benefit!r}; use 'all' or one of {', '.join(BENEFITS)}")
+    if objective not in OBJECTIVES:
+        raise UserError(f"objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
     settings = get_settings()
     engine = get_engine(settings.database_url)
     create_serving_tables(engine)

@@ -16,6 +16,10 @@ import pandas as pd
 
 from riskrank.errors import UserError
 
+# Up to this many rows LightGBM predicts on one thread: for a single row, starting OpenMP threads costs several
+# times the prediction itself (and more on a busy machine).
+_SINGLE_THREAD_ROWS = 256
+
 # Probabilities are clipped away from 0 and 1 before taking the logit so the identity check stays finite.
 _EPS = 1e-15
 
@@ -160,19 +164,25 @@ class ScoringModel:
     def _as_input(self, data: pd.DataFrame | np.ndarray) -> np.ndarray:
         return data if isinstance(data, np.ndarray) else self.prepare_array(data)
 
+    @staticmethod
+    def _threads(X: np.ndarray) -> dict[str, int]:
+        return {"num_threads": 1} if len(X) <= _SINGLE_THREAD_ROWS else {}
+
     # -- scoring -------------------------------------------------------------------------------
     def predict(self, data: pd.DataFrame | np.ndarray) -> np.ndarray:
         """Probability of action for each row (a frame with the features, or a prepared matrix)."""
-        return np.asarray(self.booster.predict(self._as_input(data)), dtype=np.float64)
+        X = self._as_input(data)
+        return np.asarray(self.booster.predict(X, **self._threads(X)), dtype=np.float64)
 
     def contributions(self, data: pd.DataFrame | np.ndarray) -> tuple[float, np.ndarray]:
         """(base_value, n x F contributions) in log-odds: base + row sum = logit(score)."""
-        raw = np.asarray(self.booster.predict(self._as_input(data), pred_contrib=True), dtype=np.float64)
+        X = self._as_input(data)
+        raw = np.asarray(self.booster.predict(X, pred_contrib=True, **self._threads(X)), dtype=np.float64)
         return float(raw[0, -1]) if len(raw) else self.base_value(), raw[:, :-1]
 
     def base_value(self) -> float:
         zero = np.zeros((1, len(self.feature_names)))
-        return float(self.booster.predict(zero, pred_contrib=True)[0, -1])
+        return float(self.booster.predict(zero, pred_contrib=True, num_threads=1)[0, -1])
 
     def expected_sek(self, frame: pd.DataFrame, scores: np.ndarray | None = None) -> np.ndarray:
         """score x mean SEK found in investigations with action for the row's benefit (0 if unknown)."""

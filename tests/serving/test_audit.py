@@ -95,3 +95,21 @@ def test_cli_verify_exits_1_and_names_the_entry(tmp_path, audit_engine) -> None:
         conn.execute(audit_log.update().where(audit_log.c.seq == 4).values(actor="mallory"))
     broken = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     assert broken.returncode == 1 and "entry 4" in broken.stderr
+
+
+def test_appends_continue_the_chain_written_by_another_process(audit_engine) -> None:
+    """This process caches the chain's tip; an entry appended by another writer must not fork the chain."""
+    from riskrank.serving.tables import audit_head
+
+    # Simulate another process: append through a second engine object (its own cache key is the same URL,
+    # so write the entry by hand the way another process would, moving the head too).
+    with audit_engine.begin() as conn:
+        tip = conn.execute(sa.select(audit_log).order_by(audit_log.c.seq.desc()).limit(1)).mappings().one()
+        entry = {"seq": tip["seq"] + 1, "at": "2026-01-01T00:00:00.000000+00:00", "actor": "cli", "action": "worklist",
+                 "subject": None, "model_version": "1", "score": None, "details": "{}", "prev_hash": tip["hash"]}
+        entry["hash"] = audit.entry_hash(entry)
+        conn.execute(audit_log.insert().values(**entry))
+        conn.execute(audit_head.update().values(seq=entry["seq"], hash=entry["hash"]))
+    appended = audit.append(audit_engine, actor="server", action="score", details={})
+    assert appended["seq"] == entry["seq"] + 1 and appended["prev_hash"] == entry["hash"]
+    assert audit.verify(audit_engine).ok

@@ -1,0 +1,59 @@
+"""The serving CLI in a subprocess: users add prints a working token once; rank prints a recorded worklist."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from riskrank.db import get_engine
+from riskrank.serving.auth import Authenticator
+from riskrank.serving.tables import worklist_items, worklists
+from tests.fixtures.models import ModelRegistry
+from tests.serving.conftest import fill_feature_store, make_settings
+
+RISKRANK = [sys.executable, "-c", "from riskrank.cli import main; main()"]
+
+
+def _run(env: dict, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([*RISKRANK, *args], env=env, capture_output=True, text=True, timeout=180)
+
+
+def _env(settings) -> dict:
+    return {**os.environ, "RISKRANK_DATABASE_URL": settings.database_url, "RISKRANK_MLFLOW_TRACKING_URI":
+            settings.mlflow_tracking_uri, "RISKRANK_PSEUDONYM_KEY": settings.pseudonym_key, "COLUMNS": "200"}
+
+
+def test_users_add_prints_a_token_that_authenticates(tmp_path: Path, shared_model_registry: ModelRegistry) -> None:
+    settings = make_settings(tmp_path, shared_model_registry)
+    env = _env(settings)
+    created = _run(env, "users", "add", "anna", "--role", "investigator")
+    assert created.returncode == 0, created.stderr
+    token = created.stdout.strip().splitlines()[-1]
+    user = Authenticator(get_engine(settings.database_url)).user_for(token)
+    assert user is not None and (user.name, user.role) == ("anna", "investigator")
+    again = _run(env, "users", "add", "anna", "--role", "investigator")
+    bad_role = _run(env, "users", "add", "bo", "--role", "root")
+    assert again.returncode == 2 and "already exists" in again.stderr
+    assert bad_role.returncode == 2 and "unknown role" in bad_role.stderr and "Traceback" not in bad_role.stderr
+
+
+def test_rank_prints_and_records_a_worklist(tmp_path: Path, shared_model_registry: ModelRegistry) -> None:
+    settings = make_settings(tmp_path, shared_model_registry)
+    fill_feature_store(settings, shared_model_registry.frame.drop(columns=["label"]))
+    env = _env(settings)
+    ranked = _run(env, "rank", "--benefit", "sjukpenning", "--k", "20", "--objective", "expected_sek", "--user", "cli-test")
+    assert ranked.returncode == 0, ranked.stderr
+    assert "Worklist sjukpenning, k=20" in ranked.stdout and "never a decision" in ranked.stdout
+    engine = get_engine(settings.database_url)
+    with engine.connect() as conn:
+        header = conn.execute(sa.select(worklists)).mappings().one()
+        items = conn.execute(sa.select(worklist_items.c.case_id, worklist_items.c.selection)).all()
+    assert header["created_by"] == "cli-test" and header["objective"] == "expected_sek" and header["k"] == 20
+    assert len(items) == 20 and {s for _, s in items} <= {"model", "random"}
+    assert str(items[0].case_id) in ranked.stdout
+    unknown = _run(env, "rank", "--benefit", "lottery", "--k", "5")
+    assert unknown.returncode == 2 and "unknown benefit 'lottery'" in unknown.stderr
