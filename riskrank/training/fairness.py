@@ -40,13 +40,13 @@ class GroupRatio:
         return asdict(self) | {"key": self.key}
 
 
-def _rates(selected: np.ndarray, label: np.ndarray, codes: np.ndarray, n_groups: int) -> dict[str, np.ndarray]:
-    """Per group code: counts and the three rates (NaN where undefined)."""
-    n = np.bincount(codes, minlength=n_groups).astype(float)
-    sel = np.bincount(codes, weights=selected, minlength=n_groups)
-    neg = np.bincount(codes, weights=1 - label, minlength=n_groups)
-    fp = np.bincount(codes, weights=selected * (1 - label), minlength=n_groups)
-    tp = np.bincount(codes, weights=selected * label, minlength=n_groups)
+def _rates(cells: np.ndarray) -> dict[str, np.ndarray]:
+    """Rates per group from cell counts shaped (..., groups, selected 0/1, label 0/1); NaN where undefined."""
+    n = cells.sum(axis=(-2, -1)).astype(float)
+    sel = cells[..., 1, :].sum(axis=-1).astype(float)
+    neg = cells[..., :, 0].sum(axis=-1).astype(float)
+    fp = cells[..., 1, 0].astype(float)
+    tp = cells[..., 1, 1].astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
         return {
             "n": n, "selected": sel, "negatives": neg, "false_positives": fp,
@@ -80,14 +80,17 @@ def group_ratios(frame: pd.DataFrame, attribute: str, selected: str = "selected"
     if ref not in names:
         raise ValueError(f"reference group {ref!r} not among the values of {attribute}: {names}")
     codes = pd.Categorical(groups, categories=names).codes.astype(np.int64)
-    sel = data[selected].to_numpy(dtype=float)
-    lab = data[label].to_numpy(dtype=float)
-    point = _rates(sel, lab, codes, len(names))
+    sel = data[selected].to_numpy(dtype=np.int64)
+    lab = data[label].to_numpy(dtype=np.int64)
+    if not (np.isin(sel, (0, 1)).all() and np.isin(lab, (0, 1)).all()):
+        raise ValueError(f"columns {selected!r} and {label!r} must hold 0/1 values")
+    # The rates depend on the rows only through the counts of (group, selected, label) cells, so resampling rows
+    # with replacement is the same as drawing the cell counts from a multinomial: cheap even for millions of rows.
+    shape = (len(names), 2, 2)
+    counts = np.bincount(codes * 4 + sel * 2 + lab, minlength=4 * len(names))
+    point = _rates(counts.reshape(shape))
     rng = np.random.default_rng(seed)
-    boot = []
-    for _ in range(n_boot):
-        idx = rng.integers(0, len(data), len(data))
-        boot.append(_rates(sel[idx], lab[idx], codes[idx], len(names)))
+    boot = _rates(rng.multinomial(counts.sum(), counts / counts.sum(), size=n_boot).reshape((n_boot, *shape)))
     r = names.index(ref)
     alpha = (1 - level) / 2
     out: list[GroupRatio] = []
@@ -96,12 +99,13 @@ def group_ratios(frame: pd.DataFrame, attribute: str, selected: str = "selected"
             continue
         for metric in FAIRNESS_METRICS:
             ratio = _ratio(point[metric][g], point[metric][r])
-            samples = np.array([_ratio(b[metric][g], b[metric][r]) for b in boot])
+            with np.errstate(invalid="ignore", divide="ignore"):
+                samples = boot[metric][:, g] / boot[metric][:, r]
             samples = samples[np.isfinite(samples)]
             low, high = (float(np.quantile(samples, alpha)), float(np.quantile(samples, 1 - alpha))) if len(samples) else (
                 float("nan"), float("nan"))
-            counts = point[_SUPPORT[metric]]
-            support = int(min(counts[g], counts[r]))
+            limiting = point[_SUPPORT[metric]]
+            support = int(min(limiting[g], limiting[r]))
             out.append(GroupRatio(attribute, name, ref, metric, ratio, low, high, support,
                                   float(point[metric][g]), float(point[metric][r])))
     return out

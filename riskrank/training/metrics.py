@@ -66,13 +66,22 @@ def hit_rate_at_k(labels, scores, k: int) -> float:
 
 
 def top_k_by_group(frame: pd.DataFrame, score: str, capacity: Mapping[str, int], group: str = "benefit") -> pd.Series:
-    """Selection mask: the `capacity[g]` highest `score` rows within each group g (groups without capacity get none)."""
-    selected = pd.Series(False, index=frame.index)
-    for name, rows in frame.groupby(group, observed=True, sort=False):
-        k = int(capacity.get(str(name), 0))
-        if k > 0:
-            selected.loc[rows.index] = top_k_mask(rows[score].to_numpy(), k)
-    return selected
+    """Selection mask: the `capacity[g]` highest `score` rows within each group g (groups without capacity get none).
+
+    Ties are broken by row position, as in `top_k_mask`; one sort for all groups instead of a loop over them.
+    """
+    n = len(frame)
+    groups = pd.Categorical(frame[group].astype(str))
+    codes = groups.codes.astype(np.int64)
+    cap = np.array([int(capacity.get(str(g), 0)) for g in groups.categories], dtype=np.int64)
+    scores = frame[score].to_numpy(dtype=float)
+    order = np.lexsort((np.arange(n), -scores, codes))  # by group, then score descending, then position
+    sorted_codes = codes[order]
+    first = np.searchsorted(sorted_codes, np.arange(len(cap)))
+    rank = np.arange(n) - first[sorted_codes]
+    mask = np.zeros(n, dtype=bool)
+    mask[order] = rank < cap[sorted_codes]
+    return pd.Series(mask, index=frame.index)
 
 
 @dataclass(frozen=True)

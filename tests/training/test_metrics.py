@@ -81,3 +81,13 @@ def test_lift_and_brier():
 def test_mismatched_lengths_are_rejected():
     with pytest.raises(ValueError, match="same length"):
         metrics.roc_auc([1, 0], [0.1])
+
+
+def test_top_k_by_group_matches_a_per_group_loop():
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"benefit": rng.choice(["a", "b", "c"], 500), "score": rng.integers(0, 20, 500) / 20})
+    capacity = {"a": 7, "b": 0, "c": 400}
+    fast = metrics.top_k_by_group(frame, "score", capacity)
+    for name, rows in frame.groupby("benefit"):
+        expected = metrics.top_k_mask(rows["score"].to_numpy(), capacity[name])  # ties by position
+        assert fast.loc[rows.index].tolist() == expected.tolist()
