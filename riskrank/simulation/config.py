@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from datetime import date
 
 GENERATOR_VERSION = "1.0.0"
 
@@ -32,6 +33,10 @@ class SimConfig:
         if not (self.start == "2022-01-01" and self.end == "2024-12-31"):
             # The calibration tables cover exactly 2022-2024; other windows would have no targets.
             raise ValueError("only the calibrated window 2022-01-01 .. 2024-12-31 is supported")
+        try:
+            date.fromisoformat(self.drift_start)
+        except ValueError:
+            raise ValueError(f"drift_start must be a date like 2024-04-01, got {self.drift_start!r}") from None
         if not self.start <= self.drift_start <= self.end:
             raise ValueError(f"drift_start {self.drift_start} must lie within {self.start} .. {self.end}")
 
