@@ -79,7 +79,8 @@ def _cohorts(config: SimConfig) -> list[tuple[int, int, int]]:
     """(calibration year, first and last opened day): windows shifted back by a typical investigation length."""
     shift = int(INVESTIGATION_DAYS)
     end = day(config.end)
-    out = [(y, day(f"{y}-01-01") - shift, day(f"{y}-12-31") - shift) for y in published.YEARS]
+    # nothing opens before the world starts: the 2022 cohort opens in a shorter window
+    out = [(y, max(day(f"{y}-01-01") - shift, day(config.start)), day(f"{y}-12-31") - shift) for y in published.YEARS]
     out.append((0, end - shift + 1, end))  # opened late 2024, mostly still open at the world's end
     return out
 
@@ -186,7 +187,7 @@ class InvestigationBuilder:
         detected = np.where(action & (action_type != 0), truth.monthly_error_sek[case] * np.ceil(months), 0.0)
         prevented_base = np.where(action & running, truth.monthly_error_sek[case], 0.0)
         # an action ends the error; stopping actions end the case (not before another open investigation began)
-        self.latest_opened[case] = np.maximum(self.latest_opened[case], drawn.opened)
+        np.maximum.at(self.latest_opened, case, drawn.opened)
         ended = action & np.isin(action_type, [0, 2])
         stop = np.maximum(closed[ended], self.latest_opened[case[ended]] + 1)
         self.case_end[case[ended]] = np.minimum(self.case_end[case[ended]], stop)

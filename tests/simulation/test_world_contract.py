@@ -46,6 +46,9 @@ def test_ids_link_up(tiny_world) -> None:
 def test_investigations_open_on_active_cases_and_close_after(tiny_world) -> None:
     inv = tiny_world.investigations.merge(tiny_world.cases, on="case_id")
     assert (inv["opened_date"] >= inv["start_date"]).all()
+    assert (inv["end_date"].isna() | (inv["end_date"] > inv["opened_date"])).all()
+    assert inv["opened_date"].min() >= pd.Timestamp("2022-01-01")
+    assert inv["opened_date"].max() <= pd.Timestamp("2024-12-31")
     closed = inv["closed_date"].notna()
     assert (inv.loc[closed, "closed_date"] > inv.loc[closed, "opened_date"]).all()
     # still open at the world's end: no outcome yet
