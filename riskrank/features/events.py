@@ -25,10 +25,35 @@ def to_days(values: pd.Series | pd.DatetimeIndex | np.ndarray) -> np.ndarray:
     return days
 
 
-def _key_index(entity: np.ndarray | tuple[np.ndarray, ...]) -> pd.Index:
-    if isinstance(entity, tuple):
-        return pd.MultiIndex.from_arrays(list(entity))
-    return pd.Index(entity)
+class _Encoder:
+    """Maps entities (an id array, or a tuple of id arrays) to int64 codes below _RAW_ID_LIMIT; -1 if never seen.
+
+    Single non-negative ids are their own code (no hash table). Other ids, and each part of a tuple, are
+    looked up in a sorted index of the values seen; a tuple's code combines its parts' codes."""
+
+    def __init__(self, entity: np.ndarray | tuple[np.ndarray, ...]) -> None:
+        self.raw = _raw_ids_ok(entity)
+        parts = entity if isinstance(entity, tuple) else (entity,)
+        self.tuple = isinstance(entity, tuple)
+        self.parts = [] if self.raw else [pd.Index(np.unique(np.asarray(p))) for p in parts]
+        self.sizes = [max(len(p), 1) for p in self.parts]
+        if int(np.prod(np.array(self.sizes, dtype=np.float64))) >= _RAW_ID_LIMIT:
+            raise ValueError("too many distinct entities for one event index")
+
+    def encode(self, entity: np.ndarray | tuple[np.ndarray, ...]) -> np.ndarray:
+        if isinstance(entity, tuple) != self.tuple:
+            raise TypeError("entity shape differs from the one the index was built with")
+        if self.raw:
+            ids = np.asarray(entity, dtype=np.int64)
+            return np.where((ids >= 0) & (ids < _RAW_ID_LIMIT), ids, -1)
+        parts = entity if isinstance(entity, tuple) else (entity,)
+        codes = np.zeros(len(parts[0]), dtype=np.int64)
+        unknown = np.zeros(len(parts[0]), dtype=bool)
+        for index, size, values in zip(self.parts, self.sizes, parts, strict=True):
+            part = index.get_indexer(np.asarray(values)).astype(np.int64)
+            unknown |= part < 0
+            codes = codes * size + part
+        return np.where(unknown, -1, codes)
 
 
 def sort_order(key: np.ndarray, tiebreak: np.ndarray) -> np.ndarray:
@@ -65,13 +90,9 @@ class EventIndex:
 
     def __init__(self, entity: np.ndarray | tuple[np.ndarray, ...], day: np.ndarray, value: np.ndarray | None = None) -> None:
         day = np.asarray(day, dtype=np.int64)
-        self._uniques: pd.Index | None = None
-        if _raw_ids_ok(entity):
-            codes = np.asarray(entity, dtype=np.int64)
-        else:
-            codes, uniques = pd.factorize(_key_index(entity), sort=False)
-            self._uniques = uniques if isinstance(uniques, pd.Index) else pd.Index(uniques)
-        composite = (codes.astype(np.int64) << _DAY_BITS) + day
+        self._encoder = _Encoder(entity)
+        codes = self._encoder.encode(entity)
+        composite = (codes << _DAY_BITS) + day
         del codes
         if value is None:
             composite.sort()
@@ -89,17 +110,9 @@ class EventIndex:
     def __len__(self) -> int:
         return len(self._composite)
 
-    def _codes(self, entity) -> np.ndarray:  # noqa: ANN001
-        if self._uniques is None:
-            if isinstance(entity, tuple):
-                raise TypeError("this index is keyed by single ids")
-            ids = np.asarray(entity, dtype=np.int64)
-            return np.where((ids >= 0) & (ids < _RAW_ID_LIMIT), ids, -1)
-        return self._uniques.get_indexer(_key_index(entity)).astype(np.int64)
-
     def _locate(self, entity, day: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # noqa: ANN001
         """Row of the entity's latest event on or before `day` (valid where found), and the entity codes."""
-        codes = self._codes(entity)
+        codes = self._encoder.encode(entity)
         day = np.asarray(day, dtype=np.int64)
         known = (codes >= 0) & (day >= 0) & (day < (1 << _DAY_BITS))
         codes = np.where(known, codes, 0)
