@@ -67,15 +67,26 @@ def features(
 
     frame = _compute(loaded, day, engine, scheduler, console)
     tmp = out_path.with_name(f".{out_path.name}.tmp")
-    frame.to_parquet(tmp, index=False)
-    tmp.replace(out_path)
+    try:
+        frame.to_parquet(tmp, index=False)
+        tmp.replace(out_path)
+    finally:
+        tmp.unlink(missing_ok=True)
     console.print(f"wrote {len(frame):,} cases x {frame.shape[1] - 2} features as of {day.date()} to {out_path}")
     if store:
+        import sqlalchemy as sa
+
         from riskrank.features.store import FeatureStore
         from riskrank.settings import get_settings
 
-        with console.status("writing the feature store"):
-            rows = FeatureStore.from_url(get_settings().database_url).write(frame, day)
+        url = sa.engine.make_url(get_settings().database_url)
+        try:
+            with console.status("writing the feature store"):
+                rows = FeatureStore.from_url(url.render_as_string(hide_password=False)).write(frame, day)
+        except sa.exc.SQLAlchemyError as exc:
+            where = url.render_as_string(hide_password=True)
+            raise UserError(f"could not write the feature store at {where} ({type(exc).__name__}); "
+                            f"{out_path} was written, the store is unchanged") from None
         console.print(f"feature store: replaced {day.date()} with {rows:,} rows")
 
 
