@@ -2,6 +2,7 @@
 
 import datetime as dt
 import math
+import uuid
 
 import pandas as pd
 import pytest
@@ -23,12 +24,19 @@ def world():
 def store(request, tmp_path):
     if request.param == "sqlite":
         engine = get_engine(f"sqlite:///{tmp_path / 'store.db'}")
-    else:
-        engine = sa.create_engine(request.getfixturevalue("postgres_url"))
-        with engine.begin() as conn:  # a clean schema for each test
-            conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    else:  # a fresh database per test, so other parts' tables on the shared server are never touched
+        server = sa.make_url(request.getfixturevalue("postgres_url"))
+        name = f"features_{uuid.uuid4().hex[:12]}"
+        admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        engine = sa.create_engine(server.set(database=name))
     yield FeatureStore(engine)
     engine.dispose()
+    if request.param == "postgresql":
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE "{name}"'))
+        admin.dispose()
 
 
 def test_empty_store_answers_none_and_empty_frame(store):
