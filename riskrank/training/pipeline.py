@@ -105,11 +105,13 @@ def run_training(world_dir: str | Path, options: TrainOptions | None = None, set
         run_id = run.info.run_id
         _log_params(result, options, training, meta)
         mlflow.log_metrics({k: float(v) for k, v in metrics.items() if np.isfinite(v)})
-        _log_artifacts(Path(tmp), result, evaluation, training, pop, capacity, note, metrics, run_id, test)
+        importance = _log_artifacts(Path(tmp), result, evaluation, pop, capacity)
         X_example = prepare(test.head(50), result.feature_names, result.categories)
         signature = infer_signature(_signature_frame(X_example), result.booster.predict(X_example))
         info = mlflow.lightgbm.log_model(result.booster, name="model", signature=signature, metadata=meta,
                                          registered_model_name=settings.model_name if options.register else None)
+        registered = info.registered_model_version if options.register else None
+        _log_model_card(result, evaluation, training, metrics, note, run_id, importance, registered)
     version = int(info.registered_model_version) if options.register and info.registered_model_version else None
     if version is not None:
         from riskrank.training.promotion import record_challenger
@@ -139,15 +141,15 @@ def _log_params(result: FitResult, options: TrainOptions, training: TrainingSet,
                      "extra_inputs": ",".join(options.extra_inputs) or "none"})
 
 
-def _log_artifacts(tmp: Path, result: FitResult, evaluation: Evaluation, training: TrainingSet, pop: pd.DataFrame,
-                   capacity: dict[str, int], note: str, metrics: dict[str, float], run_id: str, test: pd.DataFrame) -> None:
+def _log_artifacts(tmp: Path, result: FitResult, evaluation: Evaluation, pop: pd.DataFrame,
+                   capacity: dict[str, int]) -> pd.Series:
+    """Plots, tables and the evaluation population; returns the global SHAP importance for the model card."""
     import mlflow
 
-    from riskrank.features.registry import FEATURE_SET_VERSION
-
+    y, s = evaluation.test_labels, evaluation.test_scores
+    metrics = evaluation.metrics
     plot_dir = tmp / "plots"
     plot_dir.mkdir()
-    y, s = evaluation.test_labels, evaluation.test_scores
     plots.roc_plot(y, s, plot_dir / "roc.png", metrics["test_auc"])
     plots.pr_plot(y, s, plot_dir / "pr.png", metrics["test_pr_auc"])
     rel = evaluation.reliability
@@ -171,9 +173,18 @@ def _log_artifacts(tmp: Path, result: FitResult, evaluation: Evaluation, trainin
     _population_artifact(pop).to_parquet(eval_dir / tracking.POPULATION_FILE, index=False)
     (eval_dir / tracking.CAPACITY_FILE).write_text(json.dumps(capacity, indent=1))
     mlflow.log_artifacts(str(eval_dir), tracking.EVALUATION_DIR)
+    return importance
+
+
+def _log_model_card(result: FitResult, evaluation: Evaluation, training: TrainingSet, metrics: dict[str, float], note: str,
+                    run_id: str, importance: pd.Series, version) -> None:
+    import mlflow
+
+    from riskrank.features.registry import FEATURE_SET_VERSION
 
     counts = training.frame[SPLIT].value_counts().to_dict()
-    card = model_card.render(version=None, run_id=run_id, feature_set_version=FEATURE_SET_VERSION, data_hash=training.data_hash,
+    card = model_card.render(version=version, run_id=run_id, feature_set_version=FEATURE_SET_VERSION,
+                             data_hash=training.data_hash,
                              split=training.bounds.as_dict(), counts=counts, feature_names=result.feature_names,
                              metrics=metrics, per_benefit=evaluation.per_benefit, fairness=evaluation.fairness,
                              population_note=note, importance=importance)

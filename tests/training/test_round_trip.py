@@ -71,6 +71,7 @@ def test_train_register_promote_round_trip(tiny_world_dir, mlflow_env):
     assert {"slot", "label", "sex", "born_abroad", "age_band", *meta["feature_names"]} <= set(population.columns)
     card = mlflow.artifacts.load_text(f"runs:/{first.run_id}/model_card.md")
     assert "never a" in card and "decision" in card and first.training_set.data_hash in card
+    assert card.startswith("# Model card: riskrank action model version 1")
 
     # No champion yet: only the fairness gate applies.
     result = promotion.promote(1)
