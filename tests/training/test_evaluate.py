@@ -1,0 +1,71 @@
+"""Capacity metrics, random and oracle rates on a population small enough to check by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from riskrank.training.dataset import SplitBounds
+from riskrank.training.evaluate import capacity_curve, capacity_metrics, investigation_metrics, random_rate
+from riskrank.training.population import evaluation_dates, investigation_population
+
+
+def _population() -> pd.DataFrame:
+    # slot d|a: 4 cases, 2 in error; slot d|b: 4 cases, 1 in error. k = 2 in a, 1 in b.
+    return pd.DataFrame({
+        "slot": ["d|a"] * 4 + ["d|b"] * 4,
+        "benefit": ["a"] * 4 + ["b"] * 4,
+        "label": [1, 0, 1, 0, 0, 0, 1, 0],
+        "risk_p": [0.9, 0.8, 0.1, 0.2, 0.5, 0.1, 0.2, 0.3],
+        "value_sek": [100.0, 0, 50.0, 0, 0, 0, 70.0, 0],
+    })
+
+
+CAPACITY = {"d|a": 2, "d|b": 1}
+
+
+def test_random_rate_weights_slot_base_rates_by_capacity():
+    # (2 x 2/4 + 1 x 1/4) / 3 = 1.25 / 3
+    assert random_rate(_population(), CAPACITY) == pytest.approx(1.25 / 3)
+
+
+def test_capacity_metrics_by_hand():
+    scores = np.array([0.9, 0.1, 0.8, 0.2, 0.1, 0.2, 0.9, 0.3])  # model picks both errors in a, the error in b
+    metrics, per_benefit = capacity_metrics(_population(), scores, CAPACITY)
+    assert metrics["cap_selected"] == 3
+    assert metrics["cap_hit_rate"] == 1.0
+    assert metrics["cap_value_sek"] == 220.0
+    # oracle (risk_p): a -> 0.9 (hit), 0.8 (miss); b -> 0.5 (miss) = 1/3
+    assert metrics["cap_oracle_hit_rate"] == pytest.approx(1 / 3)
+    assert metrics["cap_oracle_ratio"] == pytest.approx(3.0)
+    assert metrics["cap_lift"] == pytest.approx(1.0 / (1.25 / 3))
+    assert per_benefit.set_index("benefit").loc["b", "random_rate"] == pytest.approx(0.25)
+
+
+def test_capacity_curve_grows_the_selection():
+    curve = capacity_curve(_population(), np.linspace(1, 0, 8), CAPACITY, multipliers=(1.0, 2.0))
+    assert curve["selected"].tolist() == [3, 6]
+
+
+def test_investigation_metrics_split_random_sample():
+    test = pd.DataFrame({"label": [1, 0, 1, 0], "selection": ["impulse", "impulse", "random", "random"]})
+    metrics = investigation_metrics(test, np.array([0.9, 0.1, 0.2, 0.8]))
+    # positives 0.9, 0.2 vs negatives 0.1, 0.8: 0.9 beats both, 0.2 beats 0.1 only -> 3/4
+    assert metrics["test_auc"] == pytest.approx(0.75)
+    assert metrics["test_auc_random"] == 0.0
+    assert metrics["random_sample_hit_rate"] == 0.5
+    assert metrics["test_n_random"] == 2
+
+
+def test_fallback_population_takes_half_of_each_benefits_investigations():
+    test = pd.DataFrame({"benefit": ["a", "a", "a", "b"], "label": [1, 0, 0, 1]})
+    pop, capacity = investigation_population(test)
+    assert capacity == {"a": 2, "b": 1}
+    assert (pop["slot"] == pop["benefit"]).all()
+
+
+def test_evaluation_dates_spread_over_the_test_months():
+    bounds = SplitBounds(pd.Timestamp("2024-01-01"), pd.Timestamp("2024-07-01"), pd.Timestamp("2024-12-20"))
+    assert evaluation_dates(bounds, 3) == [pd.Timestamp("2024-07-01"), pd.Timestamp("2024-09-01"), pd.Timestamp("2024-12-01")]
+    assert evaluation_dates(bounds, 1) == [pd.Timestamp("2024-07-01")]
