@@ -10,12 +10,12 @@ import typer
 from riskrank.errors import UserError
 
 KEY_METRICS = (
-    ("cap_hit_rate", "hit rate at capacity (model, all active cases)"),
-    ("cap_random_rate", "hit rate at capacity (random selection)"),
+    ("cap_hit_rate", "hit rate of the model's top k per benefit (k = capacity)"),
+    ("cap_random_rate", "hit rate of k per benefit picked at random"),
     ("cap_lift", "lift over random"),
     ("cap_oracle_hit_rate", "hit rate at capacity (oracle: true risk)"),
     ("cap_oracle_ratio", "model / oracle"),
-    ("cap_value_sek", "monthly erroneous SEK in selected cases"),
+    ("cap_value_sek", "SEK at stake in the selected hits (docs/training.md)"),
     ("random_sample_hit_rate", "hit rate of the random control sample (test months)"),
     ("test_auc", "ROC-AUC, closed test investigations"),
     ("test_auc_random", "ROC-AUC, random control sample"),
@@ -41,6 +41,7 @@ def train(
     from rich.table import Table
 
     from riskrank.training.dataset import SplitConfig
+    from riskrank.training.gates import MIN_SUPPORT
     from riskrank.training.pipeline import TrainOptions, check_extra_inputs, run_training
     from riskrank.world import is_world
 
@@ -70,10 +71,10 @@ def train(
             value = outcome.metrics[key]
             table.add_row(key, f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3f}", meaning)
     console.print(table)
-    judged = [r for r in outcome.evaluation.fairness if r.ratio > 0 and math.isfinite(r.ratio)]
+    judged = [r for r in outcome.evaluation.fairness if r.ratio > 0 and math.isfinite(r.ratio) and r.support >= MIN_SUPPORT]
     if judged:
         r = max(judged, key=lambda r: abs(math.log(r.ratio)))
-        console.print(f"fairness: most extreme ratio {r.attribute}={r.group} vs {r.reference} {r.metric} {r.ratio:.2f} "
+        console.print(f"fairness: most extreme judged ratio {r.attribute}={r.group} vs {r.reference} {r.metric} {r.ratio:.2f} "
                       f"[{r.low:.2f}, {r.high:.2f}], support {r.support}")
     console.print(f"run id: {outcome.run_id}")
     if outcome.version is not None:
