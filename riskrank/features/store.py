@@ -163,9 +163,21 @@ class FeatureStore:
             query = sa.select(self.table).where(self.table.c.as_of == latest).order_by(self.table.c.case_id)
             if benefit is not None:
                 query = query.where(self.table.c.benefit == benefit)
-            result = conn.execute(query)
-            raw = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+            raw = _fetch_raw(conn, query)
         return typed_frame(raw)
+
+
+def _fetch_raw(conn: Connection, query: sa.Select) -> pd.DataFrame:
+    """Rows straight from the DB driver's cursor: SQLAlchemy's per-value result processing would take most
+    of the time for a million rows, and typed_frame does the conversions column-wise instead."""
+    sql = str(query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        cursor.execute(sql)
+        columns = [d[0] for d in cursor.description]
+        return pd.DataFrame.from_records(cursor.fetchall(), columns=columns)
+    finally:
+        cursor.close()
 
 
 def typed_frame(raw: pd.DataFrame) -> pd.DataFrame:
