@@ -77,19 +77,45 @@ def test_bad_input_is_a_clear_error_and_writes_nothing(monkeypatch, capsys, worl
     assert not out.exists()
 
 
-def test_missing_world_and_broken_world_name_the_problem(monkeypatch, capsys, world_dir, tmp_path):
+def test_missing_world_is_a_clear_error(monkeypatch, capsys, tmp_path):
     out = tmp_path / "f.parquet"
     assert run_cli(monkeypatch, "features", "--world", str(tmp_path / "nowhere"), "--as-of", "2023-06-30", "--out", str(out)) == 2
     assert "not a folder" in stderr(capsys)
+    assert not out.exists()
+
+
+def _drop_kind(t: pd.DataFrame) -> pd.DataFrame:
+    return t.drop(columns=["kind"])
+
+
+def _text_values(t: pd.DataFrame) -> pd.DataFrame:
+    return t.assign(value=t["value"].astype(str))
+
+
+def _future_date(t: pd.DataFrame) -> pd.DataFrame:
+    return t.assign(date=t["date"].where(t.index != 0, pd.Timestamp("2031-01-01")))
+
+
+def _duplicate_case(t: pd.DataFrame) -> pd.DataFrame:
+    return pd.concat([t, t.head(1)], ignore_index=True)
+
+
+@pytest.mark.parametrize(("table", "breaks", "words"), [
+    ("signals", _drop_kind, ["signals", "kind"]),
+    ("signals", _text_values, ["signals", "value", "expected float"]),
+    ("signals", _future_date, ["signals", "date", "future"]),
+    ("cases", _duplicate_case, ["cases", "duplicate", "case_id"]),
+])
+def test_broken_world_names_table_and_column(monkeypatch, capsys, world_dir, tmp_path, table, breaks, words):
     broken = tmp_path / "broken"
     broken.mkdir()
     for file in world_dir.iterdir():
         (broken / file.name).write_bytes(file.read_bytes())
-    signals = pd.read_parquet(broken / "signals.parquet").drop(columns=["kind"])
-    signals.to_parquet(broken / "signals.parquet")
+    breaks(pd.read_parquet(broken / f"{table}.parquet")).to_parquet(broken / f"{table}.parquet")
+    out = tmp_path / "f.parquet"
     assert run_cli(monkeypatch, "features", "--world", str(broken), "--as-of", "2023-06-30", "--out", str(out)) == 2
     err = stderr(capsys)
-    assert "signals" in err and "kind" in err
+    assert all(word in err for word in words), err
     assert not out.exists()
 
 
