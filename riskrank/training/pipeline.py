@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from riskrank.errors import UserError
 from riskrank.settings import Settings, get_settings
 from riskrank.training import model_card, plots, tracking
 from riskrank.training.dataset import LABEL, SPLIT, VALUE, SplitConfig, TrainingSet, build_training_set
@@ -199,4 +198,4 @@ def check_extra_inputs(extra: Sequence[str]) -> tuple[str, ...]:
     return extra
 
 
-__all__ = ["TrainOptions", "TrainOutcome", "run_training", "check_extra_inputs", "UserError"]
+__all__ = ["TrainOptions", "TrainOutcome", "run_training", "check_extra_inputs"]
