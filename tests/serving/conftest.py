@@ -96,9 +96,9 @@ def serve_app() -> Iterator[Any]:
 
     servers: list[tuple[uvicorn.Server, threading.Thread]] = []
 
-    def start(app: Any) -> str:
+    def start(app: Any, log_level: str = "warning") -> str:
         port = free_port()
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level=log_level, lifespan="on"))
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
         deadline = time.monotonic() + 60
@@ -115,7 +115,9 @@ def serve_app() -> Iterator[Any]:
         thread.join(timeout=30)
 
 
-def start_live(tmp_path: Path, registry: ModelRegistry, serve_app: Any, seed: int | None = 1, **overrides: Any) -> LiveServer:
+def start_live(
+    tmp_path: Path, registry: ModelRegistry, serve_app: Any, seed: int | None = 1, log_level: str = "warning", **overrides: Any
+) -> LiveServer:
     from riskrank.serving.app import create_app
 
     settings = make_settings(tmp_path, registry, **overrides)
@@ -123,7 +125,7 @@ def start_live(tmp_path: Path, registry: ModelRegistry, serve_app: Any, seed: in
     frame = registry.frame.drop(columns=["label"])
     fill_feature_store(settings, frame)
     app = create_app(settings, worklist_seed=seed)  # reads the real FeatureStore on settings.database_url
-    url = serve_app(app)
+    url = serve_app(app, log_level)
     return LiveServer(url, settings, app, tokens, frame)
 
 

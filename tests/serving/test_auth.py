@@ -36,6 +36,7 @@ def test_missing_and_bad_tokens_are_401(live: LiveServer) -> None:
         ("POST", "/v1/model/reload", "data_scientist"),
         ("GET", "/v1/audit-log", "auditor"),
         ("GET", "/v1/audit-log/verify", "auditor"),
+        ("GET", "/v1/metrics/hit-rate", "manager"),  # the monitoring part's router, behind serving's auth
     ],
 )
 def test_each_endpoint_admits_only_its_role(live: LiveServer, method: str, path: str, allowed: str) -> None:
