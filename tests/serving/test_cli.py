@@ -57,3 +57,35 @@ def test_rank_prints_and_records_a_worklist(tmp_path: Path, shared_model_registr
     assert str(items[0].case_id) in ranked.stdout
     unknown = _run(env, "rank", "--benefit", "lottery", "--k", "5")
     assert unknown.returncode == 2 and "unknown benefit 'lottery'" in unknown.stderr
+
+
+def test_serve_starts_uvicorn_and_stops(tmp_path: Path, shared_model_registry: ModelRegistry) -> None:
+    import time
+
+    import httpx
+
+    from tests.serving.conftest import free_port
+
+    settings = make_settings(tmp_path, shared_model_registry)
+    fill_feature_store(settings, shared_model_registry.frame.drop(columns=["label"]))
+    port = free_port()
+    server = subprocess.Popen([*RISKRANK, "serve", "--port", str(port), "--log-level", "warning"], env=_env(settings),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline, ready = time.monotonic() + 90, None
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                ready = httpx.get(f"http://127.0.0.1:{port}/ready", timeout=2)
+                break
+            except httpx.TransportError:
+                time.sleep(0.3)
+        assert ready is not None, server.stderr.read() if server.poll() is not None else "server did not answer"
+        assert ready.status_code == 200 and ready.json()["model_version"] == 1
+        assert ready.json()["cases_in_snapshot"] == len(shared_model_registry.frame)
+        assert httpx.get(f"http://127.0.0.1:{port}/docs", timeout=5).status_code == 200
+        assert "ranking aid" in httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=5).json()["info"]["description"]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    bad_port = _run(_env(settings), "serve", "--port", "70000")
+    assert bad_port.returncode == 2 and "port must be" in bad_port.stderr

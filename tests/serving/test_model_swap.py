@@ -96,3 +96,26 @@ def test_broken_version_keeps_the_old_one_serving(tmp_path, model_registry: Mode
         model_registry.set_alias(1)
         status = client.post("/v1/model/reload").json()
     assert status["model_version"] == 1 and status["failed_version"] is None
+
+
+def test_newer_features_are_picked_up(tmp_path, shared_model_registry: ModelRegistry, serve_app) -> None:
+    """Writing a later as-of date to the feature store moves the snapshot: scores follow the new features."""
+    import pandas as pd
+
+    from tests.serving.conftest import fill_feature_store
+
+    live = start_live(tmp_path, shared_model_registry, serve_app)
+    with live.client() as client:
+        before = client.get("/v1/cases/1000/score").json()
+        later = live.frame.copy()
+        later["as_of"] = pd.Timestamp("2024-07-31")
+        later.loc[later["case_id"] == 1000, ["address_changes_12m", "emigration_registered"]] = [5, True]
+        fill_feature_store(live.settings, later)
+        deadline = time.monotonic() + 30
+        after = client.get("/v1/cases/1000/score").json()
+        while after["features_as_of"] != "2024-07-31" and time.monotonic() < deadline:
+            time.sleep(0.1)
+            after = client.get("/v1/cases/1000/score").json()
+    assert before["features_as_of"] == "2024-06-30" and after["features_as_of"] == "2024-07-31"
+    expected = live.app.state.holder.current.model.predict(later[later["case_id"] == 1000])[0]
+    assert after["score"] == pytest.approx(float(expected), abs=1e-12) and after["score"] != before["score"]
