@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from riskrank.serving.featuresource import FeatureSource
@@ -34,6 +35,11 @@ class LoadFailure:
 
 def _alias_version(settings: Settings, alias: str) -> int:
     from mlflow import MlflowClient
+
+    uri = settings.mlflow_tracking_uri
+    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists():
+        # Opening a missing sqlite store would create an empty one; say what is missing instead.
+        raise FileNotFoundError(f"no MLflow store at {uri}; train and promote a model first")
 
     client = MlflowClient(tracking_uri=settings.mlflow_tracking_uri, registry_uri=settings.mlflow_tracking_uri)
     return int(client.get_model_version_by_alias(settings.model_name, alias).version)

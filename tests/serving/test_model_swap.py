@@ -119,3 +119,20 @@ def test_newer_features_are_picked_up(tmp_path, shared_model_registry: ModelRegi
     assert before["features_as_of"] == "2024-06-30" and after["features_as_of"] == "2024-07-31"
     expected = live.app.state.holder.current.model.predict(later[later["case_id"] == 1000])[0]
     assert after["score"] == pytest.approx(float(expected), abs=1e-12) and after["score"] != before["score"]
+
+
+def test_no_model_store_means_not_ready(tmp_path, serve_app) -> None:
+    from riskrank.serving.app import create_app
+    from riskrank.settings import Settings
+
+    missing = tmp_path / "nowhere" / "mlflow.db"
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'ops.db'}", mlflow_tracking_uri=f"sqlite:///{missing}",
+                        model_poll_seconds=0)
+    url = serve_app(create_app(settings))
+    import httpx
+
+    ready = httpx.get(f"{url}/ready", timeout=10)
+    assert ready.status_code == 503
+    assert ready.json()["model_loaded"] is False and "no MLflow store" in ready.json()["failed_version"]["error"]
+    assert httpx.get(f"{url}/health", timeout=10).status_code == 200
+    assert not missing.exists()
