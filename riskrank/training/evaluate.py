@@ -113,7 +113,7 @@ def capacity_curve(pop: pd.DataFrame, scores: np.ndarray, capacity: Mapping[str,
 
 
 def evaluate(test: pd.DataFrame, test_scores: np.ndarray, pop: pd.DataFrame, pop_scores: np.ndarray,
-             capacity: Mapping[str, int], n_boot: int = 200, seed: int = 0) -> Evaluation:
+             capacity: Mapping[str, int], n_boot: int = 2000, seed: int = 0) -> Evaluation:
     out = investigation_metrics(test, test_scores)
     cap, per_benefit = capacity_metrics(pop, pop_scores, capacity)
     out |= cap

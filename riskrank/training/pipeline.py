@@ -28,7 +28,7 @@ class TrainOptions:
     extra_inputs: tuple[str, ...] = ()  # e.g. ("born_abroad",): only to show the fairness gate refusing
     params: dict = field(default_factory=dict)
     n_eval_dates: int = 3
-    n_boot: int = 200
+    n_boot: int = 2000  # fairness bootstrap (cheap: multinomial over cell counts)
     engine: str = "pandas"
     register: bool = True
 

@@ -85,7 +85,7 @@ def check_gates(challenger: LoadedVersion, champion: LoadedVersion | None, popul
                 capacity: dict[str, int], n_boot: int = 1000) -> list[GateResult]:
     chosen = selection(population, challenger.score(population), capacity)
     refs = {a: r for a, r in SENSITIVE_REFERENCES.items() if a in population.columns}
-    ratios = fairness_report(population.assign(selected=chosen.astype(int)), refs, "selected", LABEL, n_boot=200)
+    ratios = fairness_report(population.assign(selected=chosen.astype(int)), refs, "selected", LABEL)
     results = [fairness_gate(ratios)]
     if champion is None:
         return results

@@ -34,6 +34,7 @@ def test_group_ratios_by_hand():
     assert ratios["fpr"].support == 1  # false positives: 1 in F, 2 in M
     r = ratios["selection_rate"]
     assert r.low <= r.ratio <= r.high
+    assert r.gate_low <= r.low and r.high <= r.gate_high  # the gate's 99 % interval holds the 90 % one
     assert r.key == "fair_sex_F_selection_rate_ratio"
 
 
@@ -45,7 +46,8 @@ def test_group_ratios_with_named_reference_and_bad_reference():
 
 
 def _ratio(value: float, support: int = 100, metric: str = "selection_rate", width: float = 0.1) -> GroupRatio:
-    return GroupRatio("born_abroad", "True", "False", metric, value, value - width, value + width, support, 0.1, 0.1)
+    lo, hi = value - width, value + width
+    return GroupRatio("born_abroad", "True", "False", metric, value, lo, hi, lo, hi, support, 0.1, 0.1)
 
 
 def test_fairness_gate_passes_inside_band_and_fails_outside():

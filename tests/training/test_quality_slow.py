@@ -12,7 +12,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_model_beats_random_and_comes_close_to_the_oracle(small_world_dir, mlflow_env):
-    out = run_training(small_world_dir, TrainOptions(n_eval_dates=1, n_boot=50))
+    out = run_training(small_world_dir, TrainOptions(n_eval_dates=1))
     m = out.metrics
     # Same label for all three: the truth table says the case is in error on the evaluation date.
     assert m["cap_selected"] >= 100
@@ -28,7 +28,7 @@ def test_model_fed_born_abroad_is_refused_in_a_world_that_makes_it_unfair(tmp_pa
 
     world_dir = tmp_path / "unfair_world"
     write_world(generate(0.05, 11, SimConfig(born_abroad_error_ratio=2.5)), world_dir)
-    out = run_training(world_dir, TrainOptions(extra_inputs=("born_abroad",), n_eval_dates=1, n_boot=100))
+    out = run_training(world_dir, TrainOptions(extra_inputs=("born_abroad",), n_eval_dates=1))
     assert "born_abroad" in out.meta["feature_names"]
     with pytest.raises(promotion.PromotionRefused) as refused:
         promotion.promote(out.version)
@@ -39,3 +39,17 @@ def test_model_fed_born_abroad_is_refused_in_a_world_that_makes_it_unfair(tmp_pa
     assert any(fairness.numbers[k] > 1.25 for k in failing_keys)
     assert "born_abroad=True" in str(refused.value)
     assert promotion.promotion_history()["to_alias"].tolist() == ["challenger"]  # the refusal moved nothing
+
+
+def test_model_without_sensitive_inputs_passes_the_fairness_gate_in_a_world_without_proxies(tmp_path, mlflow_env):
+    """The counterpart of the refusal above: the gate is not a wall that refuses every model."""
+    from riskrank.simulation import SimConfig, generate
+    from riskrank.world import write_world
+
+    world_dir = tmp_path / "fair_world"
+    write_world(generate(0.05, 11, SimConfig(proxy_strength=0.0)), world_dir)
+    out = run_training(world_dir, TrainOptions(n_eval_dates=1))
+    result = promotion.promote(out.version)
+    assert [(g.name, g.passed) for g in result.gates] == [("fairness", True)]
+    assert result.gates[0].numbers["judged"] >= 5  # enough ratios had the support to be judged
+    assert promotion.promotion_history()["to_alias"].tolist() == ["champion", "challenger"]
