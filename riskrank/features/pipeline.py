@@ -27,6 +27,11 @@ def compute_block(keys: pd.DataFrame, prepared: Prepared, ctx: Context) -> pd.Da
 
     Returns the registry's features in order, one row per key, index 0..n-1 in key order."""
     frame = key_frame(keys, prepared)
+    # Rows in (person, day) order: every index lookup then walks its sorted arrays forwards (cache friendly).
+    by_person = np.lexsort((frame["day"].to_numpy(), frame["person_id"].to_numpy()))
+    frame = frame.iloc[by_person].reset_index(drop=True)
+    back = np.empty_like(by_person)
+    back[by_person] = np.arange(len(by_person))
     columns: dict[str, np.ndarray] = {}
     for family in FAMILIES:
         produced = family(frame, prepared, ctx)
@@ -39,7 +44,7 @@ def compute_block(keys: pd.DataFrame, prepared: Prepared, ctx: Context) -> pd.Da
         raise RuntimeError(f"families do not match the registry: missing {sorted(missing)}, unregistered {sorted(extra)}")
     out = {}
     for feature in FEATURES:
-        values = columns[feature.name]
+        values = np.asarray(columns[feature.name])[back]
         if feature.dtype == "category":
             out[feature.name] = pd.Categorical(values, categories=list(CATEGORIES[feature.name]))
         else:

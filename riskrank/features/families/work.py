@@ -7,15 +7,32 @@ import numpy as np
 import pandas as pd
 
 from riskrank.features.context import Context
-from riskrank.features.events import EventIndex
+from riskrank.features.events import EventIndex, sort_order
 from riskrank.features.families.common import YEAR_DAYS, index_by_case, month_of, monthly_income, person_days
 from riskrank.features.inputs import Prepared, signals_of
+
+_MONTH_BITS = 12  # months since 1970 fit until the year 2311
 
 BENEFIT_GROUPS: dict[str, str] = {
     "income_in_tfp_months_12m_sek": "tillfallig_foraldrapenning",
     "income_in_sjukpenning_months_12m_sek": "sjukpenning",
     "income_in_fp_months_12m_sek": "foraldrapenning",
 }
+
+
+def _ids_months_key(ids: np.ndarray, month: np.ndarray, universe: np.ndarray) -> np.ndarray:
+    """One int64 per (id, month): the id itself when small, else its position among `universe`."""
+    ids = np.asarray(ids, dtype=np.int64)
+    if len(universe) and (universe.min() < 0 or universe.max() >= 1 << 50):
+        ids = np.searchsorted(np.unique(universe), ids)
+    return (ids << _MONTH_BITS) + np.asarray(month, dtype=np.int64)
+
+
+def _first_of_groups(key: np.ndarray, tiebreak: np.ndarray) -> np.ndarray:
+    """Row of each distinct key with the smallest tiebreak."""
+    order = sort_order(key, tiebreak)
+    ordered = key[order]
+    return order[np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])] if len(order) else order
 
 
 def benefit_day_months(prepared: Prepared) -> pd.DataFrame:
@@ -25,29 +42,46 @@ def benefit_day_months(prepared: Prepared) -> pd.DataFrame:
     case = prepared.cases.set_index("case_id").reindex(s["case_id"].to_numpy())
     # A case's benefit is known from the day the case starts, whatever the signal's own date.
     known = case["start_day"].notna().to_numpy()
-    day = np.maximum(s["day"].to_numpy(), case["start_day"].fillna(0).to_numpy(np.int64))
-    frame = pd.DataFrame({"case_id": s["case_id"].to_numpy(), "month": month_of(s["day"].to_numpy()), "day": day}).loc[known]
-    months = frame.groupby(["case_id", "month"], as_index=False, sort=True).agg(benefit_day=("day", "min"))
-    case_of = prepared.cases.set_index("case_id").reindex(months["case_id"].to_numpy())
-    months["person_id"] = case_of["person_id"].to_numpy(np.int64)
-    months["benefit"] = pd.Categorical(case_of["benefit"].to_numpy())
-    return months
+    case_id = s["case_id"].to_numpy()[known]
+    month = month_of(s["day"].to_numpy()[known])
+    day = np.maximum(s["day"].to_numpy()[known], case["start_day"].to_numpy()[known].astype(np.int64))
+    first = _first_of_groups(_ids_months_key(case_id, month, case_id), day)
+    return pd.DataFrame({
+        "case_id": case_id[first], "month": month[first], "benefit_day": day[first],
+        "person_id": case["person_id"].to_numpy()[known][first].astype(np.int64),
+        "benefit": case["benefit"].to_numpy()[known][first],
+    })
+
+
+def overlap_months(prepared: Prepared) -> pd.DataFrame:
+    """Case-months with benefit days paid and employer-declared income, known once both are."""
+    months, income = benefit_day_months(prepared), monthly_income(prepared)
+    universe = np.r_[months["person_id"].to_numpy(), income["person_id"].to_numpy()]
+    income_key = _ids_months_key(income["person_id"].to_numpy(), income["month"].to_numpy(), universe)
+    wanted = _ids_months_key(months["person_id"].to_numpy(), months["month"].to_numpy(), universe)
+    order = np.argsort(income_key)  # monthly_income has one row per person and month
+    pos = np.minimum(np.searchsorted(income_key[order], wanted), max(len(order) - 1, 0))
+    found = (income_key[order][pos] == wanted) if len(order) else np.zeros(len(wanted), bool)
+    row = order[pos][found] if len(order) else np.array([], np.int64)
+    overlap = months.loc[found].reset_index(drop=True)
+    overlap["income"] = income["income"].to_numpy()[row]
+    overlap["known_day"] = np.maximum(income["income_day"].to_numpy()[row], overlap["benefit_day"].to_numpy())
+    overlap["key"] = wanted[found]
+    return overlap
 
 
 def work_in_benefit_features(keys: pd.DataFrame, prepared: Prepared, ctx: Context) -> dict[str, np.ndarray]:
     person, day = person_days(keys)
     case = keys["case_id"].to_numpy(np.int64)
     since = day - YEAR_DAYS
-    overlap = benefit_day_months(prepared).merge(monthly_income(prepared), on=["person_id", "month"], how="inner")
-    # The overlap is known once both the income and the benefit days of the month are.
-    overlap["known_day"] = np.maximum(overlap["income_day"].to_numpy(), overlap["benefit_day"].to_numpy())
+    overlap = overlap_months(prepared)
     out: dict[str, np.ndarray] = {}
     for name, benefit in BENEFIT_GROUPS.items():
-        group = overlap.loc[overlap["benefit"] == benefit]
-        # One person-month counts once even with several cases of the same benefit.
-        grouped = group.groupby(["person_id", "month"], as_index=False)
-        per_month = grouped.agg(income=("income", "first"), day=("known_day", "min"))
-        index = EventIndex(per_month["person_id"].to_numpy(), per_month["day"].to_numpy(), per_month["income"].to_numpy())
+        group = overlap.loc[overlap["benefit"].to_numpy() == benefit]
+        # One person-month counts once even with several cases of the same benefit: the first known.
+        first = _first_of_groups(group["key"].to_numpy(), group["known_day"].to_numpy())
+        index = EventIndex(group["person_id"].to_numpy()[first], group["known_day"].to_numpy()[first],
+                           group["income"].to_numpy()[first])
         out[name] = index.total(person, day, since=since)
     own = EventIndex(overlap["case_id"].to_numpy(), overlap["known_day"].to_numpy())
     out["case_months_with_benefit_and_income_12m"] = own.count(case, day, since=since)
