@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from riskrank.features.events import to_days
-from riskrank.world import ContractError, World
+from riskrank.world import BENEFITS, ContractError, World
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def prepare(world: World) -> Prepared:
     cases = pd.DataFrame({
         "case_id": world.cases["case_id"].to_numpy(np.int64),
         "person_id": world.cases["person_id"].to_numpy(np.int64),
-        "benefit": world.cases["benefit"].astype(str).to_numpy(),
+        "benefit": pd.Categorical(world.cases["benefit"], categories=list(BENEFITS)),
         "start_day": to_days(world.cases["start_date"]),
         "end_day": to_days(world.cases["end_date"]),
         "monthly_amount_sek": world.cases["monthly_amount_sek"].to_numpy(np.float64),

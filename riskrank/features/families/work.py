@@ -39,17 +39,19 @@ def benefit_day_months(prepared: Prepared) -> pd.DataFrame:
     """Months with benefit days paid per case; known from the first report of that month."""
     s = signals_of(prepared, "benefit_days")
     s = s.loc[(s["value"] > 0) & (s["case_id"] >= 0)]
-    case = prepared.cases.set_index("case_id").reindex(s["case_id"].to_numpy())
-    # A case's benefit is known from the day the case starts, whatever the signal's own date.
-    known = case["start_day"].notna().to_numpy()
+    cases = prepared.cases
+    position = pd.Index(cases["case_id"].to_numpy()).get_indexer(s["case_id"].to_numpy())
+    known = position >= 0
+    position = position[known]
     case_id = s["case_id"].to_numpy()[known]
     month = month_of(s["day"].to_numpy()[known])
-    day = np.maximum(s["day"].to_numpy()[known], case["start_day"].to_numpy()[known].astype(np.int64))
+    # A case's benefit is known from the day the case starts, whatever the signal's own date.
+    day = np.maximum(s["day"].to_numpy()[known], cases["start_day"].to_numpy()[position])
     first = _first_of_groups(_ids_months_key(case_id, month, case_id), day)
     return pd.DataFrame({
         "case_id": case_id[first], "month": month[first], "benefit_day": day[first],
-        "person_id": case["person_id"].to_numpy()[known][first].astype(np.int64),
-        "benefit": case["benefit"].to_numpy()[known][first],
+        "person_id": cases["person_id"].to_numpy()[position[first]],
+        "benefit": np.asarray(cases["benefit"].astype(str).to_numpy())[position[first]],
     })
 
 
