@@ -31,7 +31,7 @@ def train(
     valid_months: int = typer.Option(6, min=1, help="Months before the test months used for early stopping."),
     with_sensitive: list[str] = typer.Option([], "--with-sensitive", help="Also feed this sensitive column to the model "
                                              "(sex, age_band, born_abroad): only to show the fairness gate at work."),
-    eval_dates: int = typer.Option(3, min=1, help="Test dates on which all active cases are ranked (capacity metrics)."),
+    eval_dates: int = typer.Option(6, min=1, help="Test dates on which all active cases are ranked (capacity metrics)."),
     no_register: bool = typer.Option(False, "--no-register", help="Log the run without registering a model version."),
 ) -> None:
     """Train the action model on a world's closed investigations, evaluate it, log it to MLflow and register it

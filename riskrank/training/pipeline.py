@@ -27,7 +27,7 @@ class TrainOptions:
     split: SplitConfig = field(default_factory=SplitConfig)
     extra_inputs: tuple[str, ...] = ()  # e.g. ("born_abroad",): only to show the fairness gate refusing
     params: dict = field(default_factory=dict)
-    n_eval_dates: int = 3
+    n_eval_dates: int = 6  # one per test month: fewer leave the fairness ratios too noisy to judge (see docs/training.md)
     n_boot: int = 2000  # fairness bootstrap (cheap: multinomial over cell counts)
     engine: str = "pandas"
     register: bool = True
