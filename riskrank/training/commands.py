@@ -31,6 +31,8 @@ def train(
     valid_months: int = typer.Option(6, min=1, help="Months before the test months used for early stopping."),
     with_sensitive: list[str] = typer.Option([], "--with-sensitive", help="Also feed this sensitive column to the model "
                                              "(sex, age_band, born_abroad): only to show the fairness gate at work."),
+    exclude: list[str] = typer.Option([], "--exclude", help="Leave this model input out (repeatable), e.g. a feature "
+                                      "that acts as a proxy for a protected group; recorded with the run."),
     eval_dates: int = typer.Option(6, min=1, help="Test dates on which all active cases are ranked (capacity metrics)."),
     no_register: bool = typer.Option(False, "--no-register", help="Log the run without registering a model version."),
 ) -> None:
@@ -42,13 +44,14 @@ def train(
 
     from riskrank.training.dataset import SplitConfig
     from riskrank.training.gates import MIN_SUPPORT
-    from riskrank.training.pipeline import TrainOptions, check_extra_inputs, run_training
+    from riskrank.training.pipeline import TrainOptions, check_inputs, run_training
     from riskrank.world import is_world
 
     if not is_world(world):
         raise UserError(f"{world} is not a world folder (expected cases.parquet and world.json)")
+    extra_inputs, excluded_inputs = check_inputs(with_sensitive, exclude)
     options = TrainOptions(split=SplitConfig(test_months=test_months, valid_months=valid_months),
-                           extra_inputs=check_extra_inputs(with_sensitive), n_eval_dates=eval_dates,
+                           extra_inputs=extra_inputs, excluded_inputs=excluded_inputs, n_eval_dates=eval_dates,
                            register=not no_register)
     console = Console()
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console) as progress:

@@ -26,6 +26,7 @@ Step = Callable[[str], None]
 class TrainOptions:
     split: SplitConfig = field(default_factory=SplitConfig)
     extra_inputs: tuple[str, ...] = ()  # e.g. ("born_abroad",): only to show the fairness gate refusing
+    excluded_inputs: tuple[str, ...] = ()  # model inputs left out, e.g. features judged to be proxies
     params: dict = field(default_factory=dict)
     n_eval_dates: int = 6  # one per test month: fewer leave the fairness ratios too noisy to judge (see docs/training.md)
     n_boot: int = 2000  # fairness bootstrap (cheap: multinomial over cell counts)
@@ -84,7 +85,7 @@ def run_training(world_dir: str | Path, options: TrainOptions | None = None, set
 
     options = options or TrainOptions()
     settings = settings or get_settings()
-    inputs = model_inputs(options.extra_inputs)
+    inputs = model_inputs(options.extra_inputs, options.excluded_inputs)
     step("reading the world")
     world = read_world(world_dir)
     step("assembling the training set (features as of each opening date)")
@@ -132,6 +133,7 @@ def _log_params(result: FitResult, options: TrainOptions, training: TrainingSet,
     params = {k: v for k, v in result.params.items() if k not in ("monotone_constraints", "metric")}
     mlflow.log_params(params | {
         "n_inputs": len(result.feature_names), "extra_inputs": ",".join(options.extra_inputs) or "none",
+        "excluded_inputs": ",".join(options.excluded_inputs) or "none",
         "test_months": options.split.test_months, "valid_months": options.split.valid_months,
         "best_iteration": result.best_iteration, "n_eval_dates": options.n_eval_dates,
         "monotone_inputs": sum(1 for c in result.params["monotone_constraints"] if c != 0),
@@ -190,12 +192,11 @@ def _log_model_card(result: FitResult, evaluation: Evaluation, training: Trainin
     mlflow.log_text(card, "model_card.md")
 
 
-def check_extra_inputs(extra: Sequence[str]) -> tuple[str, ...]:
-    extra = tuple(dict.fromkeys(extra))
-    if not extra:
-        return ()
-    model_inputs(extra)  # raises UserError naming an unknown column
-    return extra
+def check_inputs(extra: Sequence[str], exclude: Sequence[str] = ()) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Validate the CLI's input changes before any work starts; raises UserError naming an unknown column."""
+    extra, exclude = tuple(dict.fromkeys(extra)), tuple(dict.fromkeys(exclude))
+    model_inputs(extra, exclude)
+    return extra, exclude
 
 
-__all__ = ["TrainOptions", "TrainOutcome", "run_training", "check_extra_inputs"]
+__all__ = ["TrainOptions", "TrainOutcome", "run_training", "check_inputs"]

@@ -33,8 +33,9 @@ NUM_BOOST_ROUND = 2000
 EARLY_STOPPING_ROUNDS = 50
 
 
-def model_inputs(extra: Sequence[str] = ()) -> list[str]:
-    """The registry's model inputs, plus `extra` registry columns (e.g. sensitive ones, for the fairness-gate test)."""
+def model_inputs(extra: Sequence[str] = (), exclude: Sequence[str] = ()) -> list[str]:
+    """The registry's model inputs, plus `extra` registry columns (e.g. sensitive ones, for the fairness-gate test),
+    less `exclude` (e.g. features a data scientist judged to act as proxies for a protected group)."""
     from riskrank.features import registry
 
     names = list(registry.MODEL_FEATURES)
@@ -44,6 +45,12 @@ def model_inputs(extra: Sequence[str] = ()) -> list[str]:
             raise UserError(f"--with-sensitive/extra column {col!r} is not a registry feature; known: {sorted(known)}")
         if col not in names:
             names.append(col)
+    for col in exclude:
+        if col not in names:
+            raise UserError(f"--exclude {col!r} is not a model input; model inputs: {', '.join(names)}")
+    names = [n for n in names if n not in set(exclude)]
+    if not names:
+        raise UserError("--exclude leaves no model input")
     return names
 
 

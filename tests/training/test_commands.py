@@ -57,6 +57,32 @@ def test_train_rejects_unknown_sensitive_column_and_missing_world(tiny_world_dir
     assert not (tmp_path / "artifacts").exists()  # nothing was logged
 
 
+def test_excluded_inputs_are_left_out_of_the_model_and_recorded(tiny_world_dir, mlflow_env):
+    import mlflow
+
+    from riskrank.settings import get_settings
+
+    proxies = ["mail_returned_12m", "address_changes_12m"]
+    args = ["train", "--world", str(tiny_world_dir), "--eval-dates", "1"]
+    result = runner.invoke(app, args + [arg for p in proxies for arg in ("--exclude", p)])
+    assert result.exit_code == 0, result.output
+    settings = get_settings()
+    info = mlflow.models.get_model_info(f"models:/{settings.model_name}/1")
+    assert not set(proxies) & set(info.metadata["feature_names"])
+    assert "benefit" in info.metadata["feature_names"]
+    mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
+    run = mlflow.get_run(info.run_id)
+    assert run.data.params["excluded_inputs"] == ",".join(proxies)
+
+
+def test_excluding_an_unknown_input_is_refused_before_any_work(tiny_world_dir, tmp_path, mlflow_env):
+    result = runner.invoke(app, ["train", "--world", str(tiny_world_dir), "--exclude", "shoe_size"])
+    assert isinstance(result.exception, UserError) and "--exclude 'shoe_size' is not a model input" in str(result.exception)
+    result = runner.invoke(app, ["train", "--world", str(tiny_world_dir), "--exclude", "sex"])  # never an input anyway
+    assert isinstance(result.exception, UserError) and "'sex'" in str(result.exception)
+    assert not (tmp_path / "artifacts").exists()
+
+
 def test_refusal_exits_non_zero_without_a_traceback(mlflow_env, tmp_path: Path):
     exe = Path(sys.executable).with_name("riskrank")
     proc = subprocess.run([str(exe), "promote", "--version", "3"], capture_output=True, text=True, env=os.environ.copy(),
