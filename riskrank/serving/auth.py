@@ -50,6 +50,15 @@ def add_user(engine: Engine, name: str, role: str) -> str:
     return token
 
 
+def deactivate_user(engine: Engine, name: str) -> None:
+    """Revoke a user's token: the row stays (the audit log names it); running services stop accepting the token
+    within the Authenticator's cache lifetime."""
+    with engine.begin() as conn:
+        done = conn.execute(users.update().where(users.c.name == name.strip(), users.c.active.is_(True)).values(active=False))
+    if done.rowcount == 0:
+        raise UserError(f"no active user {name.strip()!r}")
+
+
 class Authenticator:
     """Resolves bearer tokens to users, caching hits for `ttl_seconds` (so a deactivation takes effect within it)."""
 

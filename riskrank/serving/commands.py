@@ -105,6 +105,20 @@ def users_add(
     typer.echo(token)
 
 
+@users_app.command("deactivate")
+def users_deactivate(name: str = typer.Argument(..., help="User name.")) -> None:
+    """Revoke a user's token (running services stop accepting it within 30 seconds)."""
+    from riskrank.db import get_engine
+    from riskrank.serving.auth import deactivate_user
+    from riskrank.serving.tables import create_serving_tables
+    from riskrank.settings import get_settings
+
+    engine = get_engine(get_settings().database_url)
+    create_serving_tables(engine)
+    deactivate_user(engine, name)
+    typer.echo(f"user {name.strip()} deactivated")
+
+
 @audit_log_app.command("verify")
 def audit_log_verify() -> None:
     """Check the audit log's hash chain; exit 1 and name the first bad entry if any was edited or deleted."""

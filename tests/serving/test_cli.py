@@ -40,6 +40,12 @@ def test_users_add_prints_a_token_that_authenticates(tmp_path: Path, shared_mode
     assert again.returncode == 2 and "already exists" in again.stderr
     assert bad_role.returncode == 2 and "unknown role" in bad_role.stderr and "Traceback" not in bad_role.stderr
 
+    revoked = _run(env, "users", "deactivate", "anna")
+    assert revoked.returncode == 0, revoked.stderr
+    assert Authenticator(get_engine(settings.database_url)).user_for(token) is None
+    twice = _run(env, "users", "deactivate", "anna")
+    assert twice.returncode == 2 and "no active user 'anna'" in twice.stderr
+
 
 def test_rank_prints_and_records_a_worklist(tmp_path: Path, shared_model_registry: ModelRegistry) -> None:
     settings = make_settings(tmp_path, shared_model_registry)
