@@ -191,14 +191,29 @@ def read_world(path: str | Path, *, validate: bool = True, with_truth: bool = Tr
     return World(**tables, meta=meta)
 
 
+ROWS_PER_SLICE = 4_000_000  # tables go to Parquet in slices, so no second full copy is held in Arrow form
+
+
+def _write_table(frame: pd.DataFrame, file: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    tmp = file.with_name(f".{file.name}.tmp")
+    schema = pa.Schema.from_pandas(frame.iloc[:0], preserve_index=False)
+    with pq.ParquetWriter(tmp, schema) as writer:
+        for start in range(0, max(len(frame), 1), ROWS_PER_SLICE):
+            writer.write_table(pa.Table.from_pandas(frame.iloc[start:start + ROWS_PER_SLICE], schema=schema,
+                                                    preserve_index=False))
+    tmp.replace(file)
+
+
 def write_world(world: World, path: str | Path) -> None:
-    """Write every table as Parquet plus world.json; each file is written whole, then renamed into place."""
+    """Write every table as Parquet plus world.json; each file is written whole under a temporary name, then
+    renamed into place."""
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     for name, frame in world.tables().items():
-        tmp = path / f".{name}.parquet.tmp"
-        frame.to_parquet(tmp, index=False)
-        tmp.replace(path / f"{name}.parquet")
+        _write_table(frame, path / f"{name}.parquet")
     tmp = path / f".{META_FILE}.tmp"
     tmp.write_text(json.dumps(world.meta or {}, indent=2, default=str))
     tmp.replace(path / META_FILE)
