@@ -48,7 +48,8 @@ def model_inputs(extra: Sequence[str] = (), exclude: Sequence[str] = ()) -> list
     for col in exclude:
         if col not in names:
             raise UserError(f"--exclude {col!r} is not a model input; model inputs: {', '.join(names)}")
-    names = [n for n in names if n not in set(exclude)]
+    excluded = set(exclude)
+    names = [n for n in names if n not in excluded]
     if not names:
         raise UserError("--exclude leaves no model input")
     return names
