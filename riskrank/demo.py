@@ -89,10 +89,8 @@ def _users(engine) -> dict[str, str]:
 
 
 def _history(world_dir: Path, engine) -> int:
-    from riskrank.db import create_shared_tables
     from riskrank.monitoring.sources import import_world_outcomes
 
-    create_shared_tables(engine)
     return import_world_outcomes(read_world(world_dir, with_truth=False), engine)
 
 
