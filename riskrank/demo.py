@@ -15,7 +15,7 @@ from rich.console import Console
 
 from riskrank.errors import UserError
 from riskrank.settings import get_settings
-from riskrank.world import META_FILE, is_world, read_world, write_world
+from riskrank.world import META_FILE, World, is_world, read_world, write_world
 
 console = Console()
 ROLES = ("investigator", "manager", "data_scientist", "auditor")
@@ -37,11 +37,10 @@ def _world(world_dir: Path, scale: float, seed: int) -> None:
     write_world(generate(scale, seed, progress=True), world_dir)
 
 
-def _features(world_dir: Path, out: Path, engine) -> tuple[pd.Timestamp, int]:
+def _features(world: World, out: Path, engine) -> tuple[pd.Timestamp, int]:
     from riskrank.features.pipeline import features_as_of
     from riskrank.features.store import FeatureStore
 
-    world = read_world(world_dir, with_truth=False)
     end = pd.Timestamp(world.meta["end_date"])
     store = FeatureStore(engine)
     # The earlier snapshot is the drift reference on the dashboard; the latest is what the service scores.
@@ -88,10 +87,10 @@ def _users(engine) -> dict[str, str]:
     return {role: add_user(engine, f"demo-{role}-{suffix}", role) for role in ROLES}
 
 
-def _history(world_dir: Path, engine) -> int:
+def _history(world: World, engine) -> int:
     from riskrank.monitoring.sources import import_world_outcomes
 
-    return import_world_outcomes(read_world(world_dir, with_truth=False), engine)
+    return import_world_outcomes(world, engine)
 
 
 def run_demo(out: str, scale: float, seed: int, port: int, serve_after: bool) -> None:
@@ -107,12 +106,13 @@ def run_demo(out: str, scale: float, seed: int, port: int, serve_after: bool) ->
     engine = get_engine(settings.database_url)
 
     _world(world_dir, scale, seed)
-    as_of, n_cases = _features(world_dir, out_dir, engine)
+    world = read_world(world_dir, with_truth=False)  # the model never sees truth; read once for features and history
+    as_of, n_cases = _features(world, out_dir, engine)
     version = _train(world_dir, settings)
     _promote(version, settings)
     tokens = _users(engine)
     console.print(f"[5/6] users: one demo user per role ({', '.join(ROLES)})")
-    imported = _history(world_dir, engine)
+    imported = _history(world, engine)
     console.print(f"[6/6] outcomes: {imported:,} closed investigations of 2022-2024 imported as history")
 
     base = f"http://{settings.host}:{port}"
