@@ -38,10 +38,16 @@ outcomes = sa.Table(
 
 
 @lru_cache
-def get_engine(url: str) -> Engine:
-    """One engine per URL; SQLite gets WAL so readers never block the writer."""
+def get_engine(url: str, busy_timeout_seconds: float = 30.0) -> Engine:
+    """One engine per URL; SQLite gets WAL so readers never block the writer, and waits up to
+    `busy_timeout_seconds` for a writer's lock before failing with OperationalError.
+
+    Bound parameters are never shown in errors or logs (hide_parameters): they hold case and investigation
+    ids and free text."""
     if url.startswith("sqlite"):
-        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = sa.create_engine(
+            url, hide_parameters=True, connect_args={"check_same_thread": False, "timeout": busy_timeout_seconds}
+        )
 
         @sa.event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
@@ -51,7 +57,7 @@ def get_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return sa.create_engine(url, pool_pre_ping=True)
+    return sa.create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 def create_shared_tables(engine: Engine) -> None:

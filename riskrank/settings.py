@@ -3,7 +3,11 @@
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The shipped pseudonym key: anyone can recompute pseudonyms made with it, so only the demo may serve with it.
+DEFAULT_PSEUDONYM_KEY = "change-me-in-production"
 
 
 class Settings(BaseSettings):
@@ -18,7 +22,15 @@ class Settings(BaseSettings):
     model_name: str = "riskrank"
     experiment_name: str = "riskrank"
     # Key for pseudonymising case and person ids in logs and the audit log.
-    pseudonym_key: str = "change-me-in-production"
+    pseudonym_key: str = DEFAULT_PSEUDONYM_KEY
+    # True only for `riskrank demo`: the one case where the service may start with the default pseudonym key.
+    demo: bool = False
+    # Ed25519 private key (PEM file) that signs audit-log checkpoints; `riskrank audit-log keygen` makes one.
+    audit_signing_key: Path | None = None
+    # How long a SQLite request waits for a lock before the service answers 503 with Retry-After.
+    database_busy_timeout_seconds: float = Field(5.0, gt=0)
+    # Largest request body the service reads; larger ones get 413.
+    max_body_bytes: int = Field(1_048_576, gt=0)
     # Share of every worklist drawn at random so hit rates can be measured without bias.
     random_share: float = 0.05
     # Control cost per closed investigation, SEK: Tabell 76 / Tabell 78 / Tabell 74, 2024 (derived: 7 240).

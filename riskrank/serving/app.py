@@ -8,19 +8,23 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import numpy as np
+import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from riskrank.db import get_engine
+from riskrank.errors import UserError
 from riskrank.serving import logfilter
+from riskrank.serving.audit import AuditHeadMissing
 from riskrank.serving.auth import Authenticator
-from riskrank.serving.deps import NOTICE, require_manager
+from riskrank.serving.deps import AUTH_ERRORS, NOTICE, require_manager
 from riskrank.serving.deps import get_engine as engine_dependency
 from riskrank.serving.featuresource import FeatureSource, default_feature_source
 from riskrank.serving.holder import ModelHolder
+from riskrank.serving.limits import BodySizeLimit
 from riskrank.serving.routers import audit_log, cases, health, model, outcomes, score, worklists
 from riskrank.serving.tables import create_serving_tables
-from riskrank.settings import Settings, get_settings
+from riskrank.settings import DEFAULT_PSEUDONYM_KEY, Settings, get_settings
 
 log = logging.getLogger("riskrank.serving")
 
@@ -34,6 +38,7 @@ manager (metrics, dashboard), data_scientist (model information and reload), aud
 """
 
 _DEFAULT = object()
+RETRY_AFTER_SECONDS = 2
 
 
 def _include_monitoring(app: FastAPI) -> None:
@@ -43,7 +48,7 @@ def _include_monitoring(app: FastAPI) -> None:
     except ImportError:
         log.warning("riskrank.monitoring.dashboard not available: /v1/metrics/hit-rate and /dashboard are not served")
         return
-    app.include_router(make_router(require_manager, engine_dependency))
+    app.include_router(make_router(require_manager, engine_dependency), responses=AUTH_ERRORS)
 
 
 def create_app(
@@ -54,7 +59,12 @@ def create_app(
     """Build the app. `feature_source` defaults to the feature store on settings.database_url;
     `worklist_seed` makes the random share of worklists reproducible (tests)."""
     settings = settings or get_settings()
-    engine = get_engine(settings.database_url)
+    if settings.pseudonym_key == DEFAULT_PSEUDONYM_KEY:
+        if not settings.demo:
+            raise UserError("refusing to serve with the default pseudonym key: anyone could reverse the pseudonyms in the "
+                            "logs and the audit log. Set RISKRANK_PSEUDONYM_KEY to a long random secret.")
+        log.warning("demo: serving with the default pseudonym key; never do this with real data")
+    engine = get_engine(settings.database_url, settings.database_busy_timeout_seconds)
     source: FeatureSource | None = default_feature_source(engine) if feature_source is _DEFAULT else feature_source
     holder = ModelHolder(settings, source)
 
@@ -79,12 +89,31 @@ def create_app(
     for module in (health, cases, score, worklists, outcomes, model, audit_log):
         app.include_router(module.router)
     _include_monitoring(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+
+    @app.exception_handler(sa.exc.OperationalError)
+    async def database_unavailable(request: Request, exc: sa.exc.OperationalError) -> JSONResponse:
+        # A locked SQLite file or a lost PostgreSQL connection: nothing was written, the client may retry.
+        log.warning("database unavailable (%s) in %s %s", type(exc.orig).__name__, request.method, _route(request))
+        return JSONResponse({"detail": "the database is busy or unreachable; nothing was recorded, retry later"},
+                            status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+    @app.exception_handler(AuditHeadMissing)
+    async def audit_damaged(request: Request, exc: AuditHeadMissing) -> JSONResponse:
+        log.error("audit log damaged, nothing recorded: %s", exc)
+        return JSONResponse({"detail": "the audit log is damaged, so nothing can be recorded; an operator must run "
+                             "`riskrank audit-log verify`"}, status_code=503)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         # Logged without the request path (it may hold a case id); the user gets no stack trace.
-        log.error("unexpected %s in %s %s", type(exc).__name__, request.method, request.scope.get("route").path
-                  if request.scope.get("route") else "?", exc_info=exc)
+        log.error("unexpected %s in %s %s", type(exc).__name__, request.method, _route(request), exc_info=exc)
         return JSONResponse({"detail": "internal error; it has been logged"}, status_code=500)
 
     return app
+
+
+def _route(request: Request) -> str:
+    """The route template (/v1/cases/{case_id}/score), never the path itself: it may hold a case id."""
+    route = request.scope.get("route")
+    return getattr(route, "path", "?")

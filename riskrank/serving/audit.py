@@ -1,8 +1,14 @@
 """The append-only audit log: every score, worklist and outcome, chained by hashes.
 
-Each entry's hash covers its own fields and the previous entry's hash, so editing or deleting any entry
-breaks the chain from that point on; `verify` names the first entry that does not check out.
-Appends are serialised (a process lock plus a write transaction) so concurrent requests cannot fork the chain.
+Each entry's hash covers its own fields and the previous entry's hash, so editing, deleting or reordering
+any entry breaks the chain from that point on; `verify` names the first entry that does not check out.
+
+The head row (`audit_head`: last seq and hash) is what an append extends, never the last surviving row:
+after entries are cut off the end, the next append still links to the recorded head, so the gap stays
+visible to verify instead of being papered over. The head is moved by compare-and-set in the same
+transaction as the insert (and as the outcome or worklist being audited), so concurrent writers in any
+process cannot fork the chain. Someone who can rewrite the table and the head together is caught by a
+signed checkpoint the auditor keeps elsewhere (riskrank.serving.checkpoint).
 """
 
 from __future__ import annotations
@@ -10,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +31,10 @@ _append_lock = threading.Lock()
 _RETRIES = 20
 
 
+class AuditHeadMissing(Exception):
+    """The log has entries but no head row: someone removed it. Appends are refused until an operator looks."""
+
+
 def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
@@ -34,23 +44,13 @@ def entry_hash(entry: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(fields).encode()).hexdigest()
 
 
-class _Tip:
-    """The chain's last (seq, hash) as this process last wrote it, per database, to skip reading it back.
-
-    Only a hint, checked in the same statement that moves the head: the head row is updated only where it
-    still holds this tip (compare-and-set), so if another process appended, or the database was replaced,
-    the append re-reads the tip from the database and tries again.
-    """
-
-    def __init__(self) -> None:
-        self.by_url: dict[str, tuple[int, str]] = {}
-
-
-_tip = _Tip()
+# The head as this process last wrote it, per database URL: a hint that saves reading it back. The head
+# update checks it (compare-and-set), so a stale hint only costs one retry.
+_tips: dict[str, tuple[int, str]] = {}
 
 
 class _StaleTip(Exception):
-    """The cached tip is not the database's: read it again."""
+    """The head moved under us (another writer): read it again and retry."""
 
 
 def append(
@@ -62,11 +62,12 @@ def append(
     model_version: int | str | None = None,
     score: float | None = None,
     details: Any = None,
+    together_with: Callable[[Connection], None] | None = None,
 ) -> dict[str, Any]:
     """Append one entry and return it (with seq and hash).
 
-    Within the process a lock serialises appends; across processes (the server and a CLI `rank`) the
-    primary key on seq makes a second writer of the same seq fail, and it retries on the new tip.
+    `together_with(conn)` writes the record being audited (an outcome, a worklist) in the same transaction:
+    both commit or neither does. It may run more than once if the transaction is retried.
     """
     body = canonical_json(details if details is not None else {})
     key = str(engine.url)
@@ -74,26 +75,39 @@ def append(
         for attempt in range(_RETRIES):
             try:
                 with engine.begin() as conn:
-                    tip = _tip.by_url.get(key) if attempt == 0 else None
+                    if together_with is not None:
+                        together_with(conn)
+                    tip = _tips.get(key) if attempt == 0 else None
                     entry = _append_in(conn, tip, actor, action, subject, model_version, score, body)
-                _tip.by_url[key] = (entry["seq"], entry["hash"])
+                _tips[key] = (entry["seq"], entry["hash"])
                 return entry
-            except (_StaleTip, sa.exc.IntegrityError, sa.exc.OperationalError):
-                _tip.by_url.pop(key, None)
-                if attempt == _RETRIES - 1:
-                    raise
-                time.sleep(0.005 * attempt)
-    raise AssertionError("unreachable")
+            except _StaleTip:
+                _tips.pop(key, None)
+            except BaseException:
+                _tips.pop(key, None)
+                raise
+    raise RuntimeError(f"audit append gave up after {_RETRIES} concurrent-writer retries")
+
+
+def _read_head(conn: Connection) -> tuple[int, str] | None:
+    row = conn.execute(sa.select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)).first()
+    return (row.seq, row.hash) if row else None
 
 
 def _append_in(
     conn: Connection, tip: tuple[int, str] | None, actor: str, action: str, subject: str | None,
     model_version: int | str | None, score: float | None, body: str,
 ) -> dict[str, Any]:
-    cached = tip is not None
     if tip is None:
-        row = conn.execute(sa.select(audit_log.c.seq, audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)).first()
-        tip = (row.seq, row.hash) if row else (0, GENESIS)
+        tip = _read_head(conn)
+        if tip is None:
+            if conn.execute(sa.select(audit_log.c.seq).limit(1)).first() is not None:
+                raise AuditHeadMissing("the audit log has entries but its head row is missing; appends are refused")
+            try:
+                conn.execute(audit_head.insert().values(id=1, seq=0, hash=GENESIS))
+            except sa.exc.IntegrityError:
+                raise _StaleTip from None  # another writer started the chain first; the transaction rolls back
+            tip = (0, GENESIS)
     entry = {
         "seq": tip[0] + 1,
         "at": datetime.now(UTC).isoformat(timespec="microseconds"),
@@ -106,16 +120,19 @@ def _append_in(
         "prev_hash": tip[1],
     }
     entry["hash"] = entry_hash(entry)
-    # The head row lets verify notice entries deleted from the end of the chain.
-    where = audit_head.c.id == 1
-    if cached:
-        where = where & (audit_head.c.seq == tip[0]) & (audit_head.c.hash == tip[1])
-    updated = conn.execute(audit_head.update().where(where).values(seq=entry["seq"], hash=entry["hash"]))
-    if updated.rowcount == 0:
-        if cached:
-            raise _StaleTip
-        conn.execute(audit_head.insert().values(id=1, seq=entry["seq"], hash=entry["hash"]))
-    conn.execute(audit_log.insert().values(**entry))
+    moved = conn.execute(
+        audit_head.update()
+        .where((audit_head.c.id == 1) & (audit_head.c.seq == tip[0]) & (audit_head.c.hash == tip[1]))
+        .values(seq=entry["seq"], hash=entry["hash"])
+    )
+    if moved.rowcount != 1:
+        raise _StaleTip
+    try:
+        conn.execute(audit_log.insert().values(**entry))
+    except sa.exc.IntegrityError:
+        # A row with this seq exists although the head said it was free: it was re-inserted behind the head's
+        # back. Refuse rather than overwrite or skip; verify will name it.
+        raise AuditHeadMissing(f"audit entry {entry['seq']} already exists beyond the recorded head") from None
     return entry
 
 
@@ -125,30 +142,78 @@ class Verification:
     entries: int
     first_bad_seq: int | None = None
     problem: str | None = None
+    head_seq: int = 0
+    head_hash: str = GENESIS
 
 
-def verify(engine: Engine) -> Verification:
-    """Walk the chain in order; the first entry whose hash, link or sequence number is wrong is reported."""
+class AuditLogMissing(Exception):
+    """The database has no audit log tables (a mistyped URL, or nothing was ever served from it)."""
+
+
+def _require_tables(conn: Connection) -> None:
+    names = set(sa.inspect(conn).get_table_names())
+    missing = [t.name for t in (audit_log, audit_head) if t.name not in names]
+    if missing:
+        raise AuditLogMissing(f"no audit log in this database (missing tables: {', '.join(missing)})")
+
+
+def verify(engine: Engine, *, expect: tuple[int, str] | None = None) -> Verification:
+    """Walk the chain in order; the first entry whose hash, link or sequence number is wrong is reported.
+
+    The chain and its head are read by one statement, so one consistent snapshot is checked even while
+    appends go on. `expect` = (seq, hash) of a checkpoint: the chain must contain exactly that entry.
+    Never creates tables: a database without an audit log raises AuditLogMissing.
+    """
+    head_seq_q = sa.select(audit_head.c.seq).where(audit_head.c.id == 1).scalar_subquery()
+    head_hash_q = sa.select(audit_head.c.hash).where(audit_head.c.id == 1).scalar_subquery()
+    # One statement, so the head and the rows come from the same snapshot (SQLite and PostgreSQL alike).
+    query = (
+        sa.select(head_seq_q.label("head_seq"), head_hash_q.label("head_hash"), audit_log)
+        .select_from(audit_log)
+        .order_by(audit_log.c.seq)
+    )
     prev_hash, expected_seq, count = GENESIS, 1, 0
+    head: tuple[int, str] | None = None
     with engine.connect() as conn:
-        rows = conn.execute(sa.select(audit_log).order_by(audit_log.c.seq)).mappings()
-        for row in rows:
-            entry = dict(row)
+        _require_tables(conn)
+        first_problem: Verification | None = None
+        for row in conn.execute(query).mappings():
+            if count == 0:
+                head = None if row["head_seq"] is None else (row["head_seq"], row["head_hash"])
             count += 1
-            if entry["seq"] != expected_seq:
-                return Verification(False, count, expected_seq, f"entry {expected_seq} is missing (next is {entry['seq']})")
-            if entry["prev_hash"] != prev_hash:
-                return Verification(False, count, entry["seq"], f"entry {entry['seq']} does not link to the entry before it")
-            if entry_hash(entry) != entry["hash"]:
-                return Verification(False, count, entry["seq"], f"entry {entry['seq']} was altered (hash mismatch)")
-            prev_hash, expected_seq = entry["hash"], expected_seq + 1
-        head = conn.execute(sa.select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)).first()
-    head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS)
-    if (head_seq, head_hash) != (expected_seq - 1, prev_hash):
-        if head_seq > expected_seq - 1:
-            return Verification(False, count, expected_seq, f"entries {expected_seq} to {head_seq} were deleted from the end")
-        return Verification(False, count, head_seq or None, "the chain's end does not match the recorded head")
-    return Verification(True, count)
+            if first_problem is not None:
+                continue
+            entry = dict(row)
+            seq = entry["seq"]
+            if head is not None and seq > head[0]:
+                # In one snapshot no append can be half-seen: a row past the head was put there by hand.
+                first_problem = Verification(False, count, seq, f"entry {seq} lies beyond the recorded head ({head[0]})")
+            elif seq != expected_seq:
+                first_problem = Verification(False, count, expected_seq, f"entry {expected_seq} is missing (next is {seq})")
+            elif entry["prev_hash"] != prev_hash:
+                first_problem = Verification(False, count, seq, f"entry {seq} does not link to the entry before it")
+            elif entry_hash(entry) != entry["hash"]:
+                first_problem = Verification(False, count, seq, f"entry {seq} was altered (hash mismatch)")
+            elif expect is not None and seq == expect[0] and entry["hash"] != expect[1]:
+                first_problem = Verification(False, count, seq, f"entry {seq} differs from the checkpoint")
+            else:
+                prev_hash, expected_seq = entry["hash"], expected_seq + 1
+        if count == 0:
+            head = _read_head(conn)
+    if first_problem is not None:
+        return first_problem
+    if head is None:
+        if count:
+            return Verification(False, count, None, "the chain's head record is missing")
+        head = (0, GENESIS)
+    last_seq = expected_seq - 1
+    if head != (last_seq, prev_hash):
+        if head[0] > last_seq:
+            return Verification(False, count, last_seq + 1, f"entries {last_seq + 1} to {head[0]} were deleted from the end")
+        return Verification(False, count, head[0] or None, "the chain's end does not match the recorded head")
+    if expect is not None and expect[0] > last_seq:
+        return Verification(False, count, last_seq + 1, f"the chain ends at {last_seq}, before the checkpoint ({expect[0]})")
+    return Verification(True, count, head_seq=head[0], head_hash=head[1])
 
 
 def read_entries(engine: Engine, after_seq: int = 0, limit: int = 100) -> list[dict[str, Any]]:

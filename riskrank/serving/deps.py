@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from fastapi import Depends, HTTPException, Request, status
 from sqlalchemy.engine import Engine
@@ -12,6 +13,25 @@ from riskrank.serving.featuresource import FeatureSource
 from riskrank.serving.holder import ModelHolder
 from riskrank.serving.snapshot import Snapshot
 from riskrank.settings import Settings
+
+_ERRORS: dict[int, str] = {
+    401: "No bearer token, or an unknown or inactive one",
+    403: "The token's role may not use this operation",
+    404: "No such case",
+    409: "Conflicts with what is already recorded",
+    413: "The request body is larger than the service accepts",
+    422: "The request is malformed; `detail` names every problem",
+    503: "No model loaded yet, or the database is busy or unreachable (see Retry-After and /ready)",
+}
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the error statuses an operation can return (every body is {"detail": ...})."""
+    return {code: {"description": _ERRORS[code]} for code in codes}
+
+
+# What every token-protected operation can answer besides its own statuses.
+AUTH_ERRORS = error_responses(401, 403, 422, 503)
 
 NOTICE = "The score is a ranking aid for choosing which cases to investigate, never a decision about a case."
 

@@ -1,4 +1,5 @@
-"""Keeps case ids out of the access log: paths like /v1/cases/123/score are logged with the case pseudonymised."""
+"""Keeps identifiers and secrets out of the access log: paths like /v1/cases/123/score are logged with the
+case pseudonymised, and the values of secret-looking query parameters (token=..., key=...) are redacted."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import re
 from riskrank.serving.pseudonym import pseudonymise
 
 _CASE_PATH = re.compile(r"(/v1/cases/)([^/?\s]+)")
+_SECRET_QUERY = re.compile(r"([?&][^=&\s]*(?:token|key|secret|password|auth)[^=&\s]*=)[^&\s\"]*", re.IGNORECASE)
 
 
 class PseudonymisePaths(logging.Filter):
@@ -16,8 +18,12 @@ class PseudonymisePaths(logging.Filter):
         self._key = key
 
     def _clean(self, value: object) -> object:
-        if isinstance(value, str) and "/v1/cases/" in value:
-            return _CASE_PATH.sub(lambda m: m.group(1) + "p-" + pseudonymise(m.group(2), self._key), value)
+        if not isinstance(value, str):
+            return value
+        if "/v1/cases/" in value:
+            value = _CASE_PATH.sub(lambda m: m.group(1) + "p-" + pseudonymise(m.group(2), self._key), value)
+        if "=" in value:
+            value = _SECRET_QUERY.sub(r"\1[redacted]", value)
         return value
 
     def filter(self, record: logging.LogRecord) -> bool:

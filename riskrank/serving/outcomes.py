@@ -15,7 +15,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from riskrank.db import outcomes
+from riskrank.serving import audit
 from riskrank.serving.featuresource import FeatureSource
+from riskrank.serving.pseudonym import pseudonymise
 from riskrank.serving.tables import worklist_items, worklists
 
 # Fields of the report itself: a second report with the same investigation id must match on all of them.
@@ -59,21 +61,39 @@ def _differences(stored: dict[str, Any], report: dict[str, Any]) -> list[str]:
     return [f for f in REPORT_FIELDS if not _same(stored[f], report[f])]
 
 
-def _latest_worklist_item(engine: Engine, case_id: int) -> dict[str, Any] | None:
+def _originating_worklist_item(engine: Engine, case_id: int) -> dict[str, Any] | None:
+    """The worklist hand-out this investigation came from: the first one of the case after its last recorded
+    outcome. A later worklist that lists the case again (while the investigation runs) never relabels it,
+    so a random-sample case keeps `random` and the hit-rate comparison stays unbiased."""
     with engine.connect() as conn:
-        row = conn.execute(
+        last_outcome = conn.execute(
+            sa.select(sa.func.max(outcomes.c.recorded_at)).where(outcomes.c.case_id == case_id)
+        ).scalar()
+        query = (
             sa.select(worklist_items, worklists.c.model_version)
             .join(worklists, worklists.c.worklist_id == worklist_items.c.worklist_id)
             .where(worklist_items.c.case_id == case_id)
-            .order_by(worklist_items.c.created_at.desc())
-            .limit(1)
-        ).mappings().first()
+        )
+        if last_outcome is not None:
+            query = query.where(worklist_items.c.created_at > last_outcome)
+        row = conn.execute(query.order_by(worklist_items.c.created_at.asc()).limit(1)).mappings().first()
     return dict(row) if row else None
 
 
+def _audit_details(record: dict[str, Any], pseudonym_key: str) -> dict[str, Any]:
+    return {
+        "investigation": pseudonymise(record["investigation_id"], pseudonym_key),
+        "action": record["action"], "action_type": record["action_type"], "detected_sek": record["detected_sek"],
+        "prevented_sek": record["prevented_sek"], "police_report": record["police_report"],
+        "disagreed_with_score": record["disagreed_with_score"],
+    }
+
+
 def record_outcome(
-    engine: Engine, feature_source: FeatureSource | None, report: dict[str, Any], selection: str | None, user: str
+    engine: Engine, feature_source: FeatureSource | None, report: dict[str, Any], selection: str | None, user: str,
+    pseudonym_key: str,
 ) -> Recorded:
+    """Record the report and its audit entry in one transaction: both are stored or neither is."""
     stored = _stored(engine, report["investigation_id"])
     if stored is not None:
         diff = _differences(stored, report)
@@ -83,7 +103,7 @@ def record_outcome(
 
     case_id = report["case_id"]
     features = feature_source.get(case_id) if feature_source is not None else None
-    item = _latest_worklist_item(engine, case_id)
+    item = _originating_worklist_item(engine, case_id)
     if item is not None:
         chosen, benefit, model_version, score = item["selection"], item["benefit"], item["model_version"], item["score"]
     else:
@@ -107,8 +127,11 @@ def record_outcome(
         "recorded_at": datetime.now(UTC),
     }
     try:
-        with engine.begin() as conn:
-            conn.execute(outcomes.insert().values(**record))
+        audit.append(
+            engine, actor=user, action="outcome", subject=pseudonymise(case_id, pseudonym_key),
+            model_version=record["model_version"], score=record["score"], details=_audit_details(record, pseudonym_key),
+            together_with=lambda conn: conn.execute(outcomes.insert().values(**record)),
+        )
     except sa.exc.IntegrityError:
         # Another request recorded the same investigation between our read and write: compare with that one.
         stored = _stored(engine, report["investigation_id"])

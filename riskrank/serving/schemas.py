@@ -9,6 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from riskrank.serving.deps import NOTICE
 
+# Ids are stored as 64-bit signed integers; larger ones cannot name a case (422, not a database overflow).
+MAX_ID = 2**63 - 1
+
 
 class ModelRef(BaseModel):
     name: str | None
@@ -77,7 +80,7 @@ class WorklistResponse(BaseModel):
 class OutcomeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     investigation_id: str = Field(min_length=1, max_length=64)
-    case_id: int
+    case_id: int = Field(ge=0, le=MAX_ID)
     opened_date: date
     closed_date: date
     action: bool = Field(description="The investigation led to an action (refused, reduced, stopped or reclaimed)")

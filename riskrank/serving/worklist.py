@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from riskrank.errors import UserError
 from riskrank.serving import audit
@@ -108,7 +108,7 @@ def make_worklist(
                 "reasons": why,
             }
         )
-    with engine.begin() as conn:
+    def record(conn: Connection) -> None:
         conn.execute(
             worklists.insert().values(
                 worklist_id=worklist_id, created_at=now, created_by=user, benefit=benefit, k=len(picks), objective=objective,
@@ -123,8 +123,10 @@ def make_worklist(
                 for item, pick in zip(items, picks, strict=True)
             ],
         )
+
+    # The worklist and its audit entry commit together: a recorded worklist is always audited.
     audit.append(
-        engine, actor=user, action="worklist", model_version=snapshot.version,
+        engine, actor=user, action="worklist", model_version=snapshot.version, together_with=record,
         details={
             "worklist_id": worklist_id, "benefit": benefit, "k": len(items), "objective": objective,
             "items": [

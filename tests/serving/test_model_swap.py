@@ -84,7 +84,9 @@ def test_broken_version_keeps_the_old_one_serving(tmp_path, model_registry: Mode
                 time.sleep(0.1)
                 ready = client.get("/ready").json()
     assert ready["ready"] is True and ready["model_version"] == 1
-    assert ready["failed_version"]["version"] == broken and "feature_names" in ready["failed_version"]["error"]
+    # /ready names what failed without the raw exception text; data scientists see the error in /v1/model.
+    assert ready["failed_version"]["version"] == broken and "error" not in ready["failed_version"]
+    assert f"model version {broken} could not be loaded" in ready["failed_version"]["reason"]
     assert f"version {broken} failed to load" in ready["warning"]
     assert any(f"could not load model version {broken}" in r.getMessage() for r in caplog.records)
     with live.client() as client:
@@ -92,6 +94,7 @@ def test_broken_version_keeps_the_old_one_serving(tmp_path, model_registry: Mode
     with live.client("data_scientist") as client:
         info = client.get("/v1/model").json()
         assert info["version"] == 1 and info["failed_version"]["version"] == broken
+        assert "feature_names" in info["failed_version"]["error"]
         # Moving the alias back to a good version clears the warning.
         model_registry.set_alias(1)
         status = client.post("/v1/model/reload").json()
@@ -133,6 +136,9 @@ def test_no_model_store_means_not_ready(tmp_path, serve_app) -> None:
 
     ready = httpx.get(f"{url}/ready", timeout=10)
     assert ready.status_code == 503
-    assert ready.json()["model_loaded"] is False and "no MLflow store" in ready.json()["failed_version"]["error"]
+    body = ready.json()
+    assert body["model_loaded"] is False and body["ready"] is False
+    assert body["reasons"] == ["no model is loaded: the model registry could not be reached, or it has no champion alias"]
+    assert "no MLflow store" not in ready.text and str(missing) not in ready.text  # no raw exception text
     assert httpx.get(f"{url}/health", timeout=10).status_code == 200
     assert not missing.exists()

@@ -6,15 +6,16 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from riskrank.serving import audit
 from riskrank.serving.auth import User
-from riskrank.serving.deps import require_auditor
+from riskrank.serving.deps import AUTH_ERRORS, require_auditor
+from riskrank.serving.schemas import MAX_ID
 
-router = APIRouter(prefix="/v1/audit-log", tags=["audit log"])
+router = APIRouter(prefix="/v1/audit-log", tags=["audit log"], responses=AUTH_ERRORS)
 
 
 @router.get("", summary="Audit entries after a sequence number (case ids are pseudonymised)")
 def read_audit_log(
     request: Request,
-    after: int = Query(0, ge=0),
+    after: int = Query(0, ge=0, le=MAX_ID, description="Return entries with a larger sequence number"),
     limit: int = Query(100, ge=1, le=1000),
     user: User = Depends(require_auditor),
 ) -> dict:

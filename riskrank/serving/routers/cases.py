@@ -9,13 +9,13 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Res
 
 from riskrank.serving import audit
 from riskrank.serving.auth import User
-from riskrank.serving.deps import NOTICE, get_snapshot, require_investigator
+from riskrank.serving.deps import AUTH_ERRORS, NOTICE, error_responses, get_snapshot, require_investigator
 from riskrank.serving.pseudonym import pseudonymise
-from riskrank.serving.schemas import ScoreResponse
+from riskrank.serving.schemas import MAX_ID, ScoreResponse
 from riskrank.serving.scoring import audit_reasons, score_payload
 from riskrank.serving.snapshot import Snapshot
 
-router = APIRouter(prefix="/v1/cases", tags=["cases"])
+router = APIRouter(prefix="/v1/cases", tags=["cases"], responses=AUTH_ERRORS)
 log = logging.getLogger("riskrank.serving.cases")
 
 
@@ -23,11 +23,11 @@ log = logging.getLogger("riskrank.serving.cases")
     "/{case_id}/score",
     response_model=ScoreResponse,
     summary="Score a case from its stored features, with its top reasons",
-    responses={404: {"description": "No features for this case"}},
+    responses=error_responses(404),
 )
 def case_score(
     request: Request,
-    case_id: int = Path(ge=0),
+    case_id: int = Path(ge=0, le=MAX_ID),
     top: int = Query(5, ge=0, le=100, description="How many reasons to show"),
     user: User = Depends(require_investigator),
     snapshot: Snapshot = Depends(get_snapshot),

@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 
 from riskrank.serving.auth import User
-from riskrank.serving.deps import get_snapshot, require_data_scientist
+from riskrank.serving.deps import AUTH_ERRORS, get_snapshot, require_data_scientist
 from riskrank.serving.schemas import ModelInfo
 from riskrank.serving.snapshot import Snapshot
 
-router = APIRouter(prefix="/v1/model", tags=["model"])
+router = APIRouter(prefix="/v1/model", tags=["model"], responses=AUTH_ERRORS)
 
 
 @router.get("", response_model=ModelInfo, summary="The serving model: version, alias, training date, features, key metrics")
