@@ -3,10 +3,14 @@ their command functions so that `riskrank --help` stays fast."""
 
 from __future__ import annotations
 
+import os
 import sys
+from typing import NoReturn
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
+from rich.text import Text
 
 from riskrank.errors import UserError
 from riskrank.features.commands import features
@@ -47,9 +51,29 @@ def demo(
     run_demo(out=out, scale=scale, seed=seed, port=port, serve_after=serve_after)
 
 
+def _fail(message: str) -> NoReturn:
+    # Printed as plain text: a path or column name may contain rich markup such as "[/".
+    console = Console(stderr=True, soft_wrap=True, highlight=False)
+    console.print(Text.assemble(("error: ", "red"), message))
+    sys.exit(2)
+
+
+def _setting_problems(exc: ValidationError) -> str:
+    return "; ".join(f"RISKRANK_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors())
+
+
 def main() -> None:
+    """Run the CLI. The last line of defence: whatever goes wrong, the user gets a message and exit 2, never a
+    traceback (set RISKRANK_DEBUG=1 to see one)."""
     try:
         app()
     except (UserError, ContractError) as exc:
-        Console(stderr=True).print(f"[red]error:[/red] {exc}")
-        sys.exit(2)
+        _fail(str(exc))
+    except ValidationError as exc:
+        _fail(f"bad setting: {_setting_problems(exc)}")
+    except KeyboardInterrupt:
+        _fail("interrupted")
+    except Exception as exc:
+        if os.environ.get("RISKRANK_DEBUG"):
+            raise
+        _fail(f"{type(exc).__name__}: {exc} (RISKRANK_DEBUG=1 shows the traceback)")

@@ -14,7 +14,7 @@ def _parse_date(text: str):  # noqa: ANN202 - returns pandas.Timestamp; pandas i
 
     try:
         return pd.Timestamp(text).normalize()
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, AttributeError):  # "" parses to NaT, which has no normalize()
         raise UserError(f"--as-of {text!r} is not a date (use YYYY-MM-DD)") from None
 
 

@@ -1,6 +1,8 @@
-"""Serving's CLI commands: serve, rank, users add, audit-log verify. Heavy imports stay inside the functions."""
+"""Serving's CLI commands: serve, rank, users, audit-log verify/checkpoint/keygen. Heavy imports stay inside the functions."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import typer
 
@@ -119,19 +121,98 @@ def users_deactivate(name: str = typer.Argument(..., help="User name.")) -> None
     typer.echo(f"user {name.strip()} deactivated")
 
 
-@audit_log_app.command("verify")
-def audit_log_verify() -> None:
-    """Check the audit log's hash chain; exit 1 and name the first bad entry if any was edited or deleted."""
+def _existing_audit_engine():
+    """The configured database, only if it exists: checking an audit log must never create one."""
+    from pathlib import Path
+
+    import sqlalchemy as sa
+
     from riskrank.db import get_engine
-    from riskrank.serving import audit
-    from riskrank.serving.tables import create_serving_tables
     from riskrank.settings import get_settings
 
-    engine = get_engine(get_settings().database_url)
-    create_serving_tables(engine)
-    result = audit.verify(engine)
+    url = get_settings().database_url
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError:
+        raise UserError(f"RISKRANK_DATABASE_URL is not a database URL: {url!r}") from None
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:") \
+            and not Path(parsed.database).is_file():
+        raise UserError(f"no database at {parsed.database}; check RISKRANK_DATABASE_URL")
+    return get_engine(url)
+
+
+def _verified(checkpoint_head: tuple[int, str] | None = None):
+    from riskrank.serving import audit
+
+    try:
+        return audit.verify(_existing_audit_engine(), expect=checkpoint_head)
+    except audit.AuditLogMissing as exc:
+        raise UserError(f"{exc}; check RISKRANK_DATABASE_URL") from None
+
+
+@audit_log_app.command("verify")
+def audit_log_verify(
+    checkpoint: Path | None = typer.Option(None, help="A signed checkpoint file: also prove the chain extends it."),
+    public_key: Path | None = typer.Option(
+        None, help="PEM public key that signed the checkpoint (default: the one of RISKRANK_AUDIT_SIGNING_KEY)."
+    ),
+) -> None:
+    """Check the audit log's hash chain; exit 1 and name the first bad entry if any was edited, deleted or reordered."""
+    head = None
+    if checkpoint is not None:
+        head = _checkpoint_head(checkpoint, public_key)
+    result = _verified(head)
     if result.ok:
-        typer.echo(f"audit log OK: {result.entries} entries, chain intact")
+        extends = f", extends the checkpoint at entry {head[0]}" if head else ""
+        typer.echo(f"audit log OK: {result.entries} entries, chain intact{extends}")
         return
     typer.echo(f"audit log BROKEN at entry {result.first_bad_seq}: {result.problem}", err=True)
     raise typer.Exit(1)
+
+
+def _checkpoint_head(checkpoint: Path, public_key: Path | None) -> tuple[int, str]:
+    from riskrank.serving.checkpoint import load_private_key, load_public_key, read_checkpoint
+    from riskrank.settings import get_settings
+
+    key = load_public_key(public_key) if public_key else load_private_key(get_settings().audit_signing_key).public_key()
+    return read_checkpoint(checkpoint, key)
+
+
+@audit_log_app.command("checkpoint")
+def audit_log_checkpoint(
+    out: Path = typer.Option(..., help="File to write the signed head to; keep it where the service's operators cannot."),
+) -> None:
+    """Sign the current head of an intact chain (Ed25519, key RISKRANK_AUDIT_SIGNING_KEY) and write it to OUT."""
+    import json
+
+    from riskrank.serving.checkpoint import load_private_key, make_checkpoint
+    from riskrank.settings import get_settings
+
+    key = load_private_key(get_settings().audit_signing_key)
+    result = _verified()
+    if not result.ok:
+        raise UserError(f"refusing to sign a broken chain: entry {result.first_bad_seq}: {result.problem}")
+    try:
+        out.write_text(json.dumps(make_checkpoint(key, result.head_seq, result.head_hash), indent=2) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"cannot write {out}: {exc.strerror}") from None
+    typer.echo(f"checkpoint of entry {result.head_seq} written to {out}")
+
+
+@audit_log_app.command("keygen")
+def audit_log_keygen(out: Path = typer.Option(..., help="File for the new Ed25519 private key (PEM, owner-only).")) -> None:
+    """Make a signing key for checkpoints; print its public key for the auditor."""
+    import os
+
+    from riskrank.serving.checkpoint import load_private_key, new_private_key_pem, public_key_pem
+
+    if out.exists():
+        raise UserError(f"{out} exists; not overwriting a key")
+    try:
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as exc:
+        raise UserError(f"cannot create {out}: {exc.strerror}") from None
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(new_private_key_pem())
+    typer.echo(f"private key written to {out}; set RISKRANK_AUDIT_SIGNING_KEY={out}. Public key for the auditor:")
+    typer.echo(public_key_pem(load_private_key(out)), nl=False)

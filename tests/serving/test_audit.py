@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -113,3 +114,110 @@ def test_appends_continue_the_chain_written_by_another_process(audit_engine) -> 
     appended = audit.append(audit_engine, actor="server", action="score", details={})
     assert appended["seq"] == entry["seq"] + 1 and appended["prev_hash"] == entry["hash"]
     assert audit.verify(audit_engine).ok
+
+
+def _append_from_another_process(engine) -> None:
+    """A fresh process (like `riskrank rank` or a restarted server) has no cached tip: it must read the head."""
+    code = ("import sys; from riskrank.db import get_engine; from riskrank.serving import audit; "
+            "audit.append(get_engine(sys.argv[1]), actor='cli', action='worklist', details={})")
+    subprocess.run([sys.executable, "-c", code, str(engine.url)], check=True, timeout=120)
+
+
+def test_deleted_tail_stays_detected_after_an_append_from_a_new_process(audit_engine) -> None:
+    with audit_engine.begin() as conn:
+        conn.execute(audit_log.delete().where(audit_log.c.seq >= 3))
+    _append_from_another_process(audit_engine)
+    result = audit.verify(audit_engine)
+    assert not result.ok and result.first_bad_seq == 3 and "missing" in result.problem
+    audit._tips.clear()  # the same within this process once its cached tip is gone (a restart)
+    audit.append(audit_engine, actor="server", action="score", details={})
+    assert audit.verify(audit_engine).first_bad_seq == 3
+
+
+def test_reordering_entries_is_detected(audit_engine) -> None:
+    with audit_engine.begin() as conn:
+        conn.execute(audit_log.update().where(audit_log.c.seq == 2).values(seq=-2))
+        conn.execute(audit_log.update().where(audit_log.c.seq == 3).values(seq=2))
+        conn.execute(audit_log.update().where(audit_log.c.seq == -2).values(seq=3))
+    result = audit.verify(audit_engine)
+    assert not result.ok and result.first_bad_seq == 2
+
+
+def test_verify_sees_one_consistent_snapshot_while_appends_go_on(audit_engine) -> None:
+    stop = threading.Event()
+
+    def writer() -> None:
+        while not stop.is_set():
+            audit.append(audit_engine, actor="load", action="score", subject="s", details={"reasons": list(range(20))})
+
+    threads = [threading.Thread(target=writer) for _ in range(2)]
+    for t in threads:
+        t.start()
+    try:
+        results = [audit.verify(audit_engine) for _ in range(40)]
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert [r.problem for r in results if not r.ok] == []
+    assert results[-1].entries > results[0].entries  # the writers really ran during the checks
+
+
+def test_an_append_after_the_head_row_was_removed_is_refused(audit_engine) -> None:
+    from riskrank.serving.tables import audit_head
+
+    with audit_engine.begin() as conn:
+        conn.execute(audit_head.delete())
+    audit._tips.clear()
+    with pytest.raises(audit.AuditHeadMissing):
+        audit.append(audit_engine, actor="server", action="score", details={})
+    result = audit.verify(audit_engine)
+    assert not result.ok and "head record is missing" in result.problem
+
+
+def _cli(env: dict, *args: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-c", "from riskrank.cli import main; main()", *args]
+    return subprocess.run(command, env={**os.environ, **env}, capture_output=True, text=True, timeout=120)
+
+
+def test_verify_on_a_mistyped_database_is_an_error_and_creates_nothing(tmp_path) -> None:
+    typo = tmp_path / "riskrnak.db"
+    result = _cli({"RISKRANK_DATABASE_URL": f"sqlite:///{typo}"}, "audit-log", "verify")
+    assert result.returncode == 2 and "no database at" in result.stderr and "Traceback" not in result.stderr
+    assert not typo.exists()
+    empty = tmp_path / "empty.db"
+    get_engine(f"sqlite:///{empty}").connect().close()  # a database without the audit tables
+    result = _cli({"RISKRANK_DATABASE_URL": f"sqlite:///{empty}"}, "audit-log", "verify")
+    assert result.returncode == 2 and "no audit log in this database" in result.stderr
+    assert sa.inspect(get_engine(f"sqlite:///{empty}")).get_table_names() == []
+
+
+def test_a_signed_checkpoint_catches_a_consistently_rewritten_chain(tmp_path, audit_engine) -> None:
+    from riskrank.serving.tables import audit_head
+
+    key, checkpoint = tmp_path / "audit.key", tmp_path / "head.json"
+    env = {"RISKRANK_DATABASE_URL": str(audit_engine.url), "RISKRANK_AUDIT_SIGNING_KEY": str(key)}
+    made = _cli(env, "audit-log", "keygen", "--out", str(key))
+    assert made.returncode == 0 and "BEGIN PUBLIC KEY" in made.stdout and oct(key.stat().st_mode & 0o777) == "0o600"
+    signed = _cli(env, "audit-log", "checkpoint", "--out", str(checkpoint))
+    assert signed.returncode == 0, signed.stderr
+    audit.append(audit_engine, actor="later", action="score", details={})
+    extends = _cli(env, "audit-log", "verify", "--checkpoint", str(checkpoint))
+    assert extends.returncode == 0 and "extends the checkpoint at entry 5" in extends.stdout, extends.stderr
+
+    # An operator cuts the chain back to entry 3 and moves the head with it: the chain alone looks intact ...
+    with audit_engine.begin() as conn:
+        conn.execute(audit_log.delete().where(audit_log.c.seq > 3))
+        tip = conn.execute(sa.select(audit_log.c.hash).where(audit_log.c.seq == 3)).scalar_one()
+        conn.execute(audit_head.update().values(seq=3, hash=tip))
+    assert _cli(env, "audit-log", "verify").returncode == 0
+    # ... but not against the auditor's checkpoint.
+    cut = _cli(env, "audit-log", "verify", "--checkpoint", str(checkpoint))
+    assert cut.returncode == 1 and "before the checkpoint" in cut.stderr
+
+    # A checkpoint edited to match the shorter chain fails its signature.
+    forged = json.loads(checkpoint.read_text())
+    forged.update(seq=3, hash=tip)
+    checkpoint.write_text(json.dumps(forged))
+    refused = _cli(env, "audit-log", "verify", "--checkpoint", str(checkpoint))
+    assert refused.returncode == 2 and "not signed by this key" in refused.stderr and "Traceback" not in refused.stderr
