@@ -2,7 +2,8 @@
 dependency the app injects) and the dashboard page at /dashboard.
 
 The page itself holds no data and needs no token: its script asks for a manager token (kept in
-sessionStorage, or taken once from ?token=) and fetches the JSON endpoints with an Authorization header.
+sessionStorage) and fetches the JSON endpoints with an Authorization header. A token is never accepted in
+the URL, where access logs, browser history and Referer headers would keep it.
 """
 
 from __future__ import annotations
@@ -155,7 +156,10 @@ def make_router(require_manager: Callable[..., Any], get_engine: Callable[..., E
                                  feature_drift=feature_drift_from_store(engine, chosen), model=_serving_model(request, frame))
 
     @router.get("/dashboard", response_class=HTMLResponse, include_in_schema=False)
-    def dashboard_page() -> HTMLResponse:
+    def dashboard_page(request: Request) -> HTMLResponse:
+        if "token" in request.query_params:
+            return HTMLResponse("A token never goes in the address: open /dashboard and paste the token into the page.",
+                                status_code=400, headers={"Cache-Control": "no-store"})
         return HTMLResponse(_page(), headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
 
     return router

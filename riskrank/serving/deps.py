@@ -30,8 +30,8 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"description": _ERRORS[code]} for code in codes}
 
 
-# What every token-protected operation can answer besides its own statuses.
-AUTH_ERRORS = error_responses(401, 403, 422, 503)
+# What every token-protected operation can answer besides its own statuses (any request may carry a big body).
+AUTH_ERRORS = error_responses(401, 403, 413, 422, 503)
 
 NOTICE = "The score is a ranking aid for choosing which cases to investigate, never a decision about a case."
 

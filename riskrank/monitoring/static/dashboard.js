@@ -1,5 +1,6 @@
 // Manager dashboard: fetches /v1/metrics/dashboard with the manager's bearer token and draws SVG charts.
-// No chart library and nothing fetched from elsewhere. The token lives in sessionStorage only.
+// No chart library and nothing fetched from elsewhere. The token lives in sessionStorage only and travels only
+// in the Authorization header, never in a URL (URLs end up in access logs, history and Referer headers).
 (function () {
   "use strict";
   const NS = "http://www.w3.org/2000/svg";
@@ -269,13 +270,6 @@
   }
 
   function init() {
-    const params = new URLSearchParams(window.location.search);
-    if (params.get("token")) {
-      sessionStorage.setItem(TOKEN_KEY, params.get("token"));
-      params.delete("token");  // keep the token out of the address bar and history
-      const rest = params.toString();
-      history.replaceState(null, "", window.location.pathname + (rest ? "?" + rest : ""));
-    }
     $("token-form").addEventListener("submit", (event) => {
       event.preventDefault();
       const value = $("token").value.trim();

@@ -19,7 +19,7 @@ router = APIRouter(prefix="/v1", tags=["outcomes"])
     summary="Record an investigation's outcome",
     responses={
         **AUTH_ERRORS,
-        **error_responses(409, 413),
+        **error_responses(409),
         200: {"description": "Already recorded with the same report; the stored record is returned"},
     },
 )

@@ -9,13 +9,13 @@ from fastapi.exceptions import RequestValidationError
 
 from riskrank.serving import audit
 from riskrank.serving.auth import User
-from riskrank.serving.deps import AUTH_ERRORS, NOTICE, error_responses, get_snapshot, require_investigator
+from riskrank.serving.deps import AUTH_ERRORS, NOTICE, get_snapshot, require_investigator
 from riskrank.serving.schemas import ScoreRequest, ScoreResponse
 from riskrank.serving.scoring import audit_reasons, score_payload
 from riskrank.serving.snapshot import Snapshot
 from riskrank.serving.validation import feature_problems
 
-router = APIRouter(prefix="/v1", tags=["score"], responses={**AUTH_ERRORS, **error_responses(413)})
+router = APIRouter(prefix="/v1", tags=["score"], responses=AUTH_ERRORS)
 
 
 @router.post(

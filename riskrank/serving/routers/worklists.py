@@ -7,12 +7,12 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 
 from riskrank.errors import UserError
 from riskrank.serving.auth import User
-from riskrank.serving.deps import AUTH_ERRORS, NOTICE, error_responses, get_snapshot, require_investigator
+from riskrank.serving.deps import AUTH_ERRORS, NOTICE, get_snapshot, require_investigator
 from riskrank.serving.schemas import WorklistRequest, WorklistResponse
 from riskrank.serving.snapshot import Snapshot
 from riskrank.serving.worklist import make_worklist
 
-router = APIRouter(prefix="/v1", tags=["worklists"], responses={**AUTH_ERRORS, **error_responses(413)})
+router = APIRouter(prefix="/v1", tags=["worklists"], responses=AUTH_ERRORS)
 
 
 @router.post("/worklists", response_model=WorklistResponse, status_code=201, summary="Make a ranked worklist")
