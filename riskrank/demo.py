@@ -136,4 +136,5 @@ def run_demo(out: str, scale: float, seed: int, port: int, serve_after: bool) ->
         from riskrank.serving.app import create_app
 
         console.print(f"serving on {base} (Ctrl-C to stop)")
-        uvicorn.run(create_app(settings), host=settings.host, port=port, log_level="warning")
+        # demo=True: the one place the default pseudonym key may serve (the app warns); a real deployment sets its own.
+        uvicorn.run(create_app(settings.model_copy(update={"demo": True})), host=settings.host, port=port, log_level="warning")
