@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from riskrank.db import get_engine
 from riskrank.errors import UserError
 from riskrank.serving import logfilter
-from riskrank.serving.audit import AuditHeadMissing
+from riskrank.serving.audit import AuditUnavailable
 from riskrank.serving.auth import Authenticator
 from riskrank.serving.deps import AUTH_ERRORS, NOTICE, require_manager
 from riskrank.serving.deps import get_engine as engine_dependency
@@ -98,11 +98,11 @@ def create_app(
         return JSONResponse({"detail": "the database is busy or unreachable; nothing was recorded, retry later"},
                             status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
-    @app.exception_handler(AuditHeadMissing)
-    async def audit_damaged(request: Request, exc: AuditHeadMissing) -> JSONResponse:
-        log.error("audit log damaged, nothing recorded: %s", exc)
-        return JSONResponse({"detail": "the audit log is damaged, so nothing can be recorded; an operator must run "
-                             "`riskrank audit-log verify`"}, status_code=503)
+    @app.exception_handler(AuditUnavailable)
+    async def audit_unavailable(request: Request, exc: AuditUnavailable) -> JSONResponse:
+        log.error("audit log refused an entry, nothing recorded in %s: %s", _route(request), exc)
+        return JSONResponse({"detail": "the audit log cannot take entries, so nothing can be recorded; an operator must "
+                             "run `riskrank audit-log verify`"}, status_code=503)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

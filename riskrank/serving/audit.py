@@ -31,7 +31,11 @@ _append_lock = threading.Lock()
 _RETRIES = 20
 
 
-class AuditHeadMissing(Exception):
+class AuditUnavailable(Exception):
+    """The audit log cannot take an entry, so the record it would audit is not written either."""
+
+
+class AuditHeadMissing(AuditUnavailable):
     """The log has entries but no head row: someone removed it. Appends are refused until an operator looks."""
 
 
@@ -130,9 +134,9 @@ def _append_in(
     try:
         conn.execute(audit_log.insert().values(**entry))
     except sa.exc.IntegrityError:
-        # A row with this seq exists although the head said it was free: it was re-inserted behind the head's
-        # back. Refuse rather than overwrite or skip; verify will name it.
-        raise AuditHeadMissing(f"audit entry {entry['seq']} already exists beyond the recorded head") from None
+        # E.g. a row with this seq exists although the head said it was free (put there behind the head's back).
+        # Refuse rather than overwrite or skip; verify names the damage.
+        raise AuditUnavailable(f"the database refused audit entry {entry['seq']}") from None
     return entry
 
 
