@@ -28,9 +28,9 @@ class Settings(BaseSettings):
     # Ed25519 private key (PEM file) that signs audit-log checkpoints; `riskrank audit-log keygen` makes one.
     audit_signing_key: Path | None = None
     # How long a SQLite request waits for a lock before the service answers 503 with Retry-After.
-    database_busy_timeout_seconds: float = Field(5.0, gt=0)
+    database_busy_timeout_seconds: float = Field(default=5.0, gt=0)
     # Largest request body the service reads; larger ones get 413.
-    max_body_bytes: int = Field(1_048_576, gt=0)
+    max_body_bytes: int = Field(default=1_048_576, gt=0)
     # Share of every worklist drawn at random so hit rates can be measured without bias.
     random_share: float = 0.05
     # Control cost per closed investigation, SEK: Tabell 76 / Tabell 78 / Tabell 74, 2024 (derived: 7 240).

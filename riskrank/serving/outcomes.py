@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from riskrank.db import outcomes
 from riskrank.serving import audit
@@ -126,11 +126,15 @@ def record_outcome(
         "recorded_by": user,
         "recorded_at": datetime.now(UTC),
     }
+
+    def insert(conn: Connection) -> None:
+        conn.execute(outcomes.insert().values(**record))
+
     try:
         audit.append(
             engine, actor=user, action="outcome", subject=pseudonymise(case_id, pseudonym_key),
             model_version=record["model_version"], score=record["score"], details=_audit_details(record, pseudonym_key),
-            together_with=lambda conn: conn.execute(outcomes.insert().values(**record)),
+            together_with=insert,
         )
     except sa.exc.IntegrityError:
         # Another request recorded the same investigation between our read and write: compare with that one.
