@@ -17,7 +17,7 @@ import hashlib
 import json
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -146,8 +146,9 @@ class Verification:
     entries: int
     first_bad_seq: int | None = None
     problem: str | None = None
-    head_seq: int = 0
-    head_hash: str = GENESIS
+    # The head this check found (what a checkpoint signs); not part of the verdict.
+    head_seq: int = field(default=0, compare=False)
+    head_hash: str = field(default=GENESIS, compare=False)
 
 
 class AuditLogMissing(Exception):

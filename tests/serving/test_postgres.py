@@ -58,8 +58,21 @@ def test_outcome_idempotency_on_postgres(pg_engine) -> None:
         def get(self, case_id):
             return {"case_id": case_id, "benefit": "barnbidrag", "sex": "F"}
 
-    first = record_outcome(pg_engine, Store(), report, "impulse", "anna")
-    again = record_outcome(pg_engine, Store(), report, "impulse", "anna")
+    first = record_outcome(pg_engine, Store(), report, "impulse", "anna", "k")
+    again = record_outcome(pg_engine, Store(), report, "impulse", "anna", "k")
     assert first.created and not again.created and again.record["sex"] == "F"
     with pytest.raises(OutcomeConflict, match="police_report"):
-        record_outcome(pg_engine, Store(), {**report, "police_report": True}, "impulse", "anna")
+        record_outcome(pg_engine, Store(), {**report, "police_report": True}, "impulse", "anna", "k")
+    # The outcome and its audit entry were written together, once.
+    assert audit.verify(pg_engine) == audit.Verification(True, 1)
+
+
+def test_deleted_tail_stays_detected_on_postgres(pg_engine) -> None:
+    for i in range(5):
+        audit.append(pg_engine, actor="a", action="score", details={"i": i})
+    with pg_engine.begin() as conn:
+        conn.execute(audit_log.delete().where(audit_log.c.seq >= 4))
+    audit._tips.clear()  # as after a restart
+    audit.append(pg_engine, actor="a", action="score", details={})
+    result = audit.verify(pg_engine)
+    assert not result.ok and result.first_bad_seq == 4
