@@ -162,6 +162,25 @@ def _require_tables(conn: Connection) -> None:
         raise AuditLogMissing(f"no audit log in this database (missing tables: {', '.join(missing)})")
 
 
+def _entry_problem(
+    entry: dict[str, Any], count: int, expected_seq: int, prev_hash: str, head: tuple[int, str] | None,
+    expect: tuple[int, str] | None,
+) -> Verification | None:
+    seq = entry["seq"]
+    if head is not None and seq > head[0]:
+        # In one snapshot no append can be half-seen: a row past the head was put there by hand.
+        return Verification(False, count, seq, f"entry {seq} lies beyond the recorded head ({head[0]})")
+    if seq != expected_seq:
+        return Verification(False, count, expected_seq, f"entry {expected_seq} is missing (next is {seq})")
+    if entry["prev_hash"] != prev_hash:
+        return Verification(False, count, seq, f"entry {seq} does not link to the entry before it")
+    if entry_hash(entry) != entry["hash"]:
+        return Verification(False, count, seq, f"entry {seq} was altered (hash mismatch)")
+    if expect is not None and seq == expect[0] and entry["hash"] != expect[1]:
+        return Verification(False, count, seq, f"entry {seq} differs from the checkpoint")
+    return None
+
+
 def verify(engine: Engine, *, expect: tuple[int, str] | None = None) -> Verification:
     """Walk the chain in order; the first entry whose hash, link or sequence number is wrong is reported.
 
@@ -179,34 +198,21 @@ def verify(engine: Engine, *, expect: tuple[int, str] | None = None) -> Verifica
     )
     prev_hash, expected_seq, count = GENESIS, 1, 0
     head: tuple[int, str] | None = None
+    problem: Verification | None = None
     with engine.connect() as conn:
         _require_tables(conn)
-        first_problem: Verification | None = None
         for row in conn.execute(query).mappings():
             if count == 0:
                 head = None if row["head_seq"] is None else (row["head_seq"], row["head_hash"])
             count += 1
-            if first_problem is not None:
-                continue
-            entry = dict(row)
-            seq = entry["seq"]
-            if head is not None and seq > head[0]:
-                # In one snapshot no append can be half-seen: a row past the head was put there by hand.
-                first_problem = Verification(False, count, seq, f"entry {seq} lies beyond the recorded head ({head[0]})")
-            elif seq != expected_seq:
-                first_problem = Verification(False, count, expected_seq, f"entry {expected_seq} is missing (next is {seq})")
-            elif entry["prev_hash"] != prev_hash:
-                first_problem = Verification(False, count, seq, f"entry {seq} does not link to the entry before it")
-            elif entry_hash(entry) != entry["hash"]:
-                first_problem = Verification(False, count, seq, f"entry {seq} was altered (hash mismatch)")
-            elif expect is not None and seq == expect[0] and entry["hash"] != expect[1]:
-                first_problem = Verification(False, count, seq, f"entry {seq} differs from the checkpoint")
-            else:
-                prev_hash, expected_seq = entry["hash"], expected_seq + 1
+            problem = _entry_problem(dict(row), count, expected_seq, prev_hash, head, expect)
+            if problem is not None:
+                break
+            prev_hash, expected_seq = row["hash"], expected_seq + 1
         if count == 0:
             head = _read_head(conn)
-    if first_problem is not None:
-        return first_problem
+    if problem is not None:
+        return problem
     if head is None:
         if count:
             return Verification(False, count, None, "the chain's head record is missing")

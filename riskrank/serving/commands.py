@@ -123,8 +123,6 @@ def users_deactivate(name: str = typer.Argument(..., help="User name.")) -> None
 
 def _existing_audit_engine():
     """The configured database, only if it exists: checking an audit log must never create one."""
-    from pathlib import Path
-
     import sqlalchemy as sa
 
     from riskrank.db import get_engine
