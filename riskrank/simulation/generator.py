@@ -64,7 +64,7 @@ def generate(scale: float, seed: int, config: SimConfig | None = None, progress:
         ends = builder.case_end
         cases["end_date"] = pd.Series(to_datetime(np.minimum(ends, end))).where(ends <= end)
         signals = buffer.frame(day(SIGNALS_FROM), end)
-        truth_frame = truth.frame(cases["case_id"].to_numpy())
+        truth_frame = truth.frame(cases["case_id"].to_numpy(), builder.error_end, end)
         step(STAGES[5])
 
     meta = {

@@ -2,8 +2,9 @@
 
 Investigations are not a random sample of cases, so the honest test of a ranking is to let it choose among
 ALL active cases, as a worklist would, and ask the world's truth table whether the chosen cases were in error
-on that date (error_start <= date). Capacity k per benefit is the number of investigations the world opened
-per month for that benefit during the test months: what the agency actually had hands for.
+on that date (`riskrank.world.in_error_on`: started on or before it, not yet corrected by an action nor ended
+with the case). Capacity k per benefit is the number of investigations the world opened per month for that
+benefit during the test months: what the agency actually had hands for.
 
 Without a truth table (real data) the population falls back to the closed test investigations themselves,
 labelled by action, with k = half of each benefit's test investigations (a triage view; see docs/training.md).
@@ -18,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from riskrank.training.dataset import LABEL, VALUE, SplitBounds
-from riskrank.world import World
+from riskrank.world import World, in_error_on
 
 SLOT = "slot"  # one worklist: an evaluation date and a benefit
 EVAL_DATE = "eval_date"
@@ -53,7 +54,7 @@ def truth_population(world: World, bounds: SplitBounds, dates: Sequence[pd.Times
     for date in dates:
         feats = features_as_of(world, date, engine=engine, client=client)
         t = truth.reindex(feats["case_id"].to_numpy())
-        in_error = t["error_start"].notna().to_numpy() & (t["error_start"].to_numpy() <= np.datetime64(date))
+        in_error = in_error_on(world.truth, feats["case_id"].to_numpy(), date)
         feats = feats.assign(**{
             EVAL_DATE: date,
             LABEL: in_error.astype(int),
