@@ -250,3 +250,11 @@ def in_error_on(truth: pd.DataFrame, case_ids: ArrayLike, dates: ArrayLike | pd.
         started = ~np.isnat(start) & (start <= when)
         not_ended = np.isnat(end) | (when < end)
     return np.asarray(started & not_ended, dtype=bool)
+
+
+def under_open_investigation(investigations: pd.DataFrame, case_ids: ArrayLike, date: pd.Timestamp) -> np.ndarray:
+    """Whether each case has an investigation open on `date`: opened on or before it and not closed by it."""
+    date = pd.Timestamp(date)
+    opened = investigations["opened_date"] <= date
+    open_on = opened & (investigations["closed_date"].isna() | (investigations["closed_date"] > date))
+    return np.isin(np.asarray(case_ids), investigations.loc[open_on, "case_id"].to_numpy())
