@@ -32,7 +32,8 @@ def test_cases_under_open_investigation_are_left_out_and_new_finds_marked(tiny_w
     pop, _ = truth_population(tiny_world, BOUNDS, [date])
     assert not pop["case_id"].isin(open_on["case_id"]).any()
     assert len(pop) == (~active.isin(open_on["case_id"])).sum()
-    notes = tiny_world.signals[(tiny_world.signals["kind"] == "notification")
-                               & (tiny_world.signals["date"] <= date) & (tiny_world.signals["date"] > date - pd.Timedelta(days=90))]
+    signals = tiny_world.signals
+    recent = (signals["date"] <= date) & (signals["date"] > date - pd.Timedelta(days=90))
+    notes = signals[(signals["kind"] == "notification") & recent]
     notified = pop["case_id"].isin(notes["case_id"])
     assert notified.any() and (~pop.loc[notified, NEW_FIND]).all() and pop.loc[~notified, NEW_FIND].all()
