@@ -114,13 +114,13 @@ class InvestigationBuilder:
 
     def _count(self, benefit: str, year: int) -> int:
         if year == 0:
-            return round(self.scale * published.value(benefit, published.CLOSED, 2024) * INVESTIGATION_DAYS / 365)
-        return round(self.scale * published.value(benefit, published.CLOSED, year))
+            return round(self.scale * published.required(benefit, published.CLOSED, 2024) * INVESTIGATION_DAYS / 365)
+        return round(self.scale * published.required(benefit, published.CLOSED, year))
 
     def _sex_factor(self, benefit: str, cases: np.ndarray) -> np.ndarray:
         """Impulses concern women more or less often than their share of recipients (Tabell 74 vs Tabell 3)."""
-        inv = published.value(benefit, published.CLOSED, 2024, "women") / published.value(benefit, published.CLOSED, 2024)
-        rec = published.value(benefit, published.RECIPIENTS, 2024, "women") / published.value(
+        inv = published.required(benefit, published.CLOSED, 2024, "women") / published.required(benefit, published.CLOSED, 2024)
+        rec = published.required(benefit, published.RECIPIENTS, 2024, "women") / published.required(
             benefit, published.RECIPIENTS, 2024)
         odds = (inv / (1 - inv)) / (rec / (1 - rec))
         return np.where(self.pop.sex_code[self.pop.case_person[cases]] == 0, odds, 1.0)
@@ -209,7 +209,7 @@ class InvestigationBuilder:
         n_random = _round_at_random(rng, n * self.config.random_share)
         n_fk = _round_at_random(rng, (n - n_random) * FK_INITIATED_SHARE)
         n_imp = n - n_random - n_fk
-        hit = published.value(benefit, published.SHARE_WITH_ACTION, year or 2024) / 100.0
+        hit = published.required(benefit, published.SHARE_WITH_ACTION, year or 2024) / 100.0
         aimed = min(1.0, hit / BENEFIT_PARAMS[benefit].detection)
         taken = np.zeros(len(self.pop.case_benefit), bool)   # one investigation per case and cohort
         m_case, m_open, m_source = self._triage(b_index, year, w0, w1, n_imp, aimed, taken)
@@ -325,8 +325,8 @@ class InvestigationBuilder:
         in_2024 = (year == 2024) & is_closed
         for b_index, name in enumerate(BENEFITS):
             mine = benefit == b_index
-            target_det = self.scale * 1000 * published.value(name, published.DETECTED_KSEK, 2024)
-            target_prev = self.scale * 1000 * published.value(name, published.PREVENTED_KSEK, 2024)
+            target_det = self.scale * 1000 * published.required(name, published.DETECTED_KSEK, 2024)
+            target_prev = self.scale * 1000 * published.required(name, published.PREVENTED_KSEK, 2024)
             got_prev = prevented_base[mine & in_2024].sum()
             factor, kept = 1.0, np.ones(len(detected), bool)
             for _ in range(4):  # which amounts fall below the threshold depends on the scale, and back
@@ -358,9 +358,9 @@ class InvestigationBuilder:
                     acted = in_year & (benefit == b_index) & action
                     if not acted.any():
                         continue
-                    with_action = published.value(name, published.CLOSED, y) * published.value(
+                    with_action = published.required(name, published.CLOSED, y) * published.required(
                         name, published.SHARE_WITH_ACTION, y) / 100
-                    ratio = min(0.97, published.value(name, published.POLICE, y) / with_action)
+                    ratio = min(0.97, published.required(name, published.POLICE, y) / with_action)
                     weight = np.where(intentional[acted], 1.0, POLICE_UNINTENTIONAL_FACTOR) * np.where(agency[acted], factor, 1.0)
                     base = ratio * acted.sum() / weight.sum()
                     for _ in range(8):  # where the cap binds, the others carry the rest

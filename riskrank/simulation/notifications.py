@@ -52,8 +52,8 @@ class Notifications:
 
 def impulses_per_year(benefit: str, scale: float, random_share: float) -> tuple[float, float]:
     """(impulse investigations on erroneous cases, on innocent ones) per year, from the 2024 figures."""
-    closed = scale * published.value(benefit, published.CLOSED, 2024) * (1 - random_share) * (1 - FK_INITIATED_SHARE)
-    aimed = min(1.0, published.value(benefit, published.SHARE_WITH_ACTION, 2024) / 100 / BENEFIT_PARAMS[benefit].detection)
+    closed = scale * published.required(benefit, published.CLOSED, 2024) * (1 - random_share) * (1 - FK_INITIATED_SHARE)
+    aimed = min(1.0, published.required(benefit, published.SHARE_WITH_ACTION, 2024) / 100 / BENEFIT_PARAMS[benefit].detection)
     return closed * aimed, closed * (1 - aimed)
 
 
