@@ -37,6 +37,7 @@ TFP_ERROR_CLAIM_FACTOR = 1.6    # an erroneous TFP case claims this much more th
 DECLARED_WORK_SHARE = 0.65      # errors that need a job: the share whose work an employer declares
 HONEST_RAISE_SHARE = 0.12       # honest workers whose income rises in the window (job change, more hours)
 HONEST_JOB_LOSS_SHARE = 0.08    # honest workers whose declarations stop (job ended)
+HONEST_JOB_START_SHARE = 0.15   # people without a job who start one in the window
 STATED_INCOME_SIGMA = 0.2       # honest expected income vs what employers then declare (log scale)
 PERSONS_PER_SLICE = 200_000
 CASES_PER_SLICE = 300_000
@@ -141,10 +142,15 @@ def build_monthly(rng: np.random.Generator, pop: Population, truth: Truth, case_
     np.minimum.at(emp_p, person, emp_case_p)
     np.minimum.at(inc_factor, person, factor_case)
     employed = rng.random(n_persons) < emp_p
+    # honest people start jobs too (back to work, a new job beside part-time benefit): income where there was none
+    month_count = month_index(np.array([end]))[0] + 1
+    job_from = np.zeros(n_persons, np.int64)
+    starts = ~employed & (rng.random(n_persons) < HONEST_JOB_START_SHARE)
+    job_from[starts] = rng.integers(0, month_count, starts.sum())
+    employed |= starts
     base = 30000.0 * inc_factor * np.exp(rng.normal(0, 0.35, n_persons))
     # errors that need a job: such persons work, from the error month if they did not before
     needs_job = truth.erroneous & np.isin(pattern, [PATTERNS.index(p) for p in (WORKING, DRIFT_UBM, INCOME_MISREPORT)])
-    job_from = np.zeros(n_persons, np.int64)
     # some of them work undeclared (no employer trace at all): errors leave gaps
     needs_job &= rng.random(len(needs_job)) < DECLARED_WORK_SHARE
     starters = pop.case_person[needs_job]
@@ -155,7 +161,6 @@ def build_monthly(rng: np.random.Generator, pop: Population, truth: Truth, case_
     # living abroad: declarations stop from the error month (most of the time)
     stop_at = np.full(n_persons, big)
     # honest jobs end too, and honest incomes rise: neither is proof of living abroad or of a misreport
-    month_count = month_index(np.array([end]))[0] + 1
     quits = rng.random(n_persons) < HONEST_JOB_LOSS_SHARE
     stop_at[quits] = rng.integers(0, month_count, quits.sum())
     abroad_err = truth.erroneous & (pattern == PATTERNS.index(ABROAD)) & (rng.random(len(pattern)) < INCOME_STOPS_WHEN_ABROAD)
