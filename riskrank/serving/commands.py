@@ -76,7 +76,8 @@ def rank(
     for column in ["#", "case", "benefit", "score", "pct", *sek_column, "top reasons"]:
         table.add_column(column, overflow="fold")
     for item in result["items"]:
-        reasons = "; ".join(f"{r['description']} = {r['value']} ({r['contribution']:+.2f})" for r in item["reasons"])
+        reasons = "; ".join(f"{r['description']}: {r['value_text']} ({r['share']:+.0%})" if r["share"] is not None
+                            else f"{r['description']}: {r['value_text']}" for r in item["reasons"])
         cells = [str(item["position"]), str(item["case_id"]), item["benefit"], f"{item['score']:.3f}",
                  "" if item["percentile"] is None else f"{item['percentile']:.0f}"]
         if objective == "expected_sek":

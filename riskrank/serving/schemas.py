@@ -19,7 +19,14 @@ class ModelRef(BaseModel):
 class Reason(BaseModel):
     feature: str
     value: Any = Field(description="The feature's value for this case (category name, number, true/false or null)")
+    value_text: str = Field(description="The value in words with its unit, e.g. '612 days', 'no notification on record'")
+    value_text_sv: str = Field(description="The same in Swedish, e.g. '612 dagar', 'ingen underrättelse registrerad'")
+    unit: str | None = Field(description="SEK, days, months, hours, count or sd (standard deviations); null for "
+                                         "categories, true/false and ratios")
     contribution: float = Field(description="Log-odds contribution to the score (TreeSHAP)")
+    share: float | None = Field(description="contribution / (logit(score) - base_value): this feature's part of the "
+                                            "distance from the average case (all features add up to 1); null for a case "
+                                            "at the average")
     direction: Literal["raises", "lowers"]
     description: str
     description_sv: str
@@ -33,7 +40,8 @@ class ScoreResponse(BaseModel):
     model: ModelRef
     base_value: float = Field(description="Log-odds before any feature; base_value + sum(contributions) = logit(score)")
     contributions: dict[str, float]
-    reasons: list[Reason]
+    reasons: list[Reason] = Field(description="Up to `top` features that raise the score, strongest first")
+    reasons_lowering: list[Reason] = Field(description="Up to `top` features that lower the score, strongest first")
     features_as_of: str | None = None
     notice: str = NOTICE
 
@@ -61,6 +69,7 @@ class WorklistItem(BaseModel):
     percentile: float | None
     expected_sek: float | None
     reasons: list[Reason]
+    reasons_lowering: list[Reason]
 
 
 class WorklistResponse(BaseModel):

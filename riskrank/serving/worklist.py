@@ -105,7 +105,7 @@ def make_worklist(
                 "score": score,
                 "percentile": snapshot.percentile(score, str(snapshot.benefits[pick.row])),
                 "expected_sek": pick.priority if objective == "expected_sek" else None,
-                "reasons": why,
+                **why,
             }
         )
     with engine.begin() as conn:
@@ -131,7 +131,7 @@ def make_worklist(
                 {
                     "case": pseudonymise(item["case_id"], pseudonym_key),
                     "score": item["score"],
-                    "reasons": audit_reasons(item["reasons"]),
+                    "reasons": audit_reasons(item),
                 }
                 for item in items
             ],
