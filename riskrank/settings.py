@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     pseudonym_key: str = "change-me-in-production"
     # Share of every worklist drawn at random so hit rates can be measured without bias.
     random_share: float = 0.05
+    # Show scores, percentiles and reasons in worklists; off by default, since a random case's low score gives it away.
+    worklist_show_scores: bool = False
     # Control cost per closed investigation, SEK: Tabell 76 / Tabell 78 / Tabell 74, 2024 (derived: 7 240).
     cost_per_investigation_sek: float = 7240.0
     # Number format on the dashboard and in the Excel report: "sv" (7 240,5) or "en" (7,240.5).

@@ -62,10 +62,13 @@ class WorklistRequest(BaseModel):
 
 
 class WorklistItem(BaseModel):
-    position: int
+    """A case to investigate. Score, percentile, expected SEK and reasons are null or empty unless the service
+    shows scores in worklists (RISKRANK_WORKLIST_SHOW_SCORES); open the case's score for them."""
+
+    position: int = Field(description="Place in the list; the order is random and carries no information")
     case_id: int
     benefit: str
-    score: float
+    score: float | None
     percentile: float | None
     expected_sek: float | None
     reasons: list[Reason]
