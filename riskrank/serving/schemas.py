@@ -35,7 +35,8 @@ class Reason(BaseModel):
 class ScoreResponse(BaseModel):
     case_id: int | None = None
     benefit: str | None
-    score: float = Field(description="Estimated probability that an investigation of this case ends with action")
+    score: float = Field(description="Estimated probability that the case is in error, calibrated to the active cases "
+                                     "on the random control sample (the model card shows how well)")
     percentile: float | None = Field(description="Share (%) of active cases of the same benefit scoring at or below this")
     model: ModelRef
     base_value: float = Field(description="Log-odds before any feature; base_value + sum(contributions) = logit(score)")
