@@ -8,6 +8,7 @@ import sys
 import typer
 from rich.console import Console
 
+from riskrank.backtest import backtest
 from riskrank.errors import UserError
 from riskrank.features.commands import features
 from riskrank.monitoring.commands import audit, report
@@ -25,6 +26,7 @@ app.command()(simulate)
 app.command()(features)
 app.command()(train)
 app.command()(promote)
+app.command()(backtest)
 app.command()(serve)
 app.command()(rank)
 app.command()(audit)

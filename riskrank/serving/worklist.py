@@ -96,7 +96,7 @@ def make_worklist(
     picks = choose(snapshot, benefit, k, objective, share, rng or np.random.default_rng())
     rows = np.array([p.row for p in picks], dtype=np.int64)
     scores = snapshot.scores[rows]
-    hidden = {"reasons": [], "reasons_lowering": []}
+    hidden: dict[str, list[dict[str, Any]]] = {"reasons": [], "reasons_lowering": []}
     explained = explain_rows(snapshot, snapshot.X[rows], top, scores)[3] if show_scores else [hidden] * len(picks)
     worklist_id = str(uuid.uuid4())
     now = datetime.now(UTC)
