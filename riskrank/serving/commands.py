@@ -88,6 +88,8 @@ def rank(
     console.print(table)
     if not shown:
         console.print("In a random order, without scores (RISKRANK_WORKLIST_SHOW_SCORES=true shows them).")
+    if result["left_out_under_investigation"]:
+        console.print(f"{result['left_out_under_investigation']:,} cases under open investigation were left out.")
     console.print("The score is a ranking aid for choosing cases to investigate, never a decision about a case.")
 
 
