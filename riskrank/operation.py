@@ -25,22 +25,10 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.engine import Engine
 
-from riskrank.world import World
+from riskrank.world import World, in_error_on
 
 if TYPE_CHECKING:
     from riskrank.serving.featuresource import FeatureSource
-
-try:  # issue 9 adds the "in error on a date" label to the world contract
-    from riskrank.world import in_error_on  # type: ignore[attr-defined]
-except ImportError:
-    def in_error_on(truth: pd.DataFrame, case_ids: np.ndarray, dates: np.ndarray) -> np.ndarray:
-        """Whether each case was in error on its date: error_start <= date < error_end (or error_end null)."""
-        t = truth.drop_duplicates("case_id").set_index("case_id").reindex(np.asarray(case_ids))
-        when = pd.Series(pd.to_datetime(np.asarray(dates)))
-        start = pd.to_datetime(t["error_start"]).reset_index(drop=True)
-        end = (pd.to_datetime(t["error_end"]).reset_index(drop=True) if "error_end" in t.columns
-               else pd.Series(pd.NaT, index=start.index))
-        return (start.notna() & (start <= when) & (end.isna() | (when < end))).to_numpy(dtype=bool)
 
 OPERATION_USER = "operation"
 OPENING_DELAY_DAYS = 14

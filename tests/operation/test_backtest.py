@@ -4,6 +4,7 @@ records them, results logged to the model's MLflow run; bad input refused before
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -12,7 +13,7 @@ from typer.testing import CliRunner
 
 from riskrank.cli import app
 from riskrank.errors import UserError
-from riskrank.operation import in_error_on, world_as_of
+from riskrank.operation import world_as_of
 from riskrank.training.dataset import SplitConfig
 from riskrank.training.pipeline import TrainOptions, run_training
 from riskrank.world import write_world
@@ -29,14 +30,6 @@ def test_world_as_of_knows_nothing_after_the_cutoff(tiny_world) -> None:
     assert known.investigations.loc[known.investigations["closed_date"].isna(), "action"].isna().all()
     assert (known.cases["end_date"].dropna() <= CUTOFF).all() and (known.cases["start_date"] <= CUTOFF).all()
     assert (known.truth["error_start"].dropna() <= CUTOFF).all()
-
-
-def test_in_error_on_follows_start_and_end() -> None:
-    truth = pd.DataFrame({"case_id": [1, 2, 3], "error_start": pd.to_datetime(["2024-01-10", None, "2024-01-01"]),
-                          "error_end": pd.to_datetime([None, None, "2024-02-01"])})
-    days = pd.to_datetime(["2024-01-09", "2024-01-10", "2024-06-01", "2024-01-31", "2024-02-01"]).to_numpy()
-    got = in_error_on(truth, [1, 1, 2, 3, 3], days)
-    assert got.tolist() == [False, True, False, True, False]
 
 
 @pytest.mark.slow
@@ -65,7 +58,7 @@ def test_backtest_replays_worklists_and_logs_to_the_model_run(tiny_world, tmp_pa
     assert 0.0 <= metrics["backtest_model_hit_rate"] <= 1.0
     path = mlflow.artifacts.download_artifacts(run_id=outcome.run_id, artifact_path="backtest/2024-07-01_2024-12-31.json",
                                                tracking_uri=mlflow_env.mlflow_tracking_uri)
-    summary = json.loads(open(path).read())
+    summary = json.loads(Path(path).read_text())
     assert summary["random_share"] == 0.3 and summary["model_closed"] == metrics["backtest_model_closed"]
     # The replay wrote nothing to the operational store: its worklists and outcomes lived in a temporary one.
     engine = sa.create_engine(mlflow_env.database_url)

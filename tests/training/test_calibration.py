@@ -44,11 +44,10 @@ def test_calibrated_score_matches_the_share_in_error(tmp_path, mlflow_env) -> No
     """On a world whose truth is known: among active cases the score puts near p, about p are in error, within the
     interval the random control sample allows (its intercept's standard error is about 1/sqrt(events))."""
     from riskrank.features.pipeline import features_as_of
-    from riskrank.operation import in_error_on
     from riskrank.simulation import generate
     from riskrank.simulation.config import SimConfig
     from riskrank.training.pipeline import TrainOptions, run_training
-    from riskrank.world import read_world, write_world
+    from riskrank.world import in_error_on, read_world, write_world
 
     # A larger random share than the agency's 5 % so that the calibration sample of a tiny world holds some events.
     write_world(generate(0.02, 3, SimConfig(random_share=0.5)), tmp_path / "world")
