@@ -40,6 +40,12 @@ class Calibration:
     def as_meta(self) -> dict:
         return asdict(self)
 
+    def apply(self, p_action: np.ndarray) -> np.ndarray:
+        """The calibrated score for action probabilities (ScoringModel does the same on the Booster's raw score)."""
+        from scipy.special import expit
+
+        return expit(self.a * _logit(p_action) + self.b)
+
 
 def _logit(p: np.ndarray) -> np.ndarray:
     p = np.clip(np.asarray(p, dtype=np.float64), 1e-15, 1 - 1e-15)

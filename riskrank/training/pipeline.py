@@ -87,16 +87,10 @@ def _calibration_metrics(calibration: Calibration | None, pop: pd.DataFrame, pop
     out = {"calibration_a": calibration.a, "calibration_b": calibration.b, "calibration_n": float(calibration.n),
            "calibration_events": float(calibration.events)}
     if truth_known:
-        out["population_ece"] = expected_calibration_error(pop[LABEL].to_numpy(), _calibrated(calibration, pop_scores))
-        out["population_mean_score"] = float(_calibrated(calibration, pop_scores).mean())
+        out["population_ece"] = expected_calibration_error(pop[LABEL].to_numpy(), calibration.apply(pop_scores))
+        out["population_mean_score"] = float(calibration.apply(pop_scores).mean())
         out["population_error_share"] = float(pop[LABEL].mean())
     return out
-
-
-def _calibrated(calibration: Calibration, p_action: np.ndarray) -> np.ndarray:
-    from scipy.special import expit, logit
-
-    return expit(calibration.a * logit(np.clip(p_action, 1e-15, 1 - 1e-15)) + calibration.b)
 
 
 def _population_artifact(pop: pd.DataFrame) -> pd.DataFrame:
@@ -217,15 +211,15 @@ def _log_artifacts(tmp: Path, result: FitResult, evaluation: Evaluation, pop: pd
 
 def _log_reliability(tmp: Path, calibration: Calibration | None, evaluation: Evaluation, pop: pd.DataFrame,
                      pop_scores: np.ndarray, truth_known: bool) -> None:
-    """plots/reliability.png: the shown score against the population's share in error (or, without truth, nothing
-    to compare with but the action probability) and the action probability against closed test investigations."""
+    """plots/reliability.png: the shown score against the share in error of all active cases (where the world's
+    truth is known) and the probability of action against the closed test investigations."""
     import mlflow
 
     curves = [("probability of action | investigated, vs action (closed test investigations)", evaluation.test_labels,
                evaluation.test_scores)]
     if calibration is not None and truth_known:
         curves.insert(0, ("score (calibrated), vs in error (all active cases, test dates)", pop[LABEL].to_numpy(),
-                          _calibrated(calibration, pop_scores)))
+                          calibration.apply(pop_scores)))
     path = plots.reliability_plot(curves, tmp / "reliability.png")
     mlflow.log_artifact(str(path), "plots")
 

@@ -21,7 +21,7 @@ def test_platt_recovers_a_known_map_and_falls_back_to_the_base_rate_with_few_eve
     assert (fitted.a, fitted.b) == (pytest.approx(0.6, abs=0.05), pytest.approx(-2.0, abs=0.1))
     few = fit_platt(p[:200], y[:200])
     assert few.method == METHOD_INTERCEPT and few.a == 1.0
-    assert expit(logit(p[:200]) + few.b).sum() == pytest.approx(y[:200].sum() + 0.5)
+    assert few.apply(p[:200]).sum() == pytest.approx(y[:200].sum() + 0.5)
     assert np.isfinite(fit_platt(p[:50], np.zeros(50)).b)  # no action at all still gives a finite intercept
 
 
