@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.text import Text
 
+from riskrank.backtest import backtest
 from riskrank.errors import UserError
 from riskrank.features.commands import features
 from riskrank.monitoring.commands import audit, report
@@ -30,6 +31,7 @@ app.command()(simulate)
 app.command()(features)
 app.command()(train)
 app.command()(promote)
+app.command()(backtest)
 app.command()(serve)
 app.command()(rank)
 app.command()(audit)

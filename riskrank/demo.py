@@ -1,8 +1,10 @@
 """`riskrank demo`: the whole chain on a small world, through the same functions the commands use.
 
 simulate -> features (two snapshots in the feature store, so drift has a reference) -> train and register
--> promote through the gates -> demo users -> the world's closed investigations as outcome history
--> serve. Prints where to look.
+on the world as known a year before its end -> promote through the gates -> demo users -> a year of
+operation (riskrank/operation.py: the champion's worklists, with their hidden random share, drive part of
+the investigations and their outcomes are recorded as the service records them) -> the world's own closed
+investigations as outcome history -> serve. Prints where to look.
 """
 
 from __future__ import annotations
@@ -19,6 +21,10 @@ from riskrank.world import META_FILE, World, is_world, read_world, write_world
 
 console = Console()
 ROLES = ("investigator", "manager", "data_scientist", "auditor")
+OPERATING_YEARS = 1  # the model is trained on the world up to a year before its end and operates in that year
+# The agency's 5 % random share gives a scale-0.01 world about a dozen random-sample investigations a year, too
+# few to estimate a lift; the demo hides a quarter of each worklist's cases as random instead (about 60 a year).
+DEMO_RANDOM_SHARE = 0.25
 
 
 def _world(world_dir: Path, scale: float, seed: int) -> None:
@@ -29,11 +35,11 @@ def _world(world_dir: Path, scale: float, seed: int) -> None:
     if is_world(world_dir):
         meta = json.loads((world_dir / META_FILE).read_text()) if (world_dir / META_FILE).exists() else {}
         if meta.get("scale") == scale and meta.get("seed") == seed:
-            console.print(f"[1/6] world: reusing {world_dir} (scale {scale}, seed {seed})")
+            console.print(f"[1/7] world: reusing {world_dir} (scale {scale}, seed {seed})")
             return
         raise UserError(f"{world_dir} holds another world (scale {meta.get('scale')}, seed {meta.get('seed')}); "
                         "pass another --out or remove it")
-    console.print(f"[1/6] world: simulating scale {scale}, seed {seed} -> {world_dir}")
+    console.print(f"[1/7] world: simulating scale {scale}, seed {seed} -> {world_dir}")
     write_world(generate(scale, seed, progress=True), world_dir)
 
 
@@ -48,15 +54,18 @@ def _features(world: World, out: Path, engine) -> tuple[pd.Timestamp, int]:
         frame = features_as_of(world, as_of)
         frame.to_parquet(out / f"features-{as_of.date()}.parquet", index=False)
         store.write(frame, as_of)
-        console.print(f"[2/6] features: {len(frame):,} active cases as of {as_of.date()} -> feature store")
+        console.print(f"[2/7] features: {len(frame):,} active cases as of {as_of.date()} -> feature store")
     return end, len(frame)
 
 
-def _train(world_dir: Path, settings) -> int:
+def _train(world: World, cutoff: pd.Timestamp, out_dir: Path, settings) -> int:
+    from riskrank.operation import world_as_of
     from riskrank.training.pipeline import run_training
 
-    console.print("[3/6] training and registering a model (MLflow)")
-    outcome = run_training(world_dir, settings=settings, step=lambda s: console.print(f"      {s}"))
+    known_dir = out_dir / "world-known"
+    write_world(world_as_of(world, cutoff), known_dir)
+    console.print(f"[3/7] training and registering a model (MLflow) on the world as known on {cutoff.date()}")
+    outcome = run_training(known_dir, settings=settings, step=lambda s: console.print(f"      {s}"))
     shown = ("cap_hit_rate", "cap_random_rate", "cap_lift", "cap_oracle_ratio", "test_auc", "random_sample_hit_rate")
     console.print("      " + ", ".join(f"{k} {outcome.metrics[k]:.3f}" for k in shown if k in outcome.metrics))
     return int(outcome.version)
@@ -68,10 +77,10 @@ def _promote(version: int, settings) -> None:
 
     try:
         promote(version, user="demo", reason="demo: first model", settings=settings)
-        console.print(f"[4/6] promotion: version {version} passed the gates and is champion")
+        console.print(f"[4/7] promotion: version {version} passed the gates and is champion")
     except PromotionRefused as refusal:
         # The demo must serve something; it says so loudly and the override is in the promotion log.
-        console.print(f"[4/6] promotion: [yellow]the gates refused version {version}[/yellow]:\n{refusal}")
+        console.print(f"[4/7] promotion: [yellow]the gates refused version {version}[/yellow]:\n{refusal}")
         promote(version, force=True, user="demo", settings=settings,
                 reason="demo only: gates refused; forced so the demo has a model to serve")
         console.print("      [yellow]forced for the demo (recorded in the promotion log); "
@@ -85,6 +94,21 @@ def _users(engine) -> dict[str, str]:
     create_serving_tables(engine)
     suffix = secrets.token_hex(2)  # reruns add new demo users instead of failing on existing names
     return {role: add_user(engine, f"demo-{role}-{suffix}", role) for role in ROLES}
+
+
+def _operate(world: World, cutoff: pd.Timestamp, engine, settings, seed: int) -> None:
+    from riskrank.operation import OperationConfig, operate
+    from riskrank.training.model import ScoringModel
+
+    start, end = cutoff + pd.Timedelta(days=1), pd.Timestamp((world.meta or {})["end_date"])
+    console.print(f"[6/7] operation {start.date()} to {end.date()}: the champion's monthly worklists "
+                  f"({DEMO_RANDOM_SHARE:.0%} hidden random share) drive part of the investigations")
+    champion = ScoringModel.from_registry(alias="champion", tracking_uri=settings.mlflow_tracking_uri,
+                                          model_name=settings.model_name)
+    result = operate(world, champion, engine, OperationConfig(start, end, random_share=DEMO_RANDOM_SHARE, seed=seed),
+                     settings.pseudonym_key)
+    console.print(f"      {result.worklists} worklists, {result.handed_out:,} cases handed out, {result.recorded:,} "
+                  f"investigations closed and recorded, {result.still_open:,} still open")
 
 
 def _history(world: World, engine) -> int:
@@ -106,14 +130,17 @@ def run_demo(out: str, scale: float, seed: int, port: int, serve_after: bool) ->
     engine = get_engine(settings.database_url)
 
     _world(world_dir, scale, seed)
-    world = read_world(world_dir, with_truth=False)  # the model never sees truth; read once for features and history
+    # Read once; the truth table only tells the operating months' investigations what they find.
+    world = read_world(world_dir)
     as_of, n_cases = _features(world, out_dir, engine)
-    version = _train(world_dir, settings)
+    cutoff = as_of - pd.DateOffset(years=OPERATING_YEARS)
+    version = _train(world, cutoff, out_dir, settings)
     _promote(version, settings)
     tokens = _users(engine)
-    console.print(f"[5/6] users: one demo user per role ({', '.join(ROLES)})")
+    console.print(f"[5/7] users: one demo user per role ({', '.join(ROLES)})")
+    _operate(world, cutoff, engine, settings, seed)
     imported = _history(world, engine)
-    console.print(f"[6/6] outcomes: {imported:,} closed investigations of 2022-2024 imported as history")
+    console.print(f"[7/7] outcomes: {imported:,} closed investigations of the world imported as history")
 
     base = f"http://{settings.host}:{port}"
     some_case = int(pd.read_parquet(out_dir / f"features-{as_of.date()}.parquet", columns=["case_id"])["case_id"].iloc[0])

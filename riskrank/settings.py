@@ -2,6 +2,7 @@
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -33,8 +34,12 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, gt=0)
     # Share of every worklist drawn at random so hit rates can be measured without bias.
     random_share: float = 0.05
+    # Show scores, percentiles and reasons in worklists; off by default, since a random case's low score gives it away.
+    worklist_show_scores: bool = False
     # Control cost per closed investigation, SEK: Tabell 76 / Tabell 78 / Tabell 74, 2024 (derived: 7 240).
     cost_per_investigation_sek: float = 7240.0
+    # Number format on the dashboard and in the Excel report: "sv" (7 240,5) or "en" (7,240.5).
+    number_locale: Literal["sv", "en"] = "sv"
     host: str = "127.0.0.1"
     port: int = 8000
     # Seconds between checks for a moved champion alias.

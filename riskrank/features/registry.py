@@ -22,6 +22,13 @@ AGE_BANDS: tuple[str, ...] = ("0-29", "30-44", "45-64", "65+")
 CATEGORIES: dict[str, tuple[str, ...]] = {"benefit": BENEFITS, "sex": ("F", "M"), "age_band": AGE_BANDS}
 
 
+# unit -> (English, Swedish) word shown after a value; "count" shows the bare number.
+UNITS: dict[str, tuple[str, str]] = {
+    "SEK": ("SEK", "kr"), "days": ("days", "dagar"), "months": ("months", "månader"), "hours": ("hours", "timmar"),
+    "count": ("", ""), "sd": ("standard deviations", "standardavvikelser"),
+}
+
+
 @dataclass(frozen=True)
 class Feature:
     name: str
@@ -31,18 +38,59 @@ class Feature:
     sources: tuple[str, ...]
     model_input: bool = True
     monotone: int = 0  # +1: more means more risk, -1: less risk, 0: unknown or not monotone
+    unit: str | None = None  # one of UNITS for numbers; None for categories, booleans and plain ratios
+    missing_en: str = "no value on record"  # what a missing value means, in words
+    missing_sv: str = "uppgift saknas"
 
     def __post_init__(self) -> None:
         if self.dtype not in DTYPES:
             raise ValueError(f"feature {self.name}: dtype {self.dtype!r} not in {DTYPES}")
         if self.monotone not in (-1, 0, 1):
             raise ValueError(f"feature {self.name}: monotone must be -1, 0 or 1")
+        if self.unit is not None and self.unit not in UNITS:
+            raise ValueError(f"feature {self.name}: unit {self.unit!r} not in {tuple(UNITS)}")
         if self.dtype == "category" and self.name not in CATEGORIES:
             raise ValueError(f"feature {self.name}: category feature without a fixed category list")
 
 
+def _unit(name: str, dtype: str) -> str | None:
+    """The unit a feature's name promises (…_sek, days_…, months_…, hours, zscore); whole-number features count."""
+    if dtype in ("category", "bool"):
+        return None
+    if name.endswith("_sek"):
+        return "SEK"
+    if name.startswith("days_") or "_days_" in name:
+        return "days"
+    for prefix, unit in (("months_since", "months"), ("assistance_hours", "hours")):
+        if name.startswith(prefix):
+            return unit
+    if "zscore" in name:
+        return "sd"
+    if dtype == "int" or name == "adults_at_address":
+        return "count"
+    return None  # ratios
+
+
+# What a missing value (NaN: no event of that kind known) means, for the features that can be missing.
+_MISSING: dict[str, tuple[str, str]] = {
+    "application_income_sek": ("no income stated on the case", "ingen inkomst angiven i ärendet"),
+    "taxed_income_sek": ("no taxed income on record", "ingen taxerad inkomst registrerad"),
+    "latest_declared_income_sek": ("no employer declaration on record", "ingen arbetsgivardeklaration registrerad"),
+    "months_since_declared_income": ("no employer declaration on record", "ingen arbetsgivardeklaration registrerad"),
+    "taxed_to_application_income": ("cannot be computed: an income is missing", "kan inte beräknas: en inkomst saknas"),
+    "declared_to_application_income": ("cannot be computed: an income is missing", "kan inte beräknas: en inkomst saknas"),
+    "days_since_address_change": ("no move on record", "ingen flytt registrerad"),
+    "adults_at_address": ("no address change on record", "ingen adressändring registrerad"),
+    "days_since_permit_expiry": ("no expired residence permit on record", "inget utgånget uppehållstillstånd registrerat"),
+    "days_since_notification": ("no notification on record", "ingen underrättelse registrerad"),
+    "days_since_investigation_closed": ("no earlier investigation on record", "ingen tidigare utredning registrerad"),
+    "assistance_hours_monthly_mean_12m": ("no assistance hours reported", "inga assistanstimmar rapporterade"),
+}
+
+
 def _f(name, dtype, en, sv, sources, model_input=True, monotone=0) -> Feature:
-    return Feature(name, dtype, en, sv, tuple(sources), model_input, monotone)
+    missing = _MISSING.get(name, (Feature.missing_en, Feature.missing_sv))
+    return Feature(name, dtype, en, sv, tuple(sources), model_input, monotone, _unit(name, dtype), *missing)
 
 
 _SOURCE_SV = {

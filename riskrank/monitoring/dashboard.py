@@ -152,8 +152,10 @@ def make_router(require_manager: Callable[..., Any], get_engine: Callable[..., E
         first, last = _parse_period(start, end)
         frame = filter_period(outcomes_from_db(engine), first, last)
         benefits = sorted(frame["benefit"].dropna().unique().tolist())
-        return dashboard_payload(frame, chosen, benefits, _settings(request).cost_per_investigation_sek,
-                                 feature_drift=feature_drift_from_store(engine, chosen), model=_serving_model(request, frame))
+        settings = _settings(request)
+        return dashboard_payload(frame, chosen, benefits, settings.cost_per_investigation_sek,
+                                 feature_drift=feature_drift_from_store(engine, chosen), model=_serving_model(request, frame),
+                                 number_locale=settings.number_locale)
 
     @router.get("/dashboard", response_class=HTMLResponse, include_in_schema=False)
     def dashboard_page(request: Request) -> HTMLResponse:

@@ -6,6 +6,7 @@ import pandas as pd
 
 from riskrank.monitoring.drift import score_drift_from_outcomes
 from riskrank.monitoring.kpis import TOTAL, fairness_by_sex, hit_rate_table, lift, records
+from riskrank.monitoring.numbers import BROWSER_LOCALE
 
 NOTICE = "The score is a ranking aid for investigators, never a decision about a case."
 SELECTION_ORDER = ("model", "random", "impulse", "fk_initiated")
@@ -24,8 +25,8 @@ def lift_by_quarter(frame: pd.DataFrame) -> list[dict]:
 
 
 def dashboard_payload(frame: pd.DataFrame, benefit: str | None, benefits: list[str], cost_per_investigation: float,
-                      feature_drift: dict | None = None, model: dict | None = None) -> dict:
-    """Everything the page draws for one benefit (None: all benefits)."""
+                      feature_drift: dict | None = None, model: dict | None = None, number_locale: str = "sv") -> dict:
+    """Everything the page draws for one benefit (None: all benefits), with the locale the page formats numbers in."""
     if benefit is not None:
         frame = frame[frame["benefit"] == benefit]
     summary = records(hit_rate_table(frame, by=[], cost_per_investigation=cost_per_investigation))[0]
@@ -36,6 +37,7 @@ def dashboard_payload(frame: pd.DataFrame, benefit: str | None, benefits: list[s
     selections = [s for s in SELECTION_ORDER if s in set(by_month_selection["selection"])]
     return {
         "notice": NOTICE,
+        "number_locale": BROWSER_LOCALE[number_locale],
         "benefit": benefit,
         "benefits": benefits,
         "cost_per_investigation_sek": cost_per_investigation,

@@ -16,6 +16,7 @@ import pandas as pd
 
 from riskrank.errors import UserError
 from riskrank.monitoring.kpis import TOTAL, fairness_by_sex, hit_rate_table, lift, operational_indicators
+from riskrank.monitoring.numbers import format_number
 
 SEX_LABELS = {"F": "Kvinnor", "M": "Män", TOTAL: "Totalt"}
 SELECTION_LABELS = {
@@ -32,6 +33,7 @@ INDICATOR_SHEETS: dict[str, tuple[str, str, str]] = {
     "Police reports": ("police_reports", "#,##0", "Investigations that led to a police report (Tabell 79)."),
 }
 SUPPRESSED = "*"
+SEX_ORDER = ("F", "M", TOTAL)
 
 
 def _cell(value: object) -> object:
@@ -48,6 +50,13 @@ def _label(key: str, value: str) -> str:
     return "Totalt" if value == TOTAL else value
 
 
+def _order(key: str, value: str) -> tuple:
+    """Column order: sexes as the agency reports them (women, men, total), anything else sorted with the total last."""
+    if key == "sex":
+        return (SEX_ORDER.index(value) if value in SEX_ORDER else len(SEX_ORDER), str(value))
+    return (value == TOTAL, str(value))
+
+
 def _write_block(ws, row: int, title: str, table: pd.DataFrame, row_key: str, col_keys: list[str], measure: str, fmt: str) -> int:
     """A pivot of `measure`: one row per `row_key` value, one column per combination of `col_keys`. Returns next free row."""
     from openpyxl.styles import Font
@@ -57,7 +66,8 @@ def _write_block(ws, row: int, title: str, table: pd.DataFrame, row_key: str, co
     if table.empty:
         ws.cell(row=row, column=1, value="no closed investigations")
         return row + 2
-    columns = list(dict.fromkeys(tuple(r) for r in table[col_keys].itertuples(index=False)))
+    columns = sorted(dict.fromkeys(tuple(r) for r in table[col_keys].itertuples(index=False)),
+                     key=lambda combo: tuple(_order(key, value) for key, value in zip(col_keys, combo, strict=True)))
     header_rows = len(col_keys)
     for level in range(header_rows):
         for j, combo in enumerate(columns):
@@ -92,8 +102,10 @@ def _write_sheet_rows(ws, header: list[str], rows: list[list[object]], formats: 
                 cell.number_format = formats[j]
 
 
-def build_workbook(frame: pd.DataFrame, operational_frame: pd.DataFrame, cost_per_investigation: float, source: str):
-    """The workbook (openpyxl) for an outcomes-like frame; `operational_frame` may include open investigations."""
+def build_workbook(frame: pd.DataFrame, operational_frame: pd.DataFrame, cost_per_investigation: float, source: str,
+                   number_locale: str = "sv"):
+    """The workbook (openpyxl) for an outcomes-like frame; `operational_frame` may include open investigations.
+    Numbers in text are written in `number_locale`; numeric cells keep Excel formats (shown in the reader's locale)."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -117,8 +129,8 @@ def build_workbook(frame: pd.DataFrame, operational_frame: pd.DataFrame, cost_pe
         "riskrank manager report",
         f"Source: {source}",
         f"Written: {datetime.now(UTC).isoformat(timespec='seconds')}",
-        f"Closed investigations: {len(frame)}",
-        f"Cost per investigation (SEK): {cost_per_investigation:,.0f}",
+        f"Closed investigations: {format_number(len(frame), 0, number_locale)}",
+        f"Cost per investigation (SEK): {format_number(cost_per_investigation, 2, number_locale)}",
         "Conventions: an investigation counts in the month and year it closed. Totalt includes unknown sex, so Kvinnor + Män",
         "need not add up to Totalt. Values about fewer than four persons are suppressed and shown as *.",
         "The score is a ranking aid for investigators, never a decision.",
@@ -214,7 +226,8 @@ def build_report_from_db(out: Path, cost_per_investigation: float | None = None)
 def _save(frame: pd.DataFrame, operational: pd.DataFrame, out: Path, cost: float | None, source: str) -> list[str]:
     from riskrank.settings import get_settings
 
-    cost = cost if cost is not None else get_settings().cost_per_investigation_sek
-    wb = build_workbook(frame, operational, cost, source)
+    settings = get_settings()
+    cost = cost if cost is not None else settings.cost_per_investigation_sek
+    wb = build_workbook(frame, operational, cost, source, settings.number_locale)
     save_workbook(wb, out)
     return list(wb.sheetnames)

@@ -69,23 +69,27 @@ def rank(
         raise UserError("the feature store is empty; run `riskrank features` first")
     result = make_worklist(
         engine, holder.current, user=user, benefit=None if benefit == "all" else benefit, k=k, objective=objective,
-        share=settings.random_share, top=top, pseudonym_key=settings.pseudonym_key,
+        share=settings.random_share, top=top, pseudonym_key=settings.pseudonym_key, show_scores=settings.worklist_show_scores,
     )
     model = result["model"]
     table = Table(title=f"Worklist {benefit}, k={result['k']}, {objective} (model {model['name']} v{model['version']}, "
                   f"features as of {result['features_as_of']})")
-    sek_column = ["expected SEK"] if objective == "expected_sek" else []
-    for column in ["#", "case", "benefit", "score", "pct", *sek_column, "top reasons"]:
+    shown = settings.worklist_show_scores
+    score_columns = (["score", "pct", *(["expected SEK"] if objective == "expected_sek" else []), "top reasons"]
+                     if shown else [])
+    for column in ["#", "case", "benefit", *score_columns]:
         table.add_column(column, overflow="fold")
     for item in result["items"]:
-        reasons = "; ".join(f"{r['description']} = {r['value']} ({r['contribution']:+.2f})" for r in item["reasons"])
-        cells = [str(item["position"]), str(item["case_id"]), item["benefit"], f"{item['score']:.3f}",
-                 "" if item["percentile"] is None else f"{item['percentile']:.0f}"]
-        if objective == "expected_sek":
-            cells.append(f"{item['expected_sek']:,.0f}")
-        table.add_row(*cells, reasons)
+        cells = [str(item["position"]), str(item["case_id"]), item["benefit"]]
+        if shown:
+            cells += [f"{item['score']:.3f}", "" if item["percentile"] is None else f"{item['percentile']:.0f}"]
+            cells += [f"{item['expected_sek']:,.0f}"] if objective == "expected_sek" else []
+            cells.append("; ".join(f"{r['description']}: {r['value_text']}" for r in item["reasons"]))
+        table.add_row(*cells)
     console = Console()
     console.print(table)
+    if not shown:
+        console.print("In a random order, without scores (RISKRANK_WORKLIST_SHOW_SCORES=true shows them).")
     if result["left_out_under_investigation"]:
         console.print(f"{result['left_out_under_investigation']:,} cases under open investigation were left out.")
     console.print("The score is a ranking aid for choosing cases to investigate, never a decision about a case.")

@@ -22,7 +22,14 @@ class ModelRef(BaseModel):
 class Reason(BaseModel):
     feature: str
     value: Any = Field(description="The feature's value for this case (category name, number, true/false or null)")
+    value_text: str = Field(description="The value in words with its unit, e.g. '612 days', 'no notification on record'")
+    value_text_sv: str = Field(description="The same in Swedish, e.g. '612 dagar', 'ingen underrättelse registrerad'")
+    unit: str | None = Field(description="SEK, days, months, hours, count or sd (standard deviations); null for "
+                                         "categories, true/false and ratios")
     contribution: float = Field(description="Log-odds contribution to the score (TreeSHAP)")
+    share: float | None = Field(description="contribution / (logit(score) - base_value): this feature's part of the "
+                                            "distance from the average case (all features add up to 1); null for a case "
+                                            "at the average")
     direction: Literal["raises", "lowers"]
     description: str
     description_sv: str
@@ -31,12 +38,14 @@ class Reason(BaseModel):
 class ScoreResponse(BaseModel):
     case_id: int | None = None
     benefit: str | None
-    score: float = Field(description="Estimated probability that an investigation of this case ends with action")
+    score: float = Field(description="Estimated probability that the case is in error, calibrated to the active cases "
+                                     "on the random control sample (the model card shows how well)")
     percentile: float | None = Field(description="Share (%) of active cases of the same benefit scoring at or below this")
     model: ModelRef
     base_value: float = Field(description="Log-odds before any feature; base_value + sum(contributions) = logit(score)")
     contributions: dict[str, float]
-    reasons: list[Reason]
+    reasons: list[Reason] = Field(description="Up to `top` features that raise the score, strongest first")
+    reasons_lowering: list[Reason] = Field(description="Up to `top` features that lower the score, strongest first")
     features_as_of: str | None = None
     notice: str = NOTICE
 
@@ -57,13 +66,17 @@ class WorklistRequest(BaseModel):
 
 
 class WorklistItem(BaseModel):
-    position: int
+    """A case to investigate. Score, percentile, expected SEK and reasons are null or empty unless the service
+    shows scores in worklists (RISKRANK_WORKLIST_SHOW_SCORES); open the case's score for them."""
+
+    position: int = Field(description="Place in the list; the order is random and carries no information")
     case_id: int
     benefit: str
-    score: float
+    score: float | None
     percentile: float | None
     expected_sek: float | None
     reasons: list[Reason]
+    reasons_lowering: list[Reason]
 
 
 class WorklistResponse(BaseModel):

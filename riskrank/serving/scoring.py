@@ -12,8 +12,9 @@ from riskrank.training.model import sigmoid
 
 def explain_rows(
     snapshot: Snapshot, X: np.ndarray, top: int, scores: np.ndarray | None = None
-) -> tuple[float, np.ndarray, np.ndarray, list[list[dict[str, Any]]]]:
-    """(base_value, scores, contributions, reasons per row) for prepared rows, in one Booster call.
+) -> tuple[float, np.ndarray, np.ndarray, list[dict[str, list[dict[str, Any]]]]]:
+    """(base_value, scores, contributions, explanation per row) for prepared rows, in one Booster call; an
+    explanation is {"reasons": raising, "reasons_lowering": lowering} (see explain.Explainer.explain).
 
     `scores` are the snapshot's precomputed scores for these rows, if known, so rankings and shown scores agree
     to the last bit; otherwise the score is the sigmoid of the same raw sum as the contributions.
@@ -21,7 +22,7 @@ def explain_rows(
     base, contributions = snapshot.model.contributions(X)
     if scores is None:
         scores = sigmoid(base + contributions.sum(axis=1))
-    reasons = [snapshot.explainer.reasons(X[i], contributions[i], top) for i in range(len(X))]
+    reasons = [snapshot.explainer.explain(X[i], contributions[i], top) for i in range(len(X))]
     return base, scores, contributions, reasons
 
 
@@ -39,10 +40,11 @@ def score_payload(
         "model": {"name": model.name, "version": model.version, "alias": model.alias},
         "base_value": base,
         "contributions": dict(zip(snapshot.explainer.names, contributions[0].tolist(), strict=True)),
-        "reasons": reasons[0],
+        **reasons[0],
     }
 
 
-def audit_reasons(reasons: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """What the audit log keeps of the reasons shown: feature, value and contribution."""
-    return [{"feature": r["feature"], "value": r["value"], "contribution": r["contribution"]} for r in reasons]
+def audit_reasons(explained: dict[str, Any]) -> list[dict[str, Any]]:
+    """What the audit log keeps of the reasons shown (raising, then lowering): feature, value and contribution."""
+    shown = explained["reasons"] + explained["reasons_lowering"]
+    return [{"feature": r["feature"], "value": r["value"], "contribution": r["contribution"]} for r in shown]

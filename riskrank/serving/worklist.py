@@ -2,8 +2,10 @@
 
 A share of every worklist (settings.random_share) is drawn uniformly at random from the active cases,
 so hit rates can be measured without the model's selection bias. The random cases are drawn first,
-from all active cases, and the model fills the rest; the list is then ordered by the objective so the
-random ones do not stand out. Which is which is recorded only in the database (worklist_items.selection).
+from all active cases, and the model fills the rest. Nothing in the response tells them apart: the
+cases are handed out in a random order (an order by score would put the random ones last), and scores,
+percentiles and reasons are shown only when settings.worklist_show_scores asks for them (a random case's
+low score would give it away). Which is which is recorded only in the database (worklist_items.selection).
 Cases under open investigation (handed out on a worklist, no outcome recorded since) are left out, and the
 response says how many.
 """
@@ -88,8 +90,7 @@ def choose(snapshot: Snapshot, benefit: str | None, k: int, objective: str, shar
     model_pos = order[~taken[order]][: k - n_random]
     picks = [Pick(int(rows[p]), "random", float(priority[p])) for p in random_pos.tolist()]
     picks += [Pick(int(rows[p]), "model", float(priority[p])) for p in model_pos.tolist()]
-    picks.sort(key=lambda p: (-p.priority, int(snapshot.case_ids[p.row])))
-    return picks
+    return [picks[i] for i in rng.permutation(len(picks)).tolist()]  # an order that carries no information
 
 
 def make_worklist(
@@ -103,9 +104,11 @@ def make_worklist(
     share: float,
     top: int,
     pseudonym_key: str,
+    show_scores: bool = False,
     rng: np.random.Generator | None = None,
 ) -> dict[str, Any]:
-    """Choose, explain, record (worklist tables and audit log) and return the worklist as investigators see it."""
+    """Choose, record (worklist tables and audit log) and return the worklist as investigators see it: scores,
+    percentiles and reasons only with `show_scores`, otherwise null and empty for every case alike."""
     if benefit is not None and benefit not in snapshot.sorted_scores:
         known = ", ".join(sorted(snapshot.sorted_scores)) or "none"
         raise UserError(f"no active cases for benefit {benefit!r}; benefits with active cases: {known}")
@@ -113,20 +116,23 @@ def make_worklist(
     n_left_out = int(np.isin(snapshot.case_ids[snapshot.active_rows(benefit)], under_investigation).sum())
     picks = choose(snapshot, benefit, k, objective, share, rng or np.random.default_rng(), left_out=under_investigation)
     rows = np.array([p.row for p in picks], dtype=np.int64)
-    _, scores, _, reasons = explain_rows(snapshot, snapshot.X[rows], top, snapshot.scores[rows])
+    scores = snapshot.scores[rows]
+    hidden: dict[str, list[dict[str, Any]]] = {"reasons": [], "reasons_lowering": []}
+    explained = explain_rows(snapshot, snapshot.X[rows], top, scores)[3] if show_scores else [hidden] * len(picks)
     worklist_id = str(uuid.uuid4())
     now = datetime.now(UTC)
     items = []
-    for position, (pick, score, why) in enumerate(zip(picks, scores.tolist(), reasons, strict=True), start=1):
+    for position, (pick, score, why) in enumerate(zip(picks, scores.tolist(), explained, strict=True), start=1):
+        benefit_of_case = str(snapshot.benefits[pick.row])
         items.append(
             {
                 "position": position,
                 "case_id": int(snapshot.case_ids[pick.row]),
-                "benefit": str(snapshot.benefits[pick.row]),
-                "score": score,
-                "percentile": snapshot.percentile(score, str(snapshot.benefits[pick.row])),
-                "expected_sek": pick.priority if objective == "expected_sek" else None,
-                "reasons": why,
+                "benefit": benefit_of_case,
+                "score": score if show_scores else None,
+                "percentile": snapshot.percentile(score, benefit_of_case) if show_scores else None,
+                "expected_sek": pick.priority if show_scores and objective == "expected_sek" else None,
+                **why,
             }
         )
     def record(conn: Connection) -> None:
@@ -140,8 +146,8 @@ def make_worklist(
             worklist_items.insert(),
             [
                 {"worklist_id": worklist_id, "position": item["position"], "case_id": item["case_id"], "benefit": item["benefit"],
-                 "selection": pick.selection, "score": item["score"], "created_at": now}
-                for item, pick in zip(items, picks, strict=True)
+                 "selection": pick.selection, "score": score, "created_at": now}
+                for item, pick, score in zip(items, picks, scores.tolist(), strict=True)
             ],
         )
 
@@ -150,13 +156,14 @@ def make_worklist(
         engine, actor=user, action="worklist", model_version=snapshot.version, together_with=record,
         details={
             "worklist_id": worklist_id, "benefit": benefit, "k": len(items), "objective": objective,
+            "scores_shown": show_scores,
             "items": [
                 {
                     "case": pseudonymise(item["case_id"], pseudonym_key),
-                    "score": item["score"],
-                    "reasons": audit_reasons(item["reasons"]),
+                    "score": score,  # the score the selection used, whether shown or not
+                    "reasons": audit_reasons(item),
                 }
-                for item in items
+                for item, score in zip(items, scores.tolist(), strict=True)
             ],
         },
     )

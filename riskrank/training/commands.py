@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 
 import typer
@@ -85,6 +84,43 @@ def train(
                       f"promote with: riskrank promote --version {outcome.version}")
 
 
+LOG_COLUMNS = ("promoted_at", "promoted_by", "version", "from_alias", "to_alias", "previous_version", "forced", "reason")
+
+
+def _log_cell(column: str, value: object) -> str:
+    if column == "forced":
+        return "yes" if value else ""
+    if column == "promoted_at":
+        return str(value)[:19]
+    return "" if value is None else str(value)
+
+
+def _print_promotion_log(history, as_json: bool, console) -> None:
+    """JSON lines, a table on a terminal, or tab-separated lines in a pipe (whole rows, never cut to 80 columns)."""
+    from rich.table import Table
+
+    from riskrank import jsonsafe
+    from riskrank.training.promotion_log import log_records
+
+    rows = log_records(history)
+    if as_json:
+        for row in rows:
+            print(jsonsafe.dumps(row))
+        return
+    shown = [[_log_cell(column, row[column]) for column in LOG_COLUMNS] for row in rows]
+    if not console.is_terminal:
+        print("\t".join(LOG_COLUMNS))
+        for line in shown:
+            print("\t".join(value.replace("\t", " ").replace("\n", " ") for value in line))
+        return
+    table = Table(title="promotion log (newest first)")
+    for col in LOG_COLUMNS:
+        table.add_column(col)
+    for line in shown:
+        table.add_row(*line)
+    console.print(table)
+
+
 def promote(
     version: int | None = typer.Option(None, help="Model version to make champion."),
     force: bool = typer.Option(False, "--force", help="Override failing gates (needs --reason; recorded in the log)."),
@@ -95,26 +131,13 @@ def promote(
 ) -> None:
     """Move the champion alias to a version when the quality and fairness gates pass; or show the promotion log."""
     from rich.console import Console
-    from rich.table import Table
 
     from riskrank.training.promotion import promote as do_promote
     from riskrank.training.promotion import promotion_history
 
     console = Console()
     if log:
-        history = promotion_history(limit=limit)
-        if as_json:
-            for row in history.to_dict(orient="records"):
-                print(json.dumps(row, default=str))
-            return
-        table = Table(title="promotion log (newest first)")
-        for col in ("promoted_at", "promoted_by", "version", "from_alias", "to_alias", "previous_version", "forced", "reason"):
-            table.add_column(col)
-        for row in history.itertuples(index=False):
-            table.add_row(str(row.promoted_at)[:19], row.promoted_by, str(row.version), str(row.from_alias or ""), row.to_alias,
-                          "" if row.previous_version is None or row.previous_version != row.previous_version
-                          else str(int(row.previous_version)), "yes" if row.forced else "", row.reason or "")
-        console.print(table)
+        _print_promotion_log(promotion_history(limit=limit), as_json, console)
         return
     if version is None:
         raise UserError("give --version N to promote, or --log to see the promotion log")

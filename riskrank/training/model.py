@@ -51,6 +51,9 @@ class ScoringModel:
     name: str | None = None
     # column -> {category value: code}, built once from META["categories"]
     _codes: dict[str, dict[str, int]] = field(init=False, repr=False)
+    # logit(score) = a * logit(p_action) + b, from META["calibration"] (training/calibration.py); 1, 0 without it
+    _slope: float = field(init=False, repr=False, default=1.0)
+    _intercept: float = field(init=False, repr=False, default=0.0)
 
     def __post_init__(self) -> None:
         missing = [k for k in ("feature_names", "categories") if k not in self.meta]
@@ -61,6 +64,8 @@ class ScoringModel:
         if booster_names != list(self.feature_names):
             raise ValueError(f"META feature_names {self.feature_names} differ from the booster's {booster_names}")
         self._codes = {col: {str(v): i for i, v in enumerate(values)} for col, values in self.categories.items()}
+        calibration = self.meta.get("calibration") or {}
+        self._slope, self._intercept = float(calibration.get("a", 1.0)), float(calibration.get("b", 0.0))
 
     # -- loading -------------------------------------------------------------------------------
     @classmethod
@@ -169,20 +174,31 @@ class ScoringModel:
         return {"num_threads": 1} if len(X) <= _SINGLE_THREAD_ROWS else {}
 
     # -- scoring -------------------------------------------------------------------------------
+    # The score is calibrated to the population of active cases (META["calibration"]); the Booster itself gives the
+    # probability of action given an investigation. Both live here so that every consumer shows the same number.
     def predict(self, data: pd.DataFrame | np.ndarray) -> np.ndarray:
-        """Probability of action for each row (a frame with the features, or a prepared matrix)."""
+        """Calibrated score for each row (a frame with the features, or a prepared matrix): the estimated
+        probability that the case is in error, among active cases like it."""
+        X = self._as_input(data)
+        raw = np.asarray(self.booster.predict(X, raw_score=True, **self._threads(X)), dtype=np.float64)
+        return np.asarray(sigmoid(self._slope * raw + self._intercept), dtype=np.float64)
+
+    def predict_action(self, data: pd.DataFrame | np.ndarray) -> np.ndarray:
+        """Uncalibrated: the probability that an investigation of the case ends with action."""
         X = self._as_input(data)
         return np.asarray(self.booster.predict(X, **self._threads(X)), dtype=np.float64)
 
     def contributions(self, data: pd.DataFrame | np.ndarray) -> tuple[float, np.ndarray]:
-        """(base_value, n x F contributions) in log-odds: base + row sum = logit(score)."""
+        """(base_value, n x F contributions) in log-odds of the calibrated score: base + row sum = logit(score)."""
         X = self._as_input(data)
         raw = np.asarray(self.booster.predict(X, pred_contrib=True, **self._threads(X)), dtype=np.float64)
-        return float(raw[0, -1]) if len(raw) else self.base_value(), raw[:, :-1]
+        if not len(raw):
+            return self.base_value(), raw[:, :-1]
+        return self._slope * float(raw[0, -1]) + self._intercept, self._slope * raw[:, :-1]
 
     def base_value(self) -> float:
         zero = np.zeros((1, len(self.feature_names)))
-        return float(self.booster.predict(zero, pred_contrib=True, num_threads=1)[0, -1])
+        return self._slope * float(self.booster.predict(zero, pred_contrib=True, num_threads=1)[0, -1]) + self._intercept
 
     def expected_sek(self, frame: pd.DataFrame, scores: np.ndarray | None = None) -> np.ndarray:
         """score x mean SEK found in investigations with action for the row's benefit (0 if unknown)."""

@@ -30,7 +30,7 @@ KEY_METRICS = ("cap_hit_rate", "cap_random_rate", "cap_lift", "cap_oracle_hit_ra
 
 def render(*, version: str | int | None, run_id: str, feature_set_version: str, data_hash: str, split: Mapping[str, str],
            counts: Mapping[str, int], feature_names: list[str], metrics: Mapping[str, float], per_benefit: pd.DataFrame,
-           fairness: list[GroupRatio], population_note: str, importance: pd.Series) -> str:
+           fairness: list[GroupRatio], population_note: str, importance: pd.Series, calibration_note: str = "") -> str:
     key = pd.DataFrame([(k, metrics[k]) for k in KEY_METRICS if k in metrics], columns=["metric", "value"])
     fair = pd.DataFrame([(r.attribute, r.group, r.reference, r.metric, r.ratio, r.low, r.high, r.support) for r in fairness],
                         columns=["attribute", "group", "reference", "metric", "ratio", "low", "high", "support"])
@@ -63,6 +63,9 @@ Most important inputs (mean |SHAP|): {", ".join(f"`{n}` {v:.3f}" for n, v in top
 {_table(key)}
 ### Per benefit at capacity
 {_table(per_benefit)}
+## Calibration
+{calibration_note}
+
 ## Fairness
 Ratios of each group's rate to the reference group's among the cases the model would select at capacity
 (selection rate, false-positive rate, precision), with 90 % bootstrap intervals. The promotion gate requires
@@ -74,7 +77,7 @@ every ratio with enough support to stay within 0.8 to 1.25.
 - Labels exist only for investigated cases; errors nobody investigated are invisible to training.
 - Investigations still open at the end of the data are left out, which favours quickly closed cases in the
   newest months.
-- Calibration is measured on closed test investigations, whose base rate differs from the population's.
+- The random control sample that calibrates the score is small: the calibration's base rate is uncertain.
 - Drift (new error patterns, new notification sources) lowers quality over time: monitor and retrain.
 
 ## Human oversight

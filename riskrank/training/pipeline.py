@@ -14,6 +14,7 @@ import pandas as pd
 
 from riskrank.settings import Settings, get_settings
 from riskrank.training import model_card, plots, tracking
+from riskrank.training.calibration import MIN_EVENTS_FOR_SLOPE, Calibration, fit_platt
 from riskrank.training.dataset import LABEL, SPLIT, VALUE, SplitConfig, TrainingSet, build_training_set
 from riskrank.training.evaluate import Evaluation, evaluate
 from riskrank.training.population import EVAL_DATE, SLOT, evaluation_dates, investigation_population, truth_population
@@ -66,6 +67,32 @@ def _population(world, training: TrainingSet, options: TrainOptions, step: Step)
     return pop, capacity, note
 
 
+def _calibrate(result: FitResult, training: TrainingSet) -> Calibration | None:
+    """Platt scaling on the random control sample of the validation and test months: the only sample of the
+    population the model did not fit (its training rows would give a slope that is far too steep)."""
+    frame = training.frame
+    held_out = frame.loc[(frame["selection"].astype(str) == "random") & (frame[SPLIT] != "train")]
+    if held_out.empty:
+        return None
+    return fit_platt(predict(result, held_out), held_out[LABEL].to_numpy(),
+                     fitted_on="random control sample, validation and test months")
+
+
+def _calibration_metrics(calibration: Calibration | None, pop: pd.DataFrame, pop_scores: np.ndarray,
+                         truth_known: bool) -> dict[str, float]:
+    from riskrank.training.metrics import expected_calibration_error
+
+    if calibration is None:
+        return {}
+    out = {"calibration_a": calibration.a, "calibration_b": calibration.b, "calibration_n": float(calibration.n),
+           "calibration_events": float(calibration.events)}
+    if truth_known:
+        out["population_ece"] = expected_calibration_error(pop[LABEL].to_numpy(), calibration.apply(pop_scores))
+        out["population_mean_score"] = float(calibration.apply(pop_scores).mean())
+        out["population_error_share"] = float(pop[LABEL].mean())
+    return out
+
+
 def _population_artifact(pop: pd.DataFrame) -> pd.DataFrame:
     """What the promotion gates re-score: every registry feature and the labels, without case ids."""
     from riskrank.features import registry
@@ -95,10 +122,14 @@ def run_training(world_dir: str | Path, options: TrainOptions | None = None, set
     result = fit(train, valid, inputs, params=options.params)
     pop, capacity, note = _population(world, training, options, step)
     step("evaluating")
-    evaluation = evaluate(test, predict(result, test), pop, predict(result, pop), capacity, n_boot=options.n_boot)
+    pop_scores = predict(result, pop)
+    evaluation = evaluate(test, predict(result, test), pop, pop_scores, capacity, n_boot=options.n_boot)
+    calibration = _calibrate(result, training)
     metrics = evaluation.metrics | {"valid_auc": result.valid_auc, "best_iteration": float(result.best_iteration),
                                     "n_train": float(len(train)), "n_valid": float(len(valid)), "n_test": float(len(test))}
-    meta = build_meta(result, FEATURE_SET_VERSION, training.data_hash, metrics, expected_value_by_benefit(train))
+    metrics |= _calibration_metrics(calibration, pop, pop_scores, world.truth is not None)
+    meta = build_meta(result, FEATURE_SET_VERSION, training.data_hash, metrics, expected_value_by_benefit(train),
+                      calibration.as_meta() if calibration else None)
     step("logging to MLflow")
     experiment_id = tracking.configure(settings)
     with mlflow.start_run(experiment_id=experiment_id) as run, tempfile.TemporaryDirectory() as tmp:
@@ -106,12 +137,13 @@ def run_training(world_dir: str | Path, options: TrainOptions | None = None, set
         _log_params(result, options, training, meta)
         mlflow.log_metrics({k: float(v) for k, v in metrics.items() if np.isfinite(v)})
         importance = _log_artifacts(Path(tmp), result, evaluation, pop, capacity)
+        _log_reliability(Path(tmp), calibration, evaluation, pop, pop_scores, world.truth is not None)
         X_example = prepare(test.head(50), result.feature_names, result.categories)
         signature = infer_signature(_signature_frame(X_example), result.booster.predict(X_example))
         info = mlflow.lightgbm.log_model(result.booster, name="model", signature=signature, metadata=meta,
                                          registered_model_name=settings.model_name if options.register else None)
         registered = info.registered_model_version if options.register else None
-        _log_model_card(result, evaluation, training, metrics, note, run_id, importance, registered)
+        _log_model_card(result, evaluation, training, metrics, note, run_id, importance, registered, calibration)
     version = int(info.registered_model_version) if options.register and info.registered_model_version else None
     if version is not None:
         from riskrank.training.promotion import record_challenger
@@ -177,8 +209,40 @@ def _log_artifacts(tmp: Path, result: FitResult, evaluation: Evaluation, pop: pd
     return importance
 
 
+def _log_reliability(tmp: Path, calibration: Calibration | None, evaluation: Evaluation, pop: pd.DataFrame,
+                     pop_scores: np.ndarray, truth_known: bool) -> None:
+    """plots/reliability.png: the shown score against the share in error of all active cases (where the world's
+    truth is known) and the probability of action against the closed test investigations."""
+    import mlflow
+
+    curves = [("probability of action | investigated, vs action (closed test investigations)", evaluation.test_labels,
+               evaluation.test_scores)]
+    if calibration is not None and truth_known:
+        curves.insert(0, ("score (calibrated), vs in error (all active cases, test dates)", pop[LABEL].to_numpy(),
+                          calibration.apply(pop_scores)))
+    path = plots.reliability_plot(curves, tmp / "reliability.png")
+    mlflow.log_artifact(str(path), "plots")
+
+
+def _calibration_note(calibration: Calibration | None, metrics: dict[str, float]) -> str:
+    if calibration is None:
+        return ("Not calibrated: the data hold no random control sample, so the score is the probability that an "
+                "investigation ends with action, which overstates the share of active cases in error.")
+    how = ("slope and intercept" if calibration.method == "platt" else
+           f"intercept only (slope kept at 1: fewer than {MIN_EVENTS_FOR_SLOPE} events on one side)")
+    text = (f"The score shown to investigators is calibrated to the population of active cases: logit(score) = "
+            f"{calibration.a:.3f} x logit(p_action) + {calibration.b:.3f}, Platt scaling ({how}) fitted on the random control "
+            f"sample ({calibration.n} closed investigations, {calibration.events} with action). Rankings and percentiles "
+            "are unchanged, and base_value + sum(contributions) = logit(score) still holds. The probability of action "
+            "given an investigation (the model before calibration) is not shown to investigators.")
+    if "population_ece" in metrics:
+        text += (f" On the test dates the mean score is {metrics['population_mean_score']:.3f} against a share in error of "
+                 f"{metrics['population_error_share']:.3f} (ECE {metrics['population_ece']:.3f}).")
+    return text + " Reliability of both: plots/reliability.png."
+
+
 def _log_model_card(result: FitResult, evaluation: Evaluation, training: TrainingSet, metrics: dict[str, float], note: str,
-                    run_id: str, importance: pd.Series, version) -> None:
+                    run_id: str, importance: pd.Series, version, calibration: Calibration | None = None) -> None:
     import mlflow
 
     from riskrank.features.registry import FEATURE_SET_VERSION
@@ -188,7 +252,8 @@ def _log_model_card(result: FitResult, evaluation: Evaluation, training: Trainin
                              data_hash=training.data_hash,
                              split=training.bounds.as_dict(), counts=counts, feature_names=result.feature_names,
                              metrics=metrics, per_benefit=evaluation.per_benefit, fairness=evaluation.fairness,
-                             population_note=note, importance=importance)
+                             population_note=note, importance=importance,
+                             calibration_note=_calibration_note(calibration, metrics))
     mlflow.log_text(card, "model_card.md")
 
 

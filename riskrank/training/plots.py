@@ -62,6 +62,25 @@ def calibration_plot(mean_score: np.ndarray, observed: np.ndarray, count: np.nda
     return _save(plt, fig, path)
 
 
+def reliability_plot(curves: list[tuple[str, np.ndarray, np.ndarray]], path: Path, n_bins: int = 10) -> Path:
+    """Reliability of several (label, outcomes, probabilities) on one chart, bins of equal count (sklearn.calibration)."""
+    from sklearn.calibration import calibration_curve
+
+    plt, fig, ax = _figure()
+    ax.plot([0, 1], [0, 1], "--", color="grey", label="perfect calibration")
+    top = 0.05
+    for label, outcomes, probabilities in curves:
+        if len(np.unique(outcomes)) < 2:
+            continue
+        observed, predicted = calibration_curve(outcomes, probabilities, n_bins=n_bins, strategy="quantile")
+        ax.plot(predicted, observed, "o-", label=label)
+        top = max(top, float(predicted.max()), float(observed.max()))
+    ax.set(xlim=(0, min(1.0, top * 1.1)), ylim=(0, min(1.0, top * 1.1)), xlabel="mean predicted probability",
+           ylabel="observed share", title="Calibration of the score and of the action probability")
+    ax.legend(loc="upper left", fontsize=7)
+    return _save(plt, fig, path)
+
+
 def capacity_plot(curve: pd.DataFrame, path: Path) -> Path:
     plt, fig, ax = _figure()
     for column, style in (("model", "o-"), ("oracle", "s--"), ("random", "^:")):

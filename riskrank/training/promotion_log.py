@@ -14,6 +14,8 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from riskrank import jsonsafe
+
 metadata = sa.MetaData()
 
 promotions = sa.Table(
@@ -59,7 +61,7 @@ def record(engine: Engine, move: AliasMove) -> int:
             promoted_at=datetime.now(UTC), promoted_by=move.by, model_name=move.model_name, version=move.version,
             from_alias=move.from_alias, to_alias=move.to_alias, previous_version=move.previous_version,
             reason=move.reason, forced=move.forced,
-            gates=json.dumps(move.gates or [], default=str), metrics=json.dumps(move.metrics or {}, default=float),
+            gates=jsonsafe.dumps(move.gates or [], default=str), metrics=jsonsafe.dumps(move.metrics or {}),
         ))
         return int(result.inserted_primary_key[0])
 
@@ -74,3 +76,16 @@ def read_log(engine: Engine, model_name: str | None = None, limit: int | None = 
         query = query.limit(limit)
     with engine.connect() as conn:
         return pd.DataFrame(conn.execute(query).mappings().all(), columns=[c.name for c in promotions.columns])
+
+
+def log_records(log: pd.DataFrame) -> list[dict]:
+    """The log as strict-JSON-ready dicts: `gates` and `metrics` parsed, missing values None (never NaN)."""
+    rows = []
+    for row in log.astype(object).to_dict(orient="records"):
+        for key in ("gates", "metrics"):
+            row[key] = json.loads(row[key]) if isinstance(row[key], str) else None
+        row = jsonsafe.clean(row)
+        if row["previous_version"] is not None:  # an integer column with gaps comes back from pandas as float
+            row["previous_version"] = int(row["previous_version"])
+        rows.append(row)
+    return rows

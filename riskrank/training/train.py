@@ -148,9 +148,10 @@ def expected_value_by_benefit(train: pd.DataFrame) -> dict[str, float]:
 
 
 def build_meta(result: FitResult, feature_set_version: str, data_hash: str, metrics: dict[str, float],
-               expected_value: dict[str, float]) -> dict:
+               expected_value: dict[str, float], calibration: dict | None = None) -> dict:
     """META as docs/INTERFACES.md "Model" defines it; serving's ScoringModel reads exactly these keys."""
     return {
+        **({"calibration": calibration} if calibration else {}),
         "feature_names": list(result.feature_names),
         "categories": {k: list(v) for k, v in result.categories.items()},
         "feature_set_version": feature_set_version,

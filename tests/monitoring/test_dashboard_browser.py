@@ -3,6 +3,7 @@ points, the benefit filter changes them, and a screenshot is kept in test-artifa
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -53,6 +54,10 @@ def test_dashboard_draws_charts_and_filters_by_benefit(browser, service_url: str
     assert page.locator("svg[data-chart=drift] rect.bar").count() >= 1
     assert "version 3" in page.locator("#model").inner_text()
     first_title = page.locator("svg[data-chart=hit-rate] circle.point title").first.text_content()
+    # One number format (Swedish by default): decimal commas everywhere, never a decimal point.
+    shown = page.locator(".card .value").all_inner_texts() + page.locator("svg text, svg title").all_text_contents()
+    assert any(re.search(r"\d,\d", text) for text in shown)
+    assert [text for text in shown if re.search(r"\d\.\d", text)] == []
 
     page.select_option("#benefit", "sjukpenning")
     page.wait_for_selector("body[data-loaded-benefit=sjukpenning]", timeout=15_000)

@@ -50,11 +50,12 @@ def test_case_score_body(live: LiveServer) -> None:
     same = frame[frame["benefit"] == row["benefit"]]
     scores = _model(live).predict(same)
     assert body["percentile"] == pytest.approx(100.0 * (scores <= body["score"] + 1e-15).mean())
-    assert len(body["reasons"]) == 2
-    top = sorted(body["contributions"].items(), key=lambda kv: -abs(kv[1]))[:2]
-    assert [r["feature"] for r in body["reasons"]] == [name for name, _ in top]
-    for reason in body["reasons"]:
-        assert reason["description"] and reason["direction"] in ("raises", "lowers")
+    raising = sorted(((n, c) for n, c in body["contributions"].items() if c > 0), key=lambda kv: -kv[1])[:2]
+    lowering = sorted(((n, c) for n, c in body["contributions"].items() if c < 0), key=lambda kv: kv[1])[:2]
+    assert [r["feature"] for r in body["reasons"]] == [name for name, _ in raising]
+    assert [r["feature"] for r in body["reasons_lowering"]] == [name for name, _ in lowering]
+    for reason in body["reasons"] + body["reasons_lowering"]:
+        assert reason["description"] and reason["value_text"] and reason["value_text_sv"]
         assert (reason["contribution"] > 0) == (reason["direction"] == "raises")
 
 
@@ -63,7 +64,7 @@ def test_reason_values_read_like_the_features(live: LiveServer) -> None:
     row = frame.iloc[0]
     with live.client() as client:
         body = client.get(f"/v1/cases/{int(row['case_id'])}/score", params={"top": 10}).json()
-    for reason in body["reasons"]:
+    for reason in body["reasons"] + body["reasons_lowering"]:
         value = row[reason["feature"]]
         if reason["feature"] == "benefit":
             assert reason["value"] == str(value)

@@ -18,7 +18,7 @@ def _selections(live: LiveServer, worklist_id: str) -> dict[int, str]:
         return {r.case_id: r.selection for r in rows}
 
 
-def test_worklist_ranks_and_hides_the_random_share(live: LiveServer) -> None:
+def test_worklist_picks_the_best_cases_and_hides_the_random_share(live: LiveServer) -> None:
     with live.client() as client:
         response = client.post("/v1/worklists", json={"benefit": "sjukpenning", "k": 100, "objective": "hit_rate", "top": 3})
     assert response.status_code == 201, response.text
@@ -26,11 +26,13 @@ def test_worklist_ranks_and_hides_the_random_share(live: LiveServer) -> None:
     items = body["items"]
     assert body["k"] == len(items) == 100
     assert all(item["benefit"] == "sjukpenning" for item in items)
-    assert all("selection" not in item and "random" not in str(item) for item in items)
-    assert [i["score"] for i in items] == sorted((i["score"] for i in items), reverse=True)
-    assert all(len(item["reasons"]) == 3 for item in items)
+    assert [item["position"] for item in items] == list(range(1, 101))
     selections = _selections(live, body["worklist_id"])
     assert sorted(selections.values()).count("random") == 5  # 100 x 5%
+    # Nothing in an item differs between random and model cases: same fields, no score, no reasons.
+    shapes = {selections[item["case_id"]]: {k: v for k, v in item.items() if k not in ("position", "case_id")} for item in items}
+    assert shapes["random"] == shapes["model"] == {"benefit": "sjukpenning", "score": None, "percentile": None,
+                                                   "expected_sek": None, "reasons": [], "reasons_lowering": []}
     # The model's picks are the top-scoring sjukpenning cases not drawn at random.
     snapshot = live.app.state.holder.current
     rows = snapshot.active_rows("sjukpenning")
@@ -41,14 +43,40 @@ def test_worklist_ranks_and_hides_the_random_share(live: LiveServer) -> None:
     assert model_cases == set(ranked[:95])
 
 
-def test_expected_sek_objective_across_benefits(live: LiveServer) -> None:
+def test_random_cases_are_spread_over_positions_like_model_cases(live: LiveServer) -> None:
+    from scipy.stats import mannwhitneyu
+
+    from riskrank.serving.worklist import make_worklist
+
+    snapshot = live.app.state.holder.current
+    rng = np.random.default_rng(13)
+    positions: dict[str, list[int]] = {"random": [], "model": []}
+    for _ in range(150):
+        body = make_worklist(live.engine, snapshot, user="stats", benefit="sjukpenning", k=20, objective="hit_rate",
+                             share=0.2, top=0, pseudonym_key="k", rng=rng)
+        selections = _selections(live, body["worklist_id"])
+        for item in body["items"]:
+            positions[selections[item["case_id"]]].append(item["position"])
+        with live.engine.begin() as conn:  # as if investigated: the next worklist may hand the same cases out
+            conn.execute(worklist_items.delete())
+    assert len(positions["random"]) == 150 * 4
+    # Ordered by score, the random cases sat at the end (p ~ 0); handed out at random, their places are like the rest.
+    assert mannwhitneyu(positions["random"], positions["model"]).pvalue > 0.01
+    assert np.mean(positions["random"]) == pytest.approx(10.5, abs=0.6)
+
+
+def test_scores_are_shown_in_worklists_only_when_the_setting_asks(
+    tmp_path, shared_model_registry, serve_app
+) -> None:
+    from tests.serving.conftest import start_live
+
+    live = start_live(tmp_path, shared_model_registry, serve_app, worklist_show_scores=True)
     with live.client() as client:
         body = client.post("/v1/worklists", json={"benefit": "all", "k": 30, "objective": "expected_sek"}).json()
     values = {"barnbidrag": 20000.0, "bostadsbidrag": 35000.0, "sjukpenning": 60000.0}
-    priorities = [item["expected_sek"] for item in body["items"]]
-    assert priorities == sorted(priorities, reverse=True)
     for item in body["items"]:
         assert item["expected_sek"] == pytest.approx(item["score"] * values[item["benefit"]])
+        assert item["percentile"] is not None and (item["reasons"] or item["reasons_lowering"])
     assert len({item["benefit"] for item in body["items"]}) >= 2 or body["items"][0]["benefit"] == "sjukpenning"
 
 

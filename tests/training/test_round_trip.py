@@ -16,7 +16,7 @@ from riskrank.training.train import prepare
 
 FAST = TrainOptions(split=SplitConfig(test_months=6, valid_months=6), n_eval_dates=1, n_boot=30)
 META_KEYS = {"feature_names", "categories", "feature_set_version", "trained_at", "train_data_hash", "metrics",
-             "expected_value_sek_by_benefit"}
+             "expected_value_sek_by_benefit", "calibration"}
 
 
 def test_train_register_promote_round_trip(tiny_world_dir, mlflow_env):
@@ -51,9 +51,13 @@ def test_train_register_promote_round_trip(tiny_world_dir, mlflow_env):
     from riskrank.training.model import ScoringModel, logit
 
     served = ScoringModel.from_registry(version=1)
-    np.testing.assert_allclose(served.predict(test), first.evaluation.test_scores, rtol=1e-9)
+    np.testing.assert_allclose(served.predict_action(test), first.evaluation.test_scores, rtol=1e-9)
+    # The shown score is the action probability calibrated on the random control sample (META["calibration"]).
+    cal = meta["calibration"]
+    expected = logit(first.evaluation.test_scores) * cal["a"] + cal["b"]
+    np.testing.assert_allclose(logit(served.predict(test)), expected, rtol=1e-6, atol=1e-9)
     base, contrib = served.contributions(test)
-    np.testing.assert_allclose(base + contrib.sum(axis=1), logit(first.evaluation.test_scores), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(base + contrib.sum(axis=1), expected, rtol=1e-6, atol=1e-9)
 
     # The run carries params, metrics, tags, plots, tables, the model card and the evaluation population.
     run = client.get_run(first.run_id)

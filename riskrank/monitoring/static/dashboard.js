@@ -30,9 +30,14 @@
     container.appendChild(p);
   }
 
-  const pct = (v) => (v === null || v === undefined ? "*" : (100 * v).toFixed(1) + "%");
-  const num = (v, d) => (v === null || v === undefined ? "*" : Number(v).toLocaleString("sv-SE", { maximumFractionDigits: d || 0 }));
-  const msek = (v) => (v === null || v === undefined ? "*" : (v / 1e6).toLocaleString("sv-SE", { maximumFractionDigits: 1 }) + " MSEK");
+  // One number format for every figure on the page: the service's setting (number_locale), Swedish by default.
+  let locale = "sv-SE";
+  const missing = (v) => v === null || v === undefined;
+  const fixed = (v, d) => Number(v).toLocaleString(locale, { minimumFractionDigits: d, maximumFractionDigits: d });
+  const pct = (v) => (missing(v) ? "*" : fixed(100 * v, 1) + "\u00a0%");
+  const num = (v, d) => (missing(v) ? "*" : Number(v).toLocaleString(locale, { maximumFractionDigits: d || 0 }));
+  const msek = (v) => (missing(v) ? "*" : fixed(v / 1e6, 1) + " MSEK");
+  const ratio = (v) => (missing(v) ? "–" : fixed(v, 2));
 
   function legend(root, names, x, y) {
     names.forEach((name, i) => {
@@ -70,7 +75,7 @@
     const root = svg(container, W, H);
     root.setAttribute("data-chart", "hit-rate");
     const max = Math.min(1, Math.ceil(Math.max(0.1, ...rows.map((r) => r.hit_rate || 0)) * 1.05 * 5) / 5);
-    axisY(root, L, T, PH, PW, max, (v) => Math.round(v * 100) + "%");
+    axisY(root, L, T, PH, PW, max, (v) => num(100 * v) + "\u00a0%");
     const x = (i) => L + (months.length === 1 ? PW / 2 : (PW * i) / (months.length - 1));
     const y = (v) => T + PH - (PH * v) / max;
     monthTicks(root, months, x, H - 12);
@@ -110,7 +115,7 @@
     if (band) el("rect", { x: x(band[0]), y: T - 4, width: x(band[1]) - x(band[0]), height: RH * items.length + 4, fill: "#e8f5e9" }, root);
     [0.25, 0.5, 0.8, 1, 1.25, 2, 4, 8].filter((t) => t >= lo && t <= hi).forEach((t) => {
       el("line", { x1: x(t), x2: x(t), y1: T - 4, y2: H - 24, stroke: t === 1 ? "#888" : "#ddd" }, root);
-      el("text", { x: x(t), y: H - 10, "font-size": 10, "text-anchor": "middle" }, root, String(t));
+      el("text", { x: x(t), y: H - 10, "font-size": 10, "text-anchor": "middle" }, root, num(t, 2));
     });
     items.forEach((it, i) => {
       const y = T + i * RH + RH / 2;
@@ -120,7 +125,7 @@
       if (it.low !== null && it.low !== undefined && it.high > 0) el("line", { class: "interval", x1: x(Math.max(it.low, lo)), x2: x(it.high), y1: y, y2: y, stroke: colour, "stroke-width": 2 }, root);
       if (it.value > 0) {
         const c = el("circle", { class: "point", cx: x(it.value), cy: y, r: 5, fill: colour }, root);
-        el("title", {}, c, `${it.label}: ${it.value.toFixed(2)}` + (it.low ? ` (${it.low.toFixed(2)}–${it.high.toFixed(2)})` : ""));
+        el("title", {}, c, `${it.label}: ${ratio(it.value)}` + (it.low ? ` (${ratio(it.low)}–${ratio(it.high)})` : ""));
       } else {
         el("text", { x: L + 4, y: y + 4, "font-size": 10, fill: "#888" }, root, "no estimate");
       }
@@ -135,7 +140,7 @@
     root.setAttribute("data-chart", "detected");
     const months = rows.map((r) => r.month);
     const max = niceMax(Math.max(1, ...shown.map((r) => Math.max(r.detected_sek, r.prevented_sek))) * 1.05);
-    axisY(root, L, T, PH, PW, max, (v) => (v / 1e6).toLocaleString("sv-SE", { maximumFractionDigits: 2 }) + " M");
+    axisY(root, L, T, PH, PW, max, (v) => num(v / 1e6, 2) + " M");
     const slot = PW / months.length, bar = Math.max(1, slot * 0.4);
     const y = (v) => T + PH - (PH * v) / max;
     monthTicks(root, months, (i) => L + slot * i + slot / 2, H - 12);
@@ -168,7 +173,7 @@
     // The axis stops at 1: beyond that every PSI means "shifted", and the thresholds stay readable.
     const max = Math.min(1, Math.max(0.3, ...rows.map((r) => r.psi || 0)) * 1.1);
     const x = (v) => L + (PW * Math.min(v, max)) / max;
-    [[0.1, "0.1 moderate", "end"], [0.25, "0.25 shift", "start"]].forEach(([t, label, anchor]) => {
+    [[0.1, `${num(0.1, 1)} moderate`, "end"], [0.25, `${num(0.25, 2)} shift`, "start"]].forEach(([t, label, anchor]) => {
       el("line", { x1: x(t), x2: x(t), y1: T - 6, y2: H - 24, stroke: t === 0.1 ? "#f9a825" : "#c62828", "stroke-dasharray": "4,3" }, root);
       el("text", { x: x(t) + (anchor === "end" ? -3 : 3), y: H - 10, "font-size": 10, "text-anchor": anchor }, root, label);
     });
@@ -177,8 +182,8 @@
       const y = T + i * RH;
       el("text", { x: L - 8, y: y + 13, "font-size": 11, "text-anchor": "end" }, root, r.feature);
       const b = el("rect", { class: "bar", x: L, y: y + 3, width: Math.max(1, x(r.psi || 0) - L), height: RH - 6, fill: colour[r.status] || "#999" }, root);
-      el("title", {}, b, `${r.feature}: PSI ${Number(r.psi).toFixed(3)} (${r.status})`);
-      el("text", { x: x(r.psi || 0) + 4, y: y + 13, "font-size": 10 }, root, Number(r.psi).toFixed(3));
+      el("title", {}, b, `${r.feature}: PSI ${fixed(r.psi, 3)} (${r.status})`);
+      el("text", { x: x(r.psi || 0) + 4, y: y + 13, "font-size": 10 }, root, fixed(r.psi, 3));
     });
     if (drift.reference_as_of) el("text", { x: 4, y: 12, "font-size": 10, fill: "#667" }, root, `features ${drift.reference_as_of} → ${drift.current_as_of}`);
   }
@@ -190,9 +195,9 @@
       ["Hit rate", pct(s.hit_rate)],
       ["Detected", msek(s.detected_sek)],
       ["Prevented", msek(s.prevented_sek)],
-      ["Detected per SEK cost", s.detected_per_sek_cost === null ? "*" : s.detected_per_sek_cost.toFixed(2)],
+      ["Detected per SEK cost", missing(s.detected_per_sek_cost) ? "*" : fixed(s.detected_per_sek_cost, 2)],
       ["Police reports", num(s.police_reports)],
-      ["Lift over random", lift.lift === null ? "–" : lift.lift.toFixed(2) + (lift.low ? ` (${lift.low.toFixed(2)}–${lift.high.toFixed(2)})` : "")],
+      ["Lift over random", ratio(lift.lift) + (lift.low ? ` (${ratio(lift.low)}–${ratio(lift.high)})` : "")],
     ];
     const root = $("cards");
     root.innerHTML = "";
@@ -207,6 +212,7 @@
   }
 
   function render(data) {
+    locale = data.number_locale || locale;
     $("notice").textContent = data.notice;
     const select = $("benefit");
     const current = select.value;

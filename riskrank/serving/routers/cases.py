@@ -51,7 +51,7 @@ def case_score(
     subject = pseudonymise(case_id, settings.pseudonym_key)
     audit.append(
         app.state.engine, actor=user.name, action="score", subject=subject, model_version=snapshot.version, score=body["score"],
-        details={"reasons": audit_reasons(body["reasons"])},
+        details={"reasons": audit_reasons(body)},
     )
     log.debug("scored case %s with model %s", subject, snapshot.version)
     # Serialise directly: the body is plain floats and strings, and FastAPI's generic encoder costs more than scoring.

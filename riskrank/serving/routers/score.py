@@ -39,6 +39,6 @@ def score_features(
     payload = {**score_payload(snapshot, row, benefit, body.top), "notice": NOTICE}
     audit.append(
         request.app.state.engine, actor=user.name, action="score_body", model_version=snapshot.version, score=payload["score"],
-        details={"reasons": audit_reasons(payload["reasons"])},
+        details={"reasons": audit_reasons(payload)},
     )
     return Response(json.dumps(payload), media_type="application/json")

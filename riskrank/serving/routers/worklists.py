@@ -28,6 +28,7 @@ def create_worklist(
         result = make_worklist(
             request.app.state.engine, snapshot, user=user.name, benefit=None if body.benefit == "all" else body.benefit,
             k=body.k, objective=body.objective, share=settings.random_share, top=body.top, pseudonym_key=settings.pseudonym_key,
+            show_scores=settings.worklist_show_scores,
             rng=rng,
         )
     except UserError as exc:
