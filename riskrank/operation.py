@@ -195,6 +195,7 @@ def operate(world: World, model, engine: Engine, config: OperationConfig, pseudo
             continue
         # record_outcome reads only the benefit and sex of a case from its feature source.
         report = {**report, "disagreed_with_score": False, "disagreement_reason": None}
-        record_outcome(engine, cast("FeatureSource", source), report, selection=None, user=OPERATION_USER)
+        record_outcome(engine, cast("FeatureSource", source), report, selection=None, user=OPERATION_USER,
+                       pseudonym_key=pseudonym_key)
         recorded += 1
     return OperationResult(len(months), worklists, len(pending), recorded, len(pending) - recorded)
