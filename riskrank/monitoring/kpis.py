@@ -1,7 +1,7 @@
 """Manager indicators over an outcomes-like frame: pure functions, no I/O.
 
 The frame has one row per closed investigation with columns `benefit, sex, selection, opened_date,
-closed_date, action, detected_sek, prevented_sek, police_report` (optionally `person_id`, `score`).
+closed_date, action, detected_sek, prevented_sek, police_report` (optionally `case_id`, `score`).
 Conventions follow the agency's published tables (Tabell 74-79 of the 2024 annual report): an
 investigation counts in the month and year it closed; sex-split rows show women (F) and men (M), and
 the total row includes unknown sex, so the split need not add up; cells about fewer than four persons
@@ -63,8 +63,10 @@ def _aggregate(source: pd.DataFrame, keys: list[str], cost_per_investigation: fl
         "closed": ("action", "size"), "with_action": ("action", "sum"), "detected_sek": ("detected_sek", "sum"),
         "prevented_sek": ("prevented_sek", "sum"), "police_reports": ("police_report", "sum"),
     }
-    if "person_id" in source.columns:
-        named["persons"] = ("person_id", "nunique")
+    # Persons are counted as distinct cases (a case is one person's claim), the one count both sources
+    # have: the outcomes table holds no person id, and a world and its imported outcomes must agree.
+    if "case_id" in source.columns:
+        named["persons"] = ("case_id", "nunique")
     if keys:
         out = source.groupby(keys, sort=True, dropna=False, observed=True).agg(**named).reset_index()
     else:

@@ -249,7 +249,10 @@
     s.className = isError ? "status error" : "status";
   }
 
+  let latest = 0;  // answers to earlier requests that come back late must not overwrite newer ones
+
   async function load() {
+    const request = ++latest;
     const token = sessionStorage.getItem(TOKEN_KEY);
     if (!token) return setStatus("Enter a manager token to load the figures.", false);
     const benefit = $("benefit").value;
@@ -263,6 +266,7 @@
         headers: { Authorization: "Bearer " + token, Accept: "application/json" },
       });
       const body = await response.json().catch(() => ({}));
+      if (request !== latest) return;
       if (!response.ok) {
         const detail = typeof body.detail === "string" ? body.detail : response.statusText;
         return setStatus(`Could not load the figures (${response.status}): ${detail}`, true);
@@ -271,6 +275,7 @@
       const period = $("from").value || $("to").value ? `, closed ${$("from").value || "…"} to ${$("to").value || "…"}` : "";
       setStatus(`Showing ${benefit || "all benefits"}${period}.`, false);
     } catch (err) {
+      if (request !== latest) return;
       setStatus("Could not reach the service: " + err, true);
     }
   }
