@@ -293,7 +293,7 @@ def records(table: pd.DataFrame) -> list[dict]:
     """JSON-ready rows: NaN becomes None, numpy scalars become Python numbers."""
     out = []
     for row in table.to_dict(orient="records"):
-        clean = {}
+        clean: dict[str, object] = {}
         for key, value in row.items():
             if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
                 clean[key] = None

@@ -38,8 +38,8 @@ def feature_problems(features: dict[str, Any], explainer: Explainer) -> list[dic
         elif is_nan:
             if dtype != "float":
                 problem(name, f"{name} is an {dtype} and may not be null or NaN", "null_not_allowed")
-        elif math.isinf(value):
+        elif math.isinf(number := float(value or 0)):  # value is a number here: is_nan covers None
             problem(name, f"{name} must be finite, got {value!r}", "not_finite")
-        elif dtype == "int" and float(value) != int(value):
+        elif dtype == "int" and number != int(number):
             problem(name, f"{name} must be a whole number, got {value!r}", "int_type")
     return problems

@@ -68,7 +68,7 @@ def simulate(
     world = generate(scale, seed, config, progress=True)
     report = build_report(world)
     replace_world(world, out, extra=lambda tmp: write_report(report, tmp, scale))
-    counts = world.meta["counts"]
+    counts = (world.meta or {})["counts"]
     console.print(f"wrote world to {out}: {counts['persons']:,} persons, {counts['cases']:,} cases, "
                   f"{counts['signals']:,} signals, {counts['investigations']:,} investigations")
     if calibration_report:

@@ -44,7 +44,7 @@ def generate(scale: float, seed: int, config: SimConfig | None = None, progress:
         task = bar.add_task("simulating", total=len(STAGES)) if bar else None
 
         def step(name: str) -> None:
-            if bar is not None:
+            if bar is not None and task is not None:
                 bar.update(task, advance=1, description=f"simulating: {name} done")
 
         pop = build_population(_stage_rng(seed, 1), scale, config.start, config.end)

@@ -50,7 +50,7 @@ def _case_counts(scale: float, start: int, end: int) -> dict[str, tuple[int, int
     counts = {}
     for benefit in BENEFITS:
         mean_days = BENEFIT_PARAMS[benefit].mean_days
-        recipients = scale * published.value(benefit, published.RECIPIENTS, 2024)
+        recipients = scale * published.required(benefit, published.RECIPIENTS, 2024)
         stock = recipients / (1.0 + 365.0 / mean_days)
         counts[benefit] = (max(1, round(stock)), max(1, round(stock * window / mean_days)))
     return counts
@@ -130,7 +130,7 @@ def build_population(rng: np.random.Generator, scale: float, start: str, end: st
         params = BENEFIT_PARAMS[benefit]
         stock, inflow = counts[benefit]
         n = stock + inflow
-        female_share = published.value(benefit, published.RECIPIENTS, 2024, "women") / published.value(
+        female_share = published.required(benefit, published.RECIPIENTS, 2024, "women") / published.required(
             benefit, published.RECIPIENTS, 2024)
         if benefit == "barnbidrag":
             # one case per family, paid to the mother in most couples

@@ -63,7 +63,9 @@ def calibration_report(world: World) -> pd.DataFrame:
                 return published.value(benefit, path, YEAR, sex)
 
             closed_pub = pv(published.CLOSED)
-            add("recipients", benefit, sex, "Tabell 3", "persons", len(s_rec), scale * pv(published.RECIPIENTS))
+            recipients_pub = pv(published.RECIPIENTS)
+            add("recipients", benefit, sex, "Tabell 3", "persons", len(s_rec),
+                None if recipients_pub is None else scale * recipients_pub)
             add("closed_investigations", benefit, sex, "Tabell 74", "count", len(s_inv),
                 None if closed_pub is None else scale * closed_pub)
             non_random = s_inv[s_inv["selection"] != "random"]
@@ -72,15 +74,18 @@ def calibration_report(world: World) -> pd.DataFrame:
             add("share_with_action_all", benefit, sex, "Tabell 75", "pct", _share(s_inv["action"]),
                 pv(published.SHARE_WITH_ACTION))
             def per_inv(path: str, pv=pv, closed_pub: float | None = closed_pub) -> float | None:  # noqa: ANN001
-                return None if not closed_pub or pv(path) is None else pv(path) / closed_pub
+                figure = pv(path)
+                return None if not closed_pub or figure is None else figure / closed_pub
 
             add("detected_ksek_per_investigation", benefit, sex, "Tabell 76 / Tabell 74", "kSEK",
                 float(s_inv["detected_sek"].mean() / 1000) if len(s_inv) else np.nan, per_inv(published.DETECTED_KSEK))
             add("prevented_ksek_per_investigation", benefit, sex, "Tabell 77 / Tabell 74", "kSEK",
                 float(s_inv["prevented_sek"].mean() / 1000) if len(s_inv) else np.nan, per_inv(published.PREVENTED_KSEK))
+            police_pub = per_inv(published.POLICE)
             add("police_report_share", benefit, sex, "Tabell 79 / Tabell 74", "pct", _share(s_inv["police_report"]),
-                None if per_inv(published.POLICE) is None else 100 * per_inv(published.POLICE))
-        women_pub = published.value(benefit, published.CLOSED, YEAR, "women") / published.value(benefit, published.CLOSED, YEAR)
+                None if police_pub is None else 100 * police_pub)
+        closed_all = published.required(benefit, published.CLOSED, YEAR)
+        women_pub = published.required(benefit, published.CLOSED, YEAR, "women") / closed_all
         add("women_share_of_investigations", benefit, "total", "Tabell 74", "pct", _share(b_inv["sex"] == "F"), 100 * women_pub)
         for selection in ("impulse", "fk_initiated", "random"):
             add(f"share_with_action_{selection}", benefit, "total", "Tabell 75" if selection != "random" else "truth",

@@ -38,7 +38,7 @@ class SignalBuffer:
         ])
 
     def __len__(self) -> int:
-        return sum(len(c[0]) for c in self._chunks)
+        return sum(len(chunk[0]) for chunk in self._chunks if chunk[0] is not None)
 
     def frame(self, first_day: int, last_day: int) -> pd.DataFrame:
         """All rows dated within [first_day, last_day], sorted by date then person.

@@ -10,7 +10,7 @@ from pathlib import Path
 from riskrank.world import World, write_world
 
 
-def replace_world(world: World, out: Path, extra: Callable[[Path], None] | None = None) -> None:
+def replace_world(world: World, out: Path, extra: Callable[[Path], object] | None = None) -> None:
     """Write into a sibling temporary folder, then swap it into place (the old world is removed only after)."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
