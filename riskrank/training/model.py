@@ -73,10 +73,10 @@ class ScoringModel:
     ) -> ScoringModel:
         """Load models:/<name>@<alias> (or /<version>) from the MLflow registry named in settings."""
         import mlflow
-        import mlflow.lightgbm
         from mlflow import MlflowClient
 
         from riskrank.settings import get_settings
+        from riskrank.training.mlflow_model import load_uri
 
         settings = get_settings()
         tracking_uri = tracking_uri or settings.mlflow_tracking_uri
@@ -95,10 +95,9 @@ class ScoringModel:
                 raise UserError(f"no version of model {model_name!r} has alias {alias!r}") from exc
         # Load the resolved version, not the alias, so booster and META come from the same version even
         # if the alias moves while we load.
-        uri = f"models:/{model_name}/{resolved_version}"
-        booster = mlflow.lightgbm.load_model(uri)
-        meta = dict(mlflow.models.get_model_info(uri).metadata or {})
-        return cls(booster=booster, meta=meta, version=resolved_version, alias=alias, name=model_name)
+        model = load_uri(f"models:/{model_name}/{resolved_version}")
+        model.version, model.alias, model.name = resolved_version, alias, model_name
+        return model
 
     # -- META views ----------------------------------------------------------------------------
     @property
