@@ -14,6 +14,7 @@ from riskrank.monitoring.commands import audit, report
 from riskrank.serving.commands import audit_log_app, rank, serve, users_app
 from riskrank.simulation.commands import simulate
 from riskrank.training.commands import promote, train
+from riskrank.training.score_all_cli import score_all
 from riskrank.world import ContractError
 
 app = typer.Typer(
@@ -25,6 +26,7 @@ app.command()(simulate)
 app.command()(features)
 app.command()(train)
 app.command()(promote)
+app.command(name="score-all")(score_all)
 app.command()(serve)
 app.command()(rank)
 app.command()(audit)
