@@ -13,6 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
@@ -60,16 +61,12 @@ class ScoreRun:
 
 @dataclass(frozen=True)
 class StoredScores:
-    """A finished run's scores, ordered by case_id (look a case up with np.searchsorted)."""
+    """A finished run's scores, ordered by case_id."""
 
     run: ScoreRun
     case_ids: np.ndarray  # int64, ascending
     benefits: np.ndarray  # object (str)
     scores: np.ndarray  # float64
-
-    def position(self, case_id: int) -> int | None:
-        i = int(np.searchsorted(self.case_ids, case_id))
-        return i if i < len(self.case_ids) and self.case_ids[i] == case_id else None
 
 
 def create_score_tables(engine: Engine) -> None:
@@ -118,23 +115,36 @@ def insert_scores(conn: Connection, run_id: int, case_ids: np.ndarray, benefits:
     ])
 
 
-def run_scores(conn: Connection, run_id: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(case_ids ascending, benefits, scores) of a run, straight from the driver's cursor (millions of rows)."""
+def run_scores(conn: Connection, run_id: int, batch: int = 200_000) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(case_ids ascending, benefits, scores) of a run, from the driver's cursor a batch at a time (millions of rows;
+    SQLAlchemy's per-value processing would dominate). Benefits share one string object per benefit."""
     query = (sa.select(case_scores.c.case_id, case_scores.c.benefit, case_scores.c.score)
              .where(case_scores.c.run_id == run_id).order_by(case_scores.c.case_id))
     sql = str(query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
     driver = conn.connection.driver_connection
     assert driver is not None
     cursor = driver.cursor()
+    ids, benefits, scores = [], [], []
     try:
         cursor.execute(sql)
-        rows = cursor.fetchall()
+        while rows := cursor.fetchmany(batch):
+            frame = pd.DataFrame.from_records(rows, columns=["case_id", "benefit", "score"])
+            ids.append(frame["case_id"].to_numpy(np.int64))
+            benefits.append(frame["benefit"].astype("category"))
+            scores.append(frame["score"].to_numpy(np.float64))
     finally:
         cursor.close()
-    if not rows:
+    if not ids:
         return np.empty(0, np.int64), np.empty(0, object), np.empty(0, np.float64)
-    case_ids, benefits, scores = zip(*rows, strict=True)
-    return np.asarray(case_ids, np.int64), np.asarray(benefits, object), np.asarray(scores, np.float64)
+    benefit = pd.api.types.union_categoricals(benefits)
+    return np.concatenate(ids), np.asarray(benefit, dtype=object), np.concatenate(scores)
+
+
+def run_explanations(conn: Connection, run_id: int) -> dict[int, bytes]:
+    """case_id -> stored explanation, for the run's top-ranked cases."""
+    query = sa.select(case_scores.c.case_id, case_scores.c.explanation).where(
+        case_scores.c.run_id == run_id, case_scores.c.explanation.is_not(None))
+    return {int(case_id): bytes(blob) for case_id, blob in conn.execute(query)}
 
 
 def finish_run(conn: Connection, run: ScoreRun, case_ids: np.ndarray, percentiles: np.ndarray,
@@ -172,11 +182,13 @@ def decode_explanation(blob: bytes) -> tuple[np.ndarray, np.ndarray]:
 
 
 # -- readers (serving) ---------------------------------------------------------------------------------------
-def latest_run(engine: Engine, model_name: str | None = None) -> ScoreRun | None:
-    """The last finished run (of `model_name`, if given), or None when there is none or no table yet."""
+def latest_run(engine: Engine, model_name: str | None = None, model_version: int | None = None) -> ScoreRun | None:
+    """The last finished run (of that model and version, if given), or None when there is none or no table yet."""
     query = sa.select(score_runs).where(score_runs.c.finished_at.is_not(None))
     if model_name is not None:
         query = query.where(score_runs.c.model_name == model_name)
+    if model_version is not None:
+        query = query.where(score_runs.c.model_version == model_version)
     query = query.order_by(score_runs.c.finished_at.desc(), score_runs.c.run_id.desc()).limit(1)
     try:
         with engine.connect() as conn:
@@ -186,15 +198,9 @@ def latest_run(engine: Engine, model_name: str | None = None) -> ScoreRun | None
     return _run(row) if row is not None else None
 
 
-def load_scores(engine: Engine, run: ScoreRun) -> StoredScores:
+def load_scores(engine: Engine, run: ScoreRun) -> tuple[StoredScores, dict[int, bytes]]:
+    """A finished run's scores and its stored explanations, read in one transaction."""
     with engine.connect() as conn:
         case_ids, benefits, scores = run_scores(conn, run.run_id)
-    return StoredScores(run, case_ids, benefits, scores)
-
-
-def stored_explanation(engine: Engine, run_id: int, case_id: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """(prepared row, contributions) precomputed for a top-ranked case, or None."""
-    query = sa.select(case_scores.c.explanation).where(case_scores.c.run_id == run_id, case_scores.c.case_id == case_id)
-    with engine.connect() as conn:
-        blob = conn.execute(query).scalar()
-    return decode_explanation(blob) if blob is not None else None
+        explanations = run_explanations(conn, run.run_id)
+    return StoredScores(run, case_ids, benefits, scores), explanations
