@@ -193,7 +193,7 @@ def latest_run(engine: Engine, model_name: str | None = None, model_version: int
     try:
         with engine.connect() as conn:
             row = conn.execute(query).first()
-    except sa.exc.OperationalError:  # no table: score-all never ran against this store
+    except (sa.exc.OperationalError, sa.exc.ProgrammingError):  # no table: score-all never ran against this store
         return None
     return _run(row) if row is not None else None
 
