@@ -119,7 +119,7 @@ class ModelHolder:
                 self.current, self.failure = snapshot, None
                 log.info("now serving %s version %s (was %s)", self.settings.model_name, wanted,
                          current.version if current else None)
-            elif current is not None and _key(self._source_of(current.model)) != _key(_source(current)):
+            elif current is not None and _key(*self._source_of(current.model)) != _snapshot_key(current):
                 self.current = self._build(current.model)
                 log.info("scores refreshed: %s", _describe(self.current))
             if same_model and self.failure is not None and self.failure.version != wanted:
@@ -161,13 +161,13 @@ class ModelHolder:
         }
 
 
-def _source(snapshot: Snapshot) -> tuple[str, Any]:
-    return ("run", snapshot.run) if snapshot.run is not None else ("features", snapshot.as_of)
+def _key(kind: str, source: Any) -> tuple[str, Any]:
+    """What identifies a set of scores: the run's id, or the feature store's as-of date."""
+    return (kind, source.run_id) if kind == "run" else (kind, source)
 
 
-def _key(source: tuple[str, Any]) -> tuple[str, Any]:
-    kind, value = source
-    return (kind, value.run_id) if kind == "run" else (kind, value)
+def _snapshot_key(snapshot: Snapshot) -> tuple[str, Any]:
+    return _key("run", snapshot.run) if snapshot.run is not None else _key("features", snapshot.as_of)
 
 
 def _describe(snapshot: Snapshot) -> str:
