@@ -197,3 +197,27 @@ def test_killed_command_restarted_leaves_one_score_per_active_case(tmp_path, tin
     rows = stored(engine)
     assert rows["case_id"].is_unique and len(rows) == len(want)
     np.testing.assert_array_equal(rows["score"], want["score"])
+
+
+def test_score_all_on_postgres_then_read_back(postgres_url, tiny_world, champion, expected):
+    """The same run on PostgreSQL (features by COPY, scores and explanations as bytea), read back as serving does."""
+    import uuid
+
+    want, _ = expected
+    schema = f"scores_{uuid.uuid4().hex[:8]}"
+    admin = get_engine(postgres_url)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    engine = sa.create_engine(postgres_url, connect_args={"options": f"-csearch_path={schema}"})
+    try:
+        result = score_all(engine, champion, tiny_world, AS_OF, reasons_share=SHARE, rows_per_part=4000)
+        run = score_store.latest_run(engine)
+        assert run is not None and run.run_id == result.run.run_id
+        stored_scores, explanations = score_store.load_scores(engine, run)
+        np.testing.assert_array_equal(stored_scores.case_ids, want["case_id"])
+        np.testing.assert_array_equal(stored_scores.scores, want["score"])
+        assert len(explanations) == result.explained > 0
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
