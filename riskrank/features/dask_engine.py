@@ -43,9 +43,11 @@ def _run_partition(
     return positions, compute_block(keys, prepared, ctx)
 
 
-def iter_on_dask(keys: pd.DataFrame, prepared: Prepared, ctx: Context, client: Any, n_partitions: int | None = None,
-                 rows_per_partition: int = ROWS_PER_PARTITION) -> Iterator[tuple[np.ndarray, pd.DataFrame]]:
-    """(positions in `keys`, feature block) per partition, as the workers finish them."""
+def iter_on_dask(
+    keys: pd.DataFrame, prepared: Prepared, ctx: Context, client: Any, n_partitions: int | None = None,
+    rows_per_partition: int = ROWS_PER_PARTITION, consume: bool = False,
+) -> Iterator[tuple[np.ndarray, pd.DataFrame]]:
+    """(positions in `keys`, feature block) per partition, as the workers finish them (`consume`: see split_by_person)."""
     from dask.distributed import as_completed
 
     if n_partitions is None:
@@ -53,7 +55,7 @@ def iter_on_dask(keys: pd.DataFrame, prepared: Prepared, ctx: Context, client: A
         n_partitions = partition_count(len(keys), workers, rows_per_partition)
     key_part = key_partitions(keys, prepared, n_partitions)
     ctx_future = client.scatter(ctx, broadcast=True)
-    tables: list[Prepared | None] = list(split_by_person(prepared, n_partitions))
+    tables: list[Prepared | None] = list(split_by_person(prepared, n_partitions, consume))
     futures = []
     for part in range(n_partitions):
         positions = np.flatnonzero(key_part == part)

@@ -38,12 +38,17 @@ def _split(frame: pd.DataFrame, n_partitions: int) -> list[pd.DataFrame]:
     return [frame.iloc[order[bounds[i]:bounds[i + 1]]].reset_index(drop=True) for i in range(n_partitions)]
 
 
-def split_by_person(prepared: Prepared, n_partitions: int) -> list[Prepared]:
-    """Every per-person table cut into partitions by person hash, each table scanned once."""
+def split_by_person(prepared: Prepared, n_partitions: int, consume: bool = False) -> list[Prepared]:
+    """Every per-person table cut into partitions by person hash, each table scanned once.
+
+    With `consume`, each kind of signals (the bulk of the data) is dropped from `prepared` once it is split, so the
+    whole and the parts are never both held; `prepared` must not be used afterwards."""
     persons, cases, investigations = (
         _split(table, n_partitions) for table in (prepared.persons, prepared.cases, prepared.investigations)
     )
-    signals = {kind: _split(frame, n_partitions) for kind, frame in prepared.signals.items()}
+    signals = {}
+    for kind in list(prepared.signals):
+        signals[kind] = _split(prepared.signals.pop(kind) if consume else prepared.signals[kind], n_partitions)
     return [
         Prepared(
             persons=persons[i], cases=cases[i], signals={kind: parts[i] for kind, parts in signals.items()},

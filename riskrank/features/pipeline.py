@@ -61,10 +61,10 @@ def feature_parts(
     if engine == "dask":
         from riskrank.features.dask_engine import iter_on_dask
 
-        parts = iter_on_dask(checked, own, ctx, client=client, rows_per_partition=rows_per_part)
+        parts = iter_on_dask(checked, own, ctx, client=client, rows_per_partition=rows_per_part, consume=True)
     else:
         parts = _pandas_parts(checked, own, ctx, partition_count(len(checked), rows_per_partition=rows_per_part))
-    del own  # the parts hold their own tables; let each part's go once it is computed
+    del own  # the parts take over its tables (consumed as they are split); each part's go once it is computed
     for positions, features in parts:
         yield _with_keys(checked.iloc[positions], features)
 
@@ -73,7 +73,7 @@ def _pandas_parts(
     keys: pd.DataFrame, prepared: Prepared, ctx: Context, n_partitions: int
 ) -> Iterator[tuple[np.ndarray, pd.DataFrame]]:
     key_part = key_partitions(keys, prepared, n_partitions)
-    tables: list[Prepared | None] = list(split_by_person(prepared, n_partitions))
+    tables: list[Prepared | None] = list(split_by_person(prepared, n_partitions, consume=True))
     del prepared
     for part in range(n_partitions):
         data, tables[part] = tables[part], None
