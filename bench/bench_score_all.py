@@ -5,7 +5,9 @@ children of the child included only for Dask workers, which are reported by Dask
   1. `riskrank score-all --world W --as-of D` into an empty operational store (features computed and stored);
   2. the same again into that store: a new run that reads the stored features back instead of computing them;
   3. `riskrank serve` on that store: seconds until /ready answers 200, and the server's resident memory then;
-  4. batch scoring rate of the champion (ScoringModel.predict on prepared rows of every active case) in-process.
+  4. batch scoring rate of the champion (ScoringModel.predict on prepared rows of every active case) in-process;
+  5. the snapshot a model swap builds, in-process: from the nightly run, and from the feature store (a version
+     without a run yet), with the time and the memory it adds.
 The champion comes from the MLflow store of bench/bench_serving.py (run it first), or --tracking-uri.
 
   flock /tmp/riskrank-bench.lock .venv/bin/python bench/bench_score_all.py --world /tmp/bench-world-0.2 --as-of 2024-06-30
@@ -103,6 +105,34 @@ def batch_rate(env: dict[str, str], repeats: int = 3) -> dict:
             "cases_per_second_best": len(X) / best, "prepare_seconds": prepare_s}
 
 
+def swap_cost(env: dict[str, str]) -> dict:
+    import gc
+
+    from riskrank import score_store
+    from riskrank.db import get_engine
+    from riskrank.features.store import FeatureStore
+    from riskrank.serving.snapshot import from_features, from_run
+    from riskrank.training.model import ScoringModel
+
+    def rss_gib() -> float:
+        return int(Path("/proc/self/status").read_text().split("VmRSS:")[1].split()[0]) / 2**20
+
+    model = ScoringModel.from_registry(alias="champion", tracking_uri=env["RISKRANK_MLFLOW_TRACKING_URI"])
+    engine = get_engine(env["RISKRANK_DATABASE_URL"])
+    run = score_store.latest_run(engine)
+    assert run is not None
+    out = {}
+    for name, build in (("from_run", lambda: from_run(model, *score_store.load_scores(engine, run), None)),
+                        ("from_feature_store", lambda: from_features(model, FeatureStore(engine), run.as_of))):
+        gc.collect()
+        before = rss_gib()
+        t0 = time.perf_counter()
+        snapshot = build()
+        out[name] = {"seconds": time.perf_counter() - t0, "rss_added_gib": rss_gib() - before, "cases": len(snapshot.case_ids)}
+        del snapshot
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--world", type=Path, required=True, help="a world folder (riskrank simulate --out)")
@@ -130,12 +160,16 @@ def main() -> None:
     print(server, flush=True)
     print("batch scoring rate", flush=True)
     rate = batch_rate(env)
+    print(rate, flush=True)
+    print("swap snapshots", flush=True)
+    swap = swap_cost(env)
     summary = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}",
         "world": str(args.world), "world_meta": json.loads((args.world / "world.json").read_text()),
         "as_of": args.as_of, "engine": args.engine, "score_all_computed": computed, "score_all_reused": reused,
-        "server": server, "batch": rate, "bench_process_peak_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
+        "server": server, "batch": rate, "swap": swap,
+        "bench_process_peak_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
         "ops_db_gib": (WORK / "ops.db").stat().st_size / 2**30,
     }
     print(json.dumps(summary, indent=2, default=str))
