@@ -23,7 +23,7 @@ from riskrank.features.registry import CATEGORIES, FEATURE_NAMES, FEATURE_SET_VE
 _SQL_TYPES = {"float": sa.Float(53), "int": sa.BigInteger(), "bool": sa.Boolean(), "category": sa.String(40)}
 _PANDAS_DTYPES = {"float": "float64", "int": "int64", "bool": "bool"}
 _CHUNK_ROWS = 20_000
-_ID_BATCH = 900  # case ids per IN (...) query: below SQLite's bound-parameter limit
+_ID_BATCH = 900  # case ids per IN (...) query, so each query stays short
 
 
 def _feature_table(metadata: sa.MetaData, version: str) -> sa.Table:
