@@ -51,6 +51,12 @@ def score_all(
     settings = get_settings()
     with console.status("loading the champion"):
         model = ScoringModel.from_registry(alias="champion")
+    from riskrank.features.registry import FEATURE_SET_VERSION
+
+    trained_on = model.meta.get("feature_set_version")
+    if trained_on != FEATURE_SET_VERSION:
+        raise UserError(f"the champion (version {model.version}) was trained on feature set {trained_on}, this code computes "
+                        f"{FEATURE_SET_VERSION}: retrain and promote a model first")
     with console.status("reading the world"):
         loaded = read_world(world_path, with_truth=False)
     start, end = _world_span(loaded)

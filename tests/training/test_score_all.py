@@ -221,3 +221,16 @@ def test_score_all_on_postgres_then_read_back(postgres_url, tiny_world, champion
         engine.dispose()
         with admin.begin() as conn:
             conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+
+
+def test_champion_of_another_feature_set_is_refused(monkeypatch, capsys, tmp_path, tiny_world_dir, model_registry):
+    version = model_registry.register_version(seed=3, meta_override=lambda meta: {**meta, "feature_set_version": "fs0-old"})
+    for key, value in _env(tmp_path, model_registry).items():
+        monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    try:
+        code = run_cli(monkeypatch, "score-all", "--world", str(tiny_world_dir), "--as-of", "2024-06-30")
+    finally:
+        get_settings.cache_clear()
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == 2 and f"version {version}" in err and "fs0-old" in err and "Traceback" not in err
