@@ -58,6 +58,7 @@ def feature_parts(
     """compute_features a part at a time: frames of about `rows_per_part` keys (all keys of a person in one part),
     with the same columns and values; parts come in no particular order and together hold every key once."""
     checked, own, ctx = _inputs(world, keys, engine)
+    del world  # not needed any more: if the caller let go of it too, its tables are freed before the parts are cut
     if engine == "dask":
         from riskrank.features.dask_engine import iter_on_dask
 

@@ -76,6 +76,8 @@ def score_all(
 ) -> ScoreAllResult:
     """Score every case active on `as_of` with `model`; resumes an unfinished run of the same date and model.
 
+    Memory: pass a world no one else holds (as the CLI does) and its tables are freed once features are prepared.
+
     `on_start(total, already_scored)` is called once the work is known (for a progress bar)."""
     from riskrank.features.pipeline import active_keys
 
@@ -112,6 +114,7 @@ def score_all(
         from riskrank.features.pipeline import feature_parts
 
         parts = feature_parts(world, todo, engine=feature_engine, client=client, rows_per_part=rows_per_part)
+    del world  # features are prepared from it once; where the caller let go of it too, its tables are freed then
     scored_now = 0
     for frame in parts:
         scores = model.predict(model.prepare_array(frame))

@@ -27,7 +27,7 @@ def score_all(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    from riskrank.features.commands import _parse_date, _world_span
+    from riskrank.features.commands import _parse_date
     from riskrank.features.pipeline import ENGINES
 
     console = Console(stderr=True)
@@ -46,7 +46,6 @@ def score_all(
     from riskrank.settings import get_settings
     from riskrank.training.model import ScoringModel
     from riskrank.training.score_all import score_all as run
-    from riskrank.world import read_world
 
     settings = get_settings()
     with console.status("loading the champion"):
@@ -57,20 +56,21 @@ def score_all(
     if trained_on != FEATURE_SET_VERSION:
         raise UserError(f"the champion (version {model.version}) was trained on feature set {trained_on}, this code computes "
                         f"{FEATURE_SET_VERSION}: retrain and promote a model first")
-    with console.status("reading the world"):
-        loaded = read_world(world_path, with_truth=False)
-    start, end = _world_span(loaded)
-    if not (start <= day <= end):
-        raise UserError(f"--as-of {day.date()} is outside the world ({start.date()} to {end.date()})")
-
     url = sa.engine.make_url(settings.database_url)
     began = time.monotonic()
-    columns = (TextColumn("scoring"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
+    columns = (TextColumn("reading the world, then scoring"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+               TimeRemainingColumn())
     with Progress(*columns, console=console) as progress:
         task = progress.add_task("scoring", total=None)
 
         def on_start(total: int, done: int) -> None:
             progress.update(task, total=total, completed=done)
+
+        def score(client: object = None):  # noqa: ANN202
+            # The world goes straight into score_all, which lets it go once features are prepared.
+            return run(get_engine(settings.database_url), model, _read_world(world_path, day), day,
+                       reasons_share=reasons_share, feature_engine=engine, client=client, rows_per_part=rows_per_part,
+                       progress=lambda n: progress.advance(task, n), on_start=on_start)
 
         try:
             if engine == "dask":
@@ -78,14 +78,11 @@ def score_all(
 
                 try:
                     with cluster_client(scheduler) as client:
-                        result = run(get_engine(settings.database_url), model, loaded, day, reasons_share=reasons_share,
-                                     feature_engine="dask", client=client, rows_per_part=rows_per_part,
-                                     progress=lambda n: progress.advance(task, n), on_start=on_start)
+                        result = score(client)
                 except OSError as exc:
                     raise UserError(f"cannot reach the Dask scheduler {scheduler}: {exc}") from None
             else:
-                result = run(get_engine(settings.database_url), model, loaded, day, reasons_share=reasons_share,
-                             rows_per_part=rows_per_part, progress=lambda n: progress.advance(task, n), on_start=on_start)
+                result = score()
         except sa.exc.SQLAlchemyError as exc:
             where = url.render_as_string(hide_password=True)
             raise UserError(f"could not write the operational store at {where} ({type(exc).__name__}); "
@@ -97,3 +94,15 @@ def score_all(
         f"score run {run_info.run_id} ({how}): {run_info.cases:,} active cases as of {day.date()} scored by "
         f"{model.name} version {model.version} ({result.scored_now:,} in this call, features {source}); "
         f"reasons stored for {result.explained:,} cases; {time.monotonic() - began:.0f} s")
+
+
+def _read_world(path: Path, day):  # noqa: ANN001, ANN202 - pandas is imported lazily
+    """The world, checked to span `day`."""
+    from riskrank.features.commands import _world_span
+    from riskrank.world import read_world
+
+    loaded = read_world(path, with_truth=False)
+    start, end = _world_span(loaded)
+    if not (start <= day <= end):
+        raise UserError(f"--as-of {day.date()} is outside the world ({start.date()} to {end.date()})")
+    return loaded
