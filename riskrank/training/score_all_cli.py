@@ -98,9 +98,14 @@ def score_all(
 
 def _read_world(path: Path, day):  # noqa: ANN001, ANN202 - pandas is imported lazily
     """The world, checked to span `day`."""
+    import pyarrow as pa
+
     from riskrank.features.commands import _world_span
     from riskrank.world import read_world
 
+    # Arrow's default pool keeps the buffers of the Parquet read after they are converted and freed; the system
+    # allocator returns them, which lowers the peak of score-all by about a fifth (bench/RESULTS.md).
+    pa.set_memory_pool(pa.system_memory_pool())
     loaded = read_world(path, with_truth=False)
     start, end = _world_span(loaded)
     if not (start <= day <= end):
