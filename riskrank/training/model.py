@@ -151,7 +151,7 @@ class ScoringModel:
         """One row (1 x F float64) from a {feature: value} mapping, without pandas."""
         row = np.empty((1, len(self.feature_names)), dtype=np.float64)
         for j, name in enumerate(self.feature_names):
-            value = values.get(name)
+            value: Any = values.get(name)
             missing = _is_missing(value)
             if name in self._codes:
                 code = None if missing else self._codes[name].get(str(value))
