@@ -10,7 +10,7 @@ snapshot aside without a second copy of the features, and rows for explanations 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -75,10 +75,6 @@ class Snapshot:
     @property
     def X(self) -> StoredRows:  # noqa: N802 - the name worklists use for the prepared matrix
         return StoredRows(self)
-
-    @property
-    def scored_at(self) -> datetime | None:
-        return self.run.finished_at if self.run is not None else None
 
     def position(self, case_id: int) -> int | None:
         i = int(np.searchsorted(self.case_ids, case_id))
