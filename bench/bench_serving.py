@@ -1,10 +1,15 @@
-"""Benchmark: GET /v1/cases/{id}/score (score + SHAP reasons + audit entry) against `mlflow models serve` on the same model.
+"""Benchmark: GET /v1/cases/{id}/score (score + SHAP reasons + audit entry) against `mlflow models serve` of the same
+registered model version (models:/riskrank@champion).
 
-Builds a world, trains and registers a model with the real training code, fills the feature store, then
-starts both servers (one worker each) and measures, in one run and with the same client code:
+Builds a world, trains and registers a model with the real training code, runs the nightly `score-all` (features
+and scores into the operational store, explanations for each benefit's top 2 %), then starts both servers (one
+worker each) and measures, in one run and with the same client code, `--repeats` times:
   - latency for one client (p50, p99), sequential keep-alive requests over different cases;
   - throughput with 8 concurrent clients (separate processes, keep-alive), for a fixed time.
-MLflow's server gets the same case's model inputs as a one-row `dataframe_split` and returns only the score.
+riskrank is measured on ranked cases (top 2 %, explanations stored by the nightly run: what investigators open from
+worklists) and on any active case (explained on request from the feature store). MLflow's server gets the same
+ranked cases' model inputs as a one-row `dataframe_split` and returns only the score. Finally the audit append
+alone (riskrank.serving.audit.append, the same database) is timed in-process, to show its share of the latency.
 
 Run under the shared lock:  flock /tmp/riskrank-bench.lock .venv/bin/python bench/bench_serving.py
 """
@@ -52,16 +57,16 @@ def environment(work: Path) -> dict[str, str]:
 
 
 def prepare_world(work: Path, scale: float, seed: int) -> None:
-    """World -> trained, registered champion -> feature store as of the world's last month."""
+    """World -> trained, registered champion -> nightly scores (and features) as of the world's last month."""
     import pandas as pd
     from mlflow import MlflowClient
 
     from riskrank.db import get_engine
-    from riskrank.features.pipeline import features_as_of
-    from riskrank.features.store import FeatureStore
     from riskrank.settings import Settings
     from riskrank.simulation import generate
+    from riskrank.training.model import ScoringModel
     from riskrank.training.pipeline import TrainOptions, run_training
+    from riskrank.training.score_all import score_all
     from riskrank.world import write_world
 
     env = environment(work)
@@ -77,78 +82,32 @@ def prepare_world(work: Path, scale: float, seed: int) -> None:
     MlflowClient(settings.mlflow_tracking_uri, settings.mlflow_tracking_uri).set_registered_model_alias(
         settings.model_name, "champion", str(outcome.version)
     )
-    as_of = pd.Timestamp("2024-12-01")
-    print("features for the store", flush=True)
-    rows = FeatureStore(get_engine(settings.database_url)).write(features_as_of(world, as_of), as_of)
-    (work / "prepared.json").write_text(json.dumps({"scale": scale, "seed": seed, "cases_in_store": rows,
+    print("nightly scores", flush=True)
+    model = ScoringModel.from_registry(alias="champion", tracking_uri=settings.mlflow_tracking_uri)
+    result = score_all(get_engine(settings.database_url), model, world, pd.Timestamp("2024-12-01"))
+    (work / "prepared.json").write_text(json.dumps({"scale": scale, "seed": seed, "cases_scored": result.run.cases,
+                                                    "cases_with_stored_reasons": result.explained,
                                                     "investigations": int(len(world.investigations))}))
 
 
-try:  # the wrapper below is defined only where MLflow is installed (always, in this project)
-    import mlflow.pyfunc
+def sample_frame(work: Path, n: int, ranked: bool):
+    """n cases of the nightly run: ranked (explanations stored) or any, with their stored features."""
+    import pandas as pd
+    import sqlalchemy as sa
 
-    class CategoricalBooster(mlflow.pyfunc.PythonModel):
-        """The registered Booster behind a pyfunc that turns the JSON strings of categorical inputs into pandas
-        categoricals with the model's categories. MLflow's lightgbm flavor passes them on as strings, which LightGBM
-        refuses ("train and valid dataset categorical_feature do not match"), so plain `mlflow models serve` cannot
-        score this model at all; this wrapper is the smallest change that lets it."""
-
-        def load_context(self, context):
-            import lightgbm
-
-            self.booster = lightgbm.Booster(model_file=context.artifacts["booster"])
-            self.categories = json.loads(Path(context.artifacts["categories"]).read_text())
-
-        def predict(self, context, model_input, params=None):
-            import pandas as pd
-
-            X = model_input.copy()
-            for name, categories in self.categories.items():
-                X[name] = pd.Categorical(X[name], categories=categories)
-            return self.booster.predict(X)
-except ImportError:  # pragma: no cover
-    pass
-
-MLFLOW_BENCH_MODEL = "riskrank_mlflow_bench"
-
-
-def register_mlflow_wrapper(work: Path, model) -> str | None:
-    """Register the champion Booster wrapped as above; return the lightgbm flavor's own error on one row, if any."""
-    import mlflow
-    import mlflow.pyfunc
-    from mlflow import MlflowClient
-
-    env = environment(work)
-    uri = env["RISKRANK_MLFLOW_TRACKING_URI"]
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
-    flavor_error = None
-    try:
-        frame = model_inputs_as_json_types(model, sample_frame(work, model, 1))
-        mlflow.pyfunc.load_model(f"models:/{model.name}@champion").predict(frame)
-    except Exception as exc:  # what `mlflow models serve` answers with a 400
-        flavor_error = f"{type(exc).__name__}: {exc}"
-    booster_file, categories_file = work / "booster.txt", work / "categories.json"
-    model.booster.save_model(str(booster_file))
-    categories_file.write_text(json.dumps(model.categories))
-    signature = mlflow.models.get_model_info(f"models:/{model.name}/{model.version}").signature
-    experiment = MlflowClient(uri, uri).get_experiment_by_name("riskrank")
-    with mlflow.start_run(experiment_id=experiment.experiment_id if experiment else None):
-        info = mlflow.pyfunc.log_model(
-            name="model", python_model=CategoricalBooster(), signature=signature,
-            artifacts={"booster": str(booster_file), "categories": str(categories_file)},
-            registered_model_name=MLFLOW_BENCH_MODEL,
-        )
-    MlflowClient(uri, uri).set_registered_model_alias(MLFLOW_BENCH_MODEL, "champion", str(info.registered_model_version))
-    return flavor_error
-
-
-def sample_frame(work: Path, model, n: int):
+    from riskrank import score_store
     from riskrank.db import get_engine
     from riskrank.features.store import FeatureStore
 
-    frame = FeatureStore(get_engine(environment(work)["RISKRANK_DATABASE_URL"])).latest_frame()
-    return frame.sample(min(n, len(frame)), random_state=0)
+    engine = get_engine(environment(work)["RISKRANK_DATABASE_URL"])
+    run = score_store.latest_run(engine)
+    query = sa.select(score_store.case_scores.c.case_id).where(score_store.case_scores.c.run_id == run.run_id)
+    if ranked:
+        query = query.where(score_store.case_scores.c.explanation.is_not(None))
+    with engine.connect() as conn:
+        ids = pd.Series(conn.execute(query).scalars().all())
+    chosen = ids.sample(min(n, len(ids)), random_state=0).to_numpy()
+    return pd.concat(FeatureStore(engine).frames(run.as_of, case_ids=chosen)).sample(frac=1.0, random_state=1)
 
 
 def model_inputs_as_json_types(model, frame):
@@ -264,6 +223,29 @@ def check_same_scores(rr_port: int, ml_port: int, token: str, case_ids: list[int
             raise RuntimeError(f"scores differ: riskrank {ours}, mlflow {theirs}")
 
 
+def time_audit_append(work: Path, n: int = 1000) -> dict:
+    """The audit append alone, as the score route calls it (same database, five reasons in details)."""
+    from riskrank.db import get_engine
+    from riskrank.serving import audit
+
+    engine = get_engine(environment(work)["RISKRANK_DATABASE_URL"])
+    reasons = [{"feature": f"feature_{i}", "value": 1.5 * i, "contribution": 0.1 * i} for i in range(5)]
+    times = []
+    for i in range(n):
+        t0 = time.perf_counter()
+        audit.append(engine, actor="bench", action="score", subject=f"p-{i:012d}", model_version=1, score=0.5,
+                     details={"reasons": reasons})
+        times.append(time.perf_counter() - t0)
+    ms = np.array(times) * 1000
+    return {"audit_append_p50_ms": float(np.percentile(ms, 50)), "audit_append_mean_ms": float(ms.mean())}
+
+
+def json_rows(model, frame) -> list[dict]:
+    X = model_inputs_as_json_types(model, frame)
+    return [{"columns": list(X.columns), "data": [[None if (isinstance(v, float) and v != v) else v for v in rec]]}
+            for rec in X.astype(object).itertuples(index=False, name=None)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", type=float, default=0.01)
@@ -271,6 +253,7 @@ def main() -> None:
     parser.add_argument("--single", type=int, default=2000, help="sequential requests for the one-client latency")
     parser.add_argument("--seconds", type=float, default=15.0, help="duration of the concurrent run per server")
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--repeats", type=int, default=2, help="measurement rounds (servers stay up)")
     parser.add_argument("--reuse", action="store_true", help="reuse the world, model and store from an earlier run")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
@@ -286,16 +269,15 @@ def main() -> None:
         prepare_world(work, args.scale, args.seed)
     env = environment(work)
     model = ScoringModel.from_registry(alias="champion", tracking_uri=env["RISKRANK_MLFLOW_TRACKING_URI"])
-    flavor_error = register_mlflow_wrapper(work, model)
-    sample = sample_frame(work, model, 500)
-    X = model_inputs_as_json_types(model, sample)
-    rows = [{"columns": list(X.columns), "data": [[None if (isinstance(v, float) and v != v) else v for v in rec]]}
-            for rec in X.astype(object).itertuples(index=False, name=None)]
-    case_ids = sample["case_id"].astype(int).tolist()
+    ranked = sample_frame(work, 500, ranked=True)
+    anyone = sample_frame(work, 500, ranked=False)
+    rows = json_rows(model, ranked)
+    ranked_ids, any_ids = ranked["case_id"].astype(int).tolist(), anyone["case_id"].astype(int).tolist()
     token = add_user(work)
 
     servers = {}
     log_files = []
+    results = []
     try:
         rr_port, ml_port = free_port(), free_port()
         rr_log = open(work / "riskrank-serve.log", "w")  # noqa: SIM115 - closed in finally
@@ -307,18 +289,21 @@ def main() -> None:
             env=env, stdout=rr_log, stderr=subprocess.STDOUT,
         )
         servers["mlflow"] = subprocess.Popen(
-            [str(Path(sys.executable).parent / "mlflow"), "models", "serve", "-m", f"models:/{MLFLOW_BENCH_MODEL}@champion",
+            [str(Path(sys.executable).parent / "mlflow"), "models", "serve", "-m", f"models:/{model.name}@champion",
              "--env-manager", "local", "-p", str(ml_port), "-w", "1"],
             env=env, stdout=ml_log, stderr=subprocess.STDOUT,
         )
         wait_until_up(rr_port, "/ready", servers["riskrank"])
         wait_until_up(ml_port, "/ping", servers["mlflow"])
-        check_same_scores(rr_port, ml_port, token, case_ids[:20], rows[:20])
-        results = []
-        for target, port in (("riskrank", rr_port), ("mlflow", ml_port)):
-            print(f"measuring {target}", flush=True)
-            results.append(measure(target, port, requests_for(target, port, token, case_ids, rows), args.single, args.seconds,
-                                   args.clients))
+        check_same_scores(rr_port, ml_port, token, ranked_ids[:20], rows[:20])
+        check_same_scores(rr_port, ml_port, token, any_ids[:20], json_rows(model, anyone.head(20)))
+        plan = (("riskrank ranked", rr_port, requests_for("riskrank", rr_port, token, ranked_ids, rows)),
+                ("riskrank any", rr_port, requests_for("riskrank", rr_port, token, any_ids, rows)),
+                ("mlflow", ml_port, requests_for("mlflow", ml_port, token, ranked_ids, rows)))
+        for round_ in range(args.repeats):
+            for target, port, requests in plan:
+                print(f"round {round_ + 1}: measuring {target}", flush=True)
+                results.append({"round": round_ + 1, **measure(target, port, requests, args.single, args.seconds, args.clients)})
     finally:
         for proc in servers.values():
             proc.terminate()
@@ -330,22 +315,26 @@ def main() -> None:
         for f in log_files:
             f.close()
 
-    rr, ml = results
+    frame = pd.DataFrame(results)
+    by_round = frame.set_index(["round", "target"])
+    ratios = []
+    for round_ in range(1, args.repeats + 1):
+        rr, ml = by_round.loc[(round_, "riskrank ranked")], by_round.loc[(round_, "mlflow")]
+        ratios.append({"round": round_, "throughput_ratio": rr["concurrent_rps"] / ml["concurrent_rps"],
+                       "single_p50_ratio": ml["single_p50_ms"] / rr["single_p50_ms"]})
     summary = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}",
         **json.loads((work / "prepared.json").read_text()), "model_version": model.version,
         "model_features": len(model.feature_names), "trees": int(model.booster.num_trees()),
-        "results": results,
-        "mlflow_lightgbm_flavor_error": flavor_error,
-        "throughput_ratio_riskrank_over_mlflow": rr["concurrent_rps"] / ml["concurrent_rps"],
-        "single_client_mean_ratio_mlflow_over_riskrank": ml["single_mean_ms"] / rr["single_mean_ms"],
+        "results": results, "ratios_riskrank_ranked_over_mlflow": ratios, **time_audit_append(work),
     }
     print(json.dumps(summary, indent=2))
     if args.json:
         args.json.write_text(json.dumps(summary, indent=2))
-    pd.set_option("display.width", 160)
-    print(pd.DataFrame(results).set_index("target").round(2).T)
+    pd.set_option("display.width", 200)
+    print(frame.set_index(["round", "target"]).round(2).T)
+    print(pd.DataFrame(ratios).round(2))
 
 
 if __name__ == "__main__":

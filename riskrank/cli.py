@@ -20,6 +20,7 @@ from riskrank.serving.commands import audit_log_app, rank, serve, users_app
 from riskrank.simulation.commands import simulate
 from riskrank.training.commands import promote, train
 from riskrank.training.learnability_command import learnability
+from riskrank.training.score_all_cli import score_all
 from riskrank.world import ContractError
 
 app = typer.Typer(
@@ -32,6 +33,7 @@ app.command()(features)
 app.command()(train)
 app.command()(promote)
 app.command()(backtest)
+app.command(name="score-all")(score_all)
 app.command()(serve)
 app.command()(rank)
 app.command()(audit)

@@ -17,18 +17,16 @@ investigations are not changed: a case the model finds is not taken out of the w
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, cast
+from datetime import date
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from sqlalchemy.engine import Engine
 
 from riskrank.world import World, in_error_on
-
-if TYPE_CHECKING:
-    from riskrank.serving.featuresource import FeatureSource
 
 OPERATION_USER = "operation"
 OPENING_DELAY_DAYS = 14
@@ -119,12 +117,16 @@ class _OutcomeModel:
 
 
 class _FrameSource:
-    """Serving's FeatureSource for recording: the benefit and sex of every case scored in the period."""
+    """Serving's FeatureSource over features computed in memory: the month's frame for scoring and worklists, and
+    the benefit and sex of every case scored in the period for recording outcomes."""
 
     def __init__(self) -> None:
         self.rows: dict[int, dict[str, Any]] = {}
+        self.frame = pd.DataFrame()
+        self.as_of: date | None = None
 
-    def add(self, frame: pd.DataFrame) -> None:
+    def add(self, frame: pd.DataFrame, as_of: date) -> None:
+        self.frame, self.as_of = frame, as_of
         sex = frame["sex"].astype(object) if "sex" in frame.columns else pd.Series(None, index=frame.index)
         for case_id, benefit, s in zip(frame["case_id"].tolist(), frame["benefit"].astype(str).tolist(), sex.tolist(),
                                        strict=True):
@@ -132,6 +134,17 @@ class _FrameSource:
 
     def get(self, case_id: int) -> dict[str, Any] | None:
         return self.rows.get(int(case_id))
+
+    def latest_as_of(self) -> date | None:
+        return self.as_of
+
+    def latest_frame(self, benefit: str | None = None) -> pd.DataFrame:
+        return self.frame if benefit is None else self.frame[self.frame["benefit"].astype(str) == benefit]
+
+    def frames(self, as_of: Any, case_ids: np.ndarray | None = None, rows: int = 100_000) -> Iterator[pd.DataFrame]:
+        frame = self.frame if case_ids is None else self.frame[self.frame["case_id"].isin(case_ids)]
+        for start in range(0, len(frame), rows):
+            yield frame.iloc[start : start + rows]
 
 
 def _open_on(world: World, day: pd.Timestamp) -> set[int]:
@@ -153,7 +166,7 @@ def operate(world: World, model, engine: Engine, config: OperationConfig, pseudo
     from riskrank.db import create_shared_tables
     from riskrank.features.pipeline import features_as_of
     from riskrank.serving.outcomes import record_outcome
-    from riskrank.serving.snapshot import build_snapshot
+    from riskrank.serving.snapshot import from_features
     from riskrank.serving.tables import create_serving_tables
     from riskrank.serving.worklist import make_worklist
 
@@ -171,8 +184,8 @@ def operate(world: World, model, engine: Engine, config: OperationConfig, pseudo
     for month in months:
         frame = features_as_of(world, month)
         frame = frame.loc[~frame["case_id"].isin(picked | _open_on(world, month))]
-        source.add(frame)
-        snapshot = build_snapshot(model, frame, month.date())
+        source.add(frame, month.date())
+        snapshot = from_features(model, source, month.date())
         for benefit, k in sorted(_capacity(world, month, config.capacity_share).items()):
             if benefit not in snapshot.sorted_scores:
                 continue
@@ -195,7 +208,7 @@ def operate(world: World, model, engine: Engine, config: OperationConfig, pseudo
             continue
         # record_outcome reads only the benefit and sex of a case from its feature source.
         report = {**report, "disagreed_with_score": False, "disagreement_reason": None}
-        record_outcome(engine, cast("FeatureSource", source), report, selection=None, user=OPERATION_USER,
+        record_outcome(engine, source, report, selection=None, user=OPERATION_USER,
                        pseudonym_key=pseudonym_key)
         recorded += 1
     return OperationResult(len(months), worklists, len(pending), recorded, len(pending) - recorded)

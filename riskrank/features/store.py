@@ -23,6 +23,7 @@ from riskrank.features.registry import CATEGORIES, FEATURE_NAMES, FEATURE_SET_VE
 _SQL_TYPES = {"float": sa.Float(53), "int": sa.BigInteger(), "bool": sa.Boolean(), "category": sa.String(40)}
 _PANDAS_DTYPES = {"float": "float64", "int": "int64", "bool": "bool"}
 _CHUNK_ROWS = 20_000
+_ID_BATCH = 900  # case ids per IN (...) query, so each query stays short
 
 
 def _feature_table(metadata: sa.MetaData, version: str) -> sa.Table:
@@ -118,13 +119,60 @@ class FeatureStore:
         as_of = _as_date(as_of)
         self._check_frame(frame, as_of)
         with self.engine.begin() as conn:
-            conn.execute(sa.delete(self.table).where(self.table.c.as_of == as_of))
+            self.clear(conn, as_of)
             self._insert(conn, frame, as_of)
-            conn.execute(sa.delete(self.snapshots).where(
-                (self.snapshots.c.feature_set_version == self.version) & (self.snapshots.c.as_of == as_of)))
-            conn.execute(sa.insert(self.snapshots).values(
-                feature_set_version=self.version, as_of=as_of, rows=len(frame), written_at=dt.datetime.now(dt.UTC)))
+            self.mark_complete(conn, as_of, len(frame))
         return len(frame)
+
+    # -- writing a snapshot in parts (riskrank score-all), each in the caller's transaction -------------------
+    def clear(self, conn: Connection, as_of: dt.date) -> None:
+        """Remove the rows of `as_of` and its snapshot entry: readers no longer see it as written."""
+        conn.execute(sa.delete(self.snapshots).where(
+            (self.snapshots.c.feature_set_version == self.version) & (self.snapshots.c.as_of == as_of)))
+        conn.execute(sa.delete(self.table).where(self.table.c.as_of == as_of))
+
+    def append(self, conn: Connection, frame: pd.DataFrame, as_of: Any) -> None:
+        """Add rows of `as_of` (case ids not yet stored for it)."""
+        as_of = _as_date(as_of)
+        self._check_frame(frame, as_of)
+        self._insert(conn, frame, as_of)
+
+    def mark_complete(self, conn: Connection, as_of: dt.date, rows: int) -> None:
+        """Record `as_of` as a complete snapshot of `rows` rows (latest_as_of and latest_frame then use it)."""
+        conn.execute(sa.delete(self.snapshots).where(
+            (self.snapshots.c.feature_set_version == self.version) & (self.snapshots.c.as_of == as_of)))
+        conn.execute(sa.insert(self.snapshots).values(
+            feature_set_version=self.version, as_of=as_of, rows=rows, written_at=dt.datetime.now(dt.UTC)))
+
+    def snapshot_rows(self, as_of: Any) -> int | None:
+        """How many rows the complete snapshot of `as_of` holds, or None when there is none."""
+        query = sa.select(self.snapshots.c.rows).where(
+            (self.snapshots.c.feature_set_version == self.version) & (self.snapshots.c.as_of == _as_date(as_of)))
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).scalar()
+        return None if rows is None else int(rows)
+
+    def frames(self, as_of: Any, case_ids: np.ndarray | None = None, rows: int = 100_000) -> Iterator[pd.DataFrame]:
+        """The rows of `as_of` (only `case_ids`, if given), `rows` at a time, typed like compute_features."""
+        as_of = _as_date(as_of)
+        if case_ids is not None:
+            wanted = np.unique(np.asarray(case_ids, dtype=np.int64))
+            for start in range(0, len(wanted), _ID_BATCH):
+                ids = wanted[start:start + _ID_BATCH].tolist()
+                query = sa.select(self.table).where(self.table.c.as_of == as_of, self.table.c.case_id.in_(ids))
+                with self.engine.connect() as conn:
+                    yield typed_frame(_fetch_raw(conn, query.order_by(self.table.c.case_id)))
+            return
+        last = -1
+        while True:  # keyset pages: each one an index range scan, however far in
+            query = (sa.select(self.table).where(self.table.c.as_of == as_of, self.table.c.case_id > last)
+                     .order_by(self.table.c.case_id).limit(rows))
+            with self.engine.connect() as conn:
+                raw = _fetch_raw(conn, query)
+            if raw.empty:
+                return
+            last = int(raw["case_id"].iloc[-1])
+            yield typed_frame(raw)
 
     def latest_as_of(self) -> dt.date | None:
         with self.engine.connect() as conn:

@@ -1,9 +1,11 @@
 """The model holder: which model version serves, and swapping in a new one without dropping requests.
 
 Requests read `holder.current` once and keep that Snapshot for their whole life; a reload builds the
-next Snapshot aside and replaces the reference in one assignment. A background thread polls the registry
-for a moved champion alias and the feature store for a newer as-of date. When a new version fails to
-load, the old one keeps serving and `status()` (shown by /ready) says which version failed and why.
+next Snapshot aside and replaces the reference in one assignment. The snapshot's scores come from the
+newest nightly run of that version (`riskrank score-all`), or, where the feature store holds a newer date
+than any such run, are computed from the store. A background thread polls the registry for a moved champion
+alias, and the score store and feature store for newer scores. When a new version fails to load, the old one
+keeps serving and `status()` (shown by /ready) says which version failed and why.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from riskrank import score_store
+from riskrank.db import get_engine
 from riskrank.serving.featuresource import FeatureSource
-from riskrank.serving.snapshot import Snapshot, build_snapshot
+from riskrank.serving.snapshot import Snapshot, from_features, from_run
 from riskrank.settings import Settings
 from riskrank.training.model import ScoringModel
 
@@ -92,7 +96,7 @@ class ModelHolder:
 
     # -- reloading ------------------------------------------------------------------------------
     def refresh(self, force: bool = False) -> dict[str, Any]:
-        """Load the champion if its alias moved (or `force`), rebuild the snapshot if the features moved.
+        """Load the champion if its alias moved (or `force`), rebuild the snapshot if newer scores or features exist.
 
         A version that failed once is not retried by the poll (it would fail the same way); `force` retries.
         """
@@ -115,22 +119,28 @@ class ModelHolder:
                 self.current, self.failure = snapshot, None
                 log.info("now serving %s version %s (was %s)", self.settings.model_name, wanted,
                          current.version if current else None)
-            elif current is not None and self._features_moved(current):
+            elif current is not None and _key(*self._source_of(current.model)) != _snapshot_key(current):
                 self.current = self._build(current.model)
-                log.info("feature snapshot refreshed to as_of %s", self.current.as_of)
+                log.info("scores refreshed: %s", _describe(self.current))
             if same_model and self.failure is not None and self.failure.version != wanted:
                 self.failure = None  # the alias moved back to the serving version: nothing is pending any more
             return self.status()
 
-    def _features_moved(self, snapshot: Snapshot) -> bool:
-        return self.feature_source is not None and self.feature_source.latest_as_of() != snapshot.as_of
+    def _source_of(self, model: ScoringModel) -> tuple[str, Any]:
+        """Where this model's scores come from now: ("run", its newest finished ScoreRun) unless the feature store
+        holds a newer date, then ("features", that as-of date)."""
+        features_as_of = self.feature_source.latest_as_of() if self.feature_source is not None else None
+        run = score_store.latest_run(get_engine(self.settings.database_url), model.name, model.version)
+        if run is not None and (features_as_of is None or run.as_of >= features_as_of):
+            return "run", run
+        return "features", features_as_of
 
     def _build(self, model: ScoringModel) -> Snapshot:
-        if self.feature_source is None:
-            return build_snapshot(model, None, None)
-        as_of = self.feature_source.latest_as_of()
-        frame = self.feature_source.latest_frame() if as_of is not None else None
-        return build_snapshot(model, frame, as_of)
+        kind, source = self._source_of(model)
+        if kind == "run":
+            stored, explanations = score_store.load_scores(get_engine(self.settings.database_url), source)
+            return from_run(model, stored, explanations, self.feature_source)
+        return from_features(model, self.feature_source, source)
 
     def _record_failure(self, version: int | None, error: str) -> None:
         self.failure = LoadFailure(version, error, datetime.now(UTC).isoformat(timespec="seconds"))
@@ -144,7 +154,38 @@ class ModelHolder:
             "model_version": current.version if current else None,
             "features_as_of": current.as_of.isoformat() if current and current.as_of else None,
             "cases_in_snapshot": int(len(current.case_ids)) if current else 0,
+            "scores": _scores_status(current),
             "failed_version": None
             if self.failure is None
             else {"version": self.failure.version, "error": self.failure.error, "at": self.failure.at},
         }
+
+
+def _key(kind: str, source: Any) -> tuple[str, Any]:
+    """What identifies a set of scores: the run's id, or the feature store's as-of date."""
+    return (kind, source.run_id) if kind == "run" else (kind, source)
+
+
+def _snapshot_key(snapshot: Snapshot) -> tuple[str, Any]:
+    return _key("run", snapshot.run) if snapshot.run is not None else _key("features", snapshot.as_of)
+
+
+def _describe(snapshot: Snapshot) -> str:
+    if snapshot.run is not None:
+        return f"nightly run {snapshot.run.run_id} as of {snapshot.as_of}"
+    return f"scored from the feature store as of {snapshot.as_of}"
+
+
+def _scores_status(snapshot: Snapshot | None) -> dict[str, Any] | None:
+    """What /ready says about the scores: how many cases, as of which date, from where, finished when."""
+    if snapshot is None:
+        return None
+    run = snapshot.run
+    return {
+        "cases": int(len(snapshot.case_ids)),
+        "as_of": snapshot.as_of.isoformat() if snapshot.as_of else None,
+        "source": "nightly" if run is not None else "feature_store",
+        "run_id": run.run_id if run is not None else None,
+        "scored_at": run.finished_at.isoformat(timespec="seconds") if run is not None and run.finished_at else None,
+        "with_reasons": len(snapshot.explanations),
+    }

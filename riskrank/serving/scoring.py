@@ -20,18 +20,23 @@ def explain_rows(
     to the last bit; otherwise the score is the sigmoid of the same raw sum as the contributions.
     """
     base, contributions = snapshot.model.contributions(X)
-    if scores is None:
-        scores = sigmoid(base + contributions.sum(axis=1))
-    reasons = [snapshot.explainer.explain(X[i], contributions[i], top) for i in range(len(X))]
-    return base, scores, contributions, reasons
+    shown = np.asarray(sigmoid(base + contributions.sum(axis=1))) if scores is None else scores
+    explained = [snapshot.explainer.explain(X[i], contributions[i], top) for i in range(len(X))]
+    return base, shown, contributions, explained
 
 
 def score_payload(
     snapshot: Snapshot, row: np.ndarray, benefit: str | None, top: int, score: float | None = None
 ) -> dict[str, Any]:
-    """The score response body (without case id or notice) for one prepared 1 x F row."""
-    base, scores, contributions, reasons = explain_rows(snapshot, row, top, None if score is None else np.array([score]))
-    score = float(scores[0])
+    """The score response body (without case id or notice) for one prepared 1 x F row, explained by the model now."""
+    base, scores, contributions, _ = explain_rows(snapshot, row, 0, None if score is None else np.array([score]))
+    return explained_payload(snapshot, row[0], contributions[0], base, float(scores[0]), benefit, top)
+
+
+def explained_payload(
+    snapshot: Snapshot, row: np.ndarray, contributions: np.ndarray, base: float, score: float, benefit: str | None, top: int
+) -> dict[str, Any]:
+    """The score response body from a row and its contributions, computed now or stored by the nightly run."""
     model = snapshot.model
     return {
         "benefit": benefit,
@@ -39,8 +44,8 @@ def score_payload(
         "percentile": snapshot.percentile(score, benefit) if benefit is not None else None,
         "model": {"name": model.name, "version": model.version, "alias": model.alias},
         "base_value": base,
-        "contributions": dict(zip(snapshot.explainer.names, contributions[0].tolist(), strict=True)),
-        **reasons[0],
+        "contributions": dict(zip(snapshot.explainer.names, contributions.tolist(), strict=True)),
+        **snapshot.explainer.explain(row, contributions, top),
     }
 
 

@@ -78,10 +78,10 @@ class ScoringModel:
     ) -> ScoringModel:
         """Load models:/<name>@<alias> (or /<version>) from the MLflow registry named in settings."""
         import mlflow
-        import mlflow.lightgbm
         from mlflow import MlflowClient
 
         from riskrank.settings import get_settings
+        from riskrank.training.mlflow_model import load_uri
 
         settings = get_settings()
         tracking_uri = tracking_uri or settings.mlflow_tracking_uri
@@ -100,10 +100,9 @@ class ScoringModel:
                 raise UserError(f"no version of model {model_name!r} has alias {alias!r}") from exc
         # Load the resolved version, not the alias, so booster and META come from the same version even
         # if the alias moves while we load.
-        uri = f"models:/{model_name}/{resolved_version}"
-        booster = mlflow.lightgbm.load_model(uri)
-        meta = dict(mlflow.models.get_model_info(uri).metadata or {})
-        return cls(booster=booster, meta=meta, version=resolved_version, alias=alias, name=model_name)
+        model = load_uri(f"models:/{model_name}/{resolved_version}")
+        model.version, model.alias, model.name = resolved_version, alias, model_name
+        return model
 
     # -- META views ----------------------------------------------------------------------------
     @property
@@ -157,7 +156,7 @@ class ScoringModel:
         """One row (1 x F float64) from a {feature: value} mapping, without pandas."""
         row = np.empty((1, len(self.feature_names)), dtype=np.float64)
         for j, name in enumerate(self.feature_names):
-            value = values.get(name)
+            value: Any = values.get(name)
             missing = _is_missing(value)
             if name in self._codes:
                 code = None if missing else self._codes[name].get(str(value))

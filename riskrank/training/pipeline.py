@@ -104,10 +104,9 @@ def _population_artifact(pop: pd.DataFrame) -> pd.DataFrame:
 def run_training(world_dir: str | Path, options: TrainOptions | None = None, settings: Settings | None = None,
                  step: Step = _no_step) -> TrainOutcome:
     import mlflow
-    import mlflow.lightgbm
-    from mlflow.models import infer_signature
 
     from riskrank.features.registry import FEATURE_SET_VERSION
+    from riskrank.training.mlflow_model import log_model
     from riskrank.world import read_world
 
     options = options or TrainOptions()
@@ -138,10 +137,7 @@ def run_training(world_dir: str | Path, options: TrainOptions | None = None, set
         mlflow.log_metrics({k: float(v) for k, v in metrics.items() if np.isfinite(v)})
         importance = _log_artifacts(Path(tmp), result, evaluation, pop, capacity)
         _log_reliability(Path(tmp), calibration, evaluation, pop, pop_scores, world.truth is not None)
-        X_example = prepare(test.head(50), result.feature_names, result.categories)
-        signature = infer_signature(_signature_frame(X_example), result.booster.predict(X_example))
-        info = mlflow.lightgbm.log_model(result.booster, name="model", signature=signature, metadata=meta,
-                                         registered_model_name=settings.model_name if options.register else None)
+        info = log_model(result.booster, meta, registered_model_name=settings.model_name if options.register else None)
         registered = info.registered_model_version if options.register else None
         _log_model_card(result, evaluation, training, metrics, note, run_id, importance, registered, calibration)
     version = int(info.registered_model_version) if options.register and info.registered_model_version else None
@@ -151,12 +147,6 @@ def run_training(world_dir: str | Path, options: TrainOptions | None = None, set
         step(f"version {version} registered as {tracking.CHALLENGER}")
         record_challenger(tracking.client(settings), settings, version, run_id, meta["metrics"])
     return TrainOutcome(run_id, version, metrics, evaluation, meta, training)
-
-
-def _signature_frame(X: pd.DataFrame) -> pd.DataFrame:
-    # MLflow signatures have no categorical type: categoricals are declared as strings. Every other input is
-    # declared double, since any of them may be missing when a case is scored.
-    return X.astype({c: "object" if isinstance(X[c].dtype, pd.CategoricalDtype) else "float64" for c in X.columns})
 
 
 def _log_params(result: FitResult, options: TrainOptions, training: TrainingSet, meta: dict) -> None:

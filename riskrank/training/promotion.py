@@ -59,6 +59,8 @@ def load_version(client, model_name: str, version: int) -> LoadedVersion:
     import mlflow
     from mlflow.exceptions import MlflowException
 
+    from riskrank.training.mlflow_model import load_uri
+
     try:
         mv = client.get_model_version(model_name, str(version))
     except MlflowException:
@@ -67,7 +69,7 @@ def load_version(client, model_name: str, version: int) -> LoadedVersion:
     meta = mlflow.models.get_model_info(uri).metadata or {}
     if "feature_names" not in meta:
         raise UserError(f"version {version} of {model_name!r} carries no riskrank metadata; it was not logged by riskrank train")
-    return LoadedVersion(int(version), mv.run_id, mlflow.lightgbm.load_model(uri), meta)
+    return LoadedVersion(int(version), mv.run_id, load_uri(uri).booster, meta)
 
 
 def load_evaluation(tracking_uri: str, run_id: str) -> tuple[pd.DataFrame, dict[str, int]]:

@@ -11,6 +11,7 @@ import pytest
 from riskrank.errors import UserError
 from riskrank.training import promotion, tracking
 from riskrank.training.dataset import SplitConfig
+from riskrank.training.mlflow_model import load_uri
 from riskrank.training.pipeline import TrainOptions, run_training
 from riskrank.training.train import prepare
 
@@ -43,7 +44,7 @@ def test_train_register_promote_round_trip(tiny_world_dir, mlflow_env):
     assert all(v >= 0 for v in meta["expected_value_sek_by_benefit"].values())
 
     # The registered Booster scores pandas categoricals like the one trained in memory.
-    booster = mlflow.lightgbm.load_model("models:/riskrank/1")
+    booster = load_uri("models:/riskrank/1").booster
     test = first.training_set.part("test")
     X = prepare(test, meta["feature_names"], meta["categories"])
     np.testing.assert_allclose(booster.predict(X), first.evaluation.test_scores, rtol=1e-9)

@@ -12,7 +12,7 @@ from riskrank.serving.auth import User
 from riskrank.serving.deps import AUTH_ERRORS, NOTICE, error_responses, get_snapshot, require_investigator
 from riskrank.serving.pseudonym import pseudonymise
 from riskrank.serving.schemas import MAX_ID, ScoreResponse
-from riskrank.serving.scoring import audit_reasons, score_payload
+from riskrank.serving.scoring import audit_reasons, explained_payload, score_payload
 from riskrank.serving.snapshot import Snapshot
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"], responses=AUTH_ERRORS)
@@ -34,19 +34,26 @@ def case_score(
 ) -> Response:
     app = request.app
     settings = app.state.settings
-    row_index = snapshot.row_of.get(case_id)
-    if row_index is not None:
-        row, benefit, as_of = snapshot.X[row_index : row_index + 1], str(snapshot.benefits[row_index]), snapshot.as_of
-        score = float(snapshot.scores[row_index])
+    position = snapshot.position(case_id)
+    stored = snapshot.stored_explanation(case_id) if position is not None else None
+    if stored is not None:
+        # Ranked high in the nightly run: score and explanation were stored; no model call.
+        row, contributions = stored
+        body = explained_payload(snapshot, row, contributions, snapshot.base_value, float(snapshot.scores[position]),
+                                 str(snapshot.benefits[position]), top)
+        as_of = snapshot.as_of
     else:
-        # Not active on the latest as-of date: fall back to the case's latest stored features, if any.
+        # Scored but not explained ahead (or not scored: not active on the snapshot's date, or missed by the nightly
+        # run): explain from the case's latest stored features.
         source = app.state.holder.feature_source
-        stored = source.get(case_id) if source is not None else None
-        if stored is None:
+        features = source.get(case_id) if source is not None else None
+        if features is None:
             raise HTTPException(404, f"no features stored for case {case_id}")
-        row, benefit, as_of = snapshot.model.row_array(stored), str(stored.get("benefit")), stored.get("as_of")
-        score = None
-    body = score_payload(snapshot, row, benefit, top, score)
+        # The snapshot's score where these are the features it scored (the store may already hold a newer date).
+        same_date = position is not None and features.get("as_of") == snapshot.as_of
+        score = float(snapshot.scores[position]) if same_date else None
+        body = score_payload(snapshot, snapshot.model.row_array(features), str(features.get("benefit")), top, score)
+        as_of = features.get("as_of")
     body = {"case_id": case_id, **body, "features_as_of": as_of.isoformat() if as_of is not None else None, "notice": NOTICE}
     subject = pseudonymise(case_id, settings.pseudonym_key)
     audit.append(
