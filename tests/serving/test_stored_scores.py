@@ -26,7 +26,8 @@ def nightly(tmp_path, tiny_world, shared_model_registry: ModelRegistry, serve_ap
     """score-all on the tiny world, one stored score then changed by hand, then the server started."""
     from riskrank.serving.app import create_app
 
-    settings = make_settings(tmp_path, shared_model_registry, model_poll_seconds=0)
+    # Worklists show scores here (a setting; off by default) so the test can compare them with the stored ones.
+    settings = make_settings(tmp_path, shared_model_registry, model_poll_seconds=0, worklist_show_scores=True)
     tokens = add_role_users(settings)
     engine = get_engine(settings.database_url)
     model = ScoringModel.from_registry(alias="champion", tracking_uri=settings.mlflow_tracking_uri,
@@ -108,7 +109,9 @@ def test_worklist_reads_rows_of_ranked_cases(nightly: LiveServer) -> None:
     by_case = rows.set_index("case_id")
     assert len(items) == 30
     assert all(item["score"] == by_case.loc[item["case_id"], "score"] for item in items)
-    assert all(len(item["reasons"]) == 2 for item in items)
+    # Up to two raising reasons and, apart, up to two lowering ones: explained from the rows read for the list.
+    assert all(len(item["reasons"]) <= 2 and len(item["reasons_lowering"]) <= 2 for item in items)
+    assert all(len(item["reasons"]) + len(item["reasons_lowering"]) >= 2 for item in items)
     # The model's part of the list are the highest stored scores; at most ceil(30 x share) are random.
     share = nightly.settings.random_share
     top_scores = np.sort(rows.loc[rows["benefit"] == benefit, "score"].to_numpy())[::-1][:30]
