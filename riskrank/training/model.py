@@ -127,7 +127,9 @@ class ScoringModel:
         for name in self.feature_names:
             col = frame[name]
             if name in self.categories:
-                columns[name] = pd.Categorical(col.astype("object").where(col.notna(), None), categories=self.categories[name])
+                values, known = col.astype("object"), self.categories[name]
+                # A value the model never saw is missing to it (as in prepare_array), said explicitly for pandas.
+                columns[name] = pd.Categorical(values.where(values.isin(known), None), categories=known)
             elif col.dtype == bool or str(col.dtype) == "boolean":
                 columns[name] = col.astype("float64")
             else:
