@@ -11,7 +11,9 @@ import json
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 BENEFITS: tuple[str, ...] = (
     "barnbidrag",
@@ -75,7 +77,7 @@ SCHEMA: dict[str, dict[str, str]] = {
         "prevented_sek": "f?", "police_report": "b?",
     },
     "truth": {
-        "case_id": "i", "error_start": "d?", "error_cause": "s?", "intentional": "b?",
+        "case_id": "i", "error_start": "d?", "error_end": "d?", "error_cause": "s?", "intentional": "b?",
         "monthly_error_sek": "f", "risk_p": "f",
     },
 }
@@ -228,3 +230,31 @@ def active_cases(cases: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     as_of = pd.Timestamp(as_of)
     running = (cases["start_date"] <= as_of) & (cases["end_date"].isna() | (cases["end_date"] > as_of))
     return cases.loc[running]
+
+
+def in_error_on(truth: pd.DataFrame, case_ids: ArrayLike, dates: ArrayLike | pd.Timestamp) -> np.ndarray:
+    """Whether each case was in error on its date: error_start <= date < error_end (a null end: still running).
+
+    `dates` is one date for all cases or one per case. Cases missing from `truth` are not in error. This is
+    the one definition of the evaluation label; error_end is the day an action corrected the error or the
+    case ended, so a corrected case does not count as a hit afterwards.
+    """
+    for column in ("error_start", "error_end"):
+        if column not in truth.columns:
+            raise KeyError(f"truth has no column {column!r}")
+    spans = truth.set_index("case_id")[["error_start", "error_end"]].reindex(np.asarray(case_ids))
+    when = np.asarray(pd.to_datetime(dates), dtype="datetime64[ns]")
+    start = spans["error_start"].to_numpy(dtype="datetime64[ns]")
+    end = spans["error_end"].to_numpy(dtype="datetime64[ns]")
+    with np.errstate(invalid="ignore"):
+        started = ~np.isnat(start) & (start <= when)
+        not_ended = np.isnat(end) | (when < end)
+    return np.asarray(started & not_ended, dtype=bool)
+
+
+def under_open_investigation(investigations: pd.DataFrame, case_ids: ArrayLike, date: pd.Timestamp) -> np.ndarray:
+    """Whether each case has an investigation open on `date`: opened on or before it and not closed by it."""
+    date = pd.Timestamp(date)
+    opened = investigations["opened_date"] <= date
+    open_on = opened & (investigations["closed_date"].isna() | (investigations["closed_date"] > date))
+    return np.isin(np.asarray(case_ids), investigations.loc[open_on, "case_id"].to_numpy())

@@ -84,6 +84,8 @@ def rank(
         table.add_row(*cells, reasons)
     console = Console()
     console.print(table)
+    if result["left_out_under_investigation"]:
+        console.print(f"{result['left_out_under_investigation']:,} cases under open investigation were left out.")
     console.print("The score is a ranking aid for choosing cases to investigate, never a decision about a case.")
 
 

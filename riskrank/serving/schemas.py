@@ -70,6 +70,8 @@ class WorklistResponse(BaseModel):
     objective: str
     model: ModelRef
     features_as_of: str | None
+    left_out_under_investigation: int = Field(
+        0, description="Active cases left out because they are under open investigation (on a worklist, no outcome yet)")
     items: list[WorklistItem]
     notice: str = NOTICE
 

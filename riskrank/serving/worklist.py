@@ -4,6 +4,8 @@ A share of every worklist (settings.random_share) is drawn uniformly at random f
 so hit rates can be measured without the model's selection bias. The random cases are drawn first,
 from all active cases, and the model fills the rest; the list is then ordered by the objective so the
 random ones do not stand out. Which is which is recorded only in the database (worklist_items.selection).
+Cases under open investigation (handed out on a worklist, no outcome recorded since) are left out, and the
+response says how many.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from riskrank.db import outcomes
 from riskrank.errors import UserError
 from riskrank.serving import audit
 from riskrank.serving.pseudonym import pseudonymise
@@ -42,7 +46,20 @@ def random_count(k: int, share: float, rng: np.random.Generator) -> int:
     return whole + int(rng.random() < exact - whole)
 
 
-def choose(snapshot: Snapshot, benefit: str | None, k: int, objective: str, share: float, rng: np.random.Generator) -> list[Pick]:
+def cases_under_open_investigation(engine: Engine) -> np.ndarray:
+    """Case ids handed out on a worklist with no outcome recorded for them since: still being investigated."""
+    handed = (sa.select(worklist_items.c.case_id, sa.func.max(worklist_items.c.created_at).label("handed_out"))
+              .group_by(worklist_items.c.case_id).subquery())
+    reported = (sa.select(outcomes.c.case_id, sa.func.max(outcomes.c.recorded_at).label("recorded"))
+                .group_by(outcomes.c.case_id).subquery())
+    query = (sa.select(handed.c.case_id).outerjoin(reported, reported.c.case_id == handed.c.case_id)
+             .where(sa.or_(reported.c.recorded.is_(None), reported.c.recorded < handed.c.handed_out)))
+    with engine.connect() as conn:
+        return np.array([row[0] for row in conn.execute(query)], dtype=np.int64)
+
+
+def choose(snapshot: Snapshot, benefit: str | None, k: int, objective: str, share: float, rng: np.random.Generator,
+           left_out: np.ndarray | None = None) -> list[Pick]:
     if objective not in OBJECTIVES:
         raise UserError(f"objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
     if not 1 <= k <= MAX_K:
@@ -50,6 +67,8 @@ def choose(snapshot: Snapshot, benefit: str | None, k: int, objective: str, shar
     if not 0.0 <= share <= 1.0:
         raise UserError(f"random share must be between 0 and 1, got {share}")
     rows = snapshot.active_rows(benefit)
+    if left_out is not None:
+        rows = rows[~np.isin(snapshot.case_ids[rows], left_out)]
     if len(rows) == 0:
         raise UserError(f"no active cases for benefit {benefit!r} in the feature store" if benefit else "no active cases")
     k = min(k, len(rows))
@@ -90,7 +109,9 @@ def make_worklist(
     if benefit is not None and benefit not in snapshot.sorted_scores:
         known = ", ".join(sorted(snapshot.sorted_scores)) or "none"
         raise UserError(f"no active cases for benefit {benefit!r}; benefits with active cases: {known}")
-    picks = choose(snapshot, benefit, k, objective, share, rng or np.random.default_rng())
+    under_investigation = cases_under_open_investigation(engine)
+    n_left_out = int(np.isin(snapshot.case_ids[snapshot.active_rows(benefit)], under_investigation).sum())
+    picks = choose(snapshot, benefit, k, objective, share, rng or np.random.default_rng(), left_out=under_investigation)
     rows = np.array([p.row for p in picks], dtype=np.int64)
     _, scores, _, reasons = explain_rows(snapshot, snapshot.X[rows], top, snapshot.scores[rows])
     worklist_id = str(uuid.uuid4())
@@ -145,5 +166,6 @@ def make_worklist(
         "objective": objective,
         "model": {"name": model.name, "version": model.version, "alias": model.alias},
         "features_as_of": snapshot.as_of.isoformat() if snapshot.as_of else None,
+        "left_out_under_investigation": n_left_out,
         "items": items,
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import date
 
-GENERATOR_VERSION = "1.0.0"
+GENERATOR_VERSION = "2.0.0"
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,9 @@ class SimConfig:
     born_abroad_error_ratio: float = 1.0
     # How strongly innocent traces (moves, returned mail, permits) correlate with born_abroad and sex.
     proxy_strength: float = 1.0
+    # Seed of the agency's triage and investigation draws alone (None: the world's seed); notifications,
+    # truth and traces stay the same under another triage seed.
+    triage_seed: int | None = None
     start: str = "2022-01-01"
     end: str = "2024-12-31"
 
@@ -30,6 +33,8 @@ class SimConfig:
             raise ValueError("error ratios must be positive")
         if self.proxy_strength < 0:
             raise ValueError(f"proxy_strength must be >= 0, got {self.proxy_strength}")
+        if self.triage_seed is not None and self.triage_seed < 0:
+            raise ValueError(f"triage_seed must be a non-negative integer, got {self.triage_seed}")
         if not (self.start == "2022-01-01" and self.end == "2024-12-31"):
             # The calibration tables cover exactly 2022-2024; other windows would have no targets.
             raise ValueError("only the calibrated window 2022-01-01 .. 2024-12-31 is supported")

@@ -11,6 +11,7 @@ from riskrank.simulation.calendar import SIGNALS_FROM, day, to_datetime
 from riskrank.simulation.config import GENERATOR_VERSION, SimConfig
 from riskrank.simulation.investigations import InvestigationBuilder
 from riskrank.simulation.monthly import build_monthly
+from riskrank.simulation.notifications import build_notifications
 from riskrank.simulation.population import build_population
 from riskrank.simulation.signal_buffer import SignalBuffer
 from riskrank.simulation.traces import build_traces
@@ -18,7 +19,8 @@ from riskrank.simulation.truth import build_truth
 from riskrank.world import World
 
 MAX_SCALE = 2.0
-STAGES = ("persons and cases", "ground truth", "event signals", "investigations", "monthly signals", "tables")
+STAGES = ("persons and cases", "ground truth", "event signals", "notifications", "investigations", "monthly signals",
+          "tables")
 
 
 def _stage_rng(seed: int, stage: int) -> np.random.Generator:
@@ -52,11 +54,15 @@ def generate(scale: float, seed: int, config: SimConfig | None = None, progress:
         buffer = SignalBuffer()
         strength = build_traces(_stage_rng(seed, 3), pop, truth, config, buffer)
         step(STAGES[2])
-        builder = InvestigationBuilder(_stage_rng(seed, 4), pop, truth, strength, config, scale)
-        investigations = builder.run(buffer)
+        notifications = build_notifications(_stage_rng(seed, 6), pop, truth, strength, config, scale, buffer)
         step(STAGES[3])
-        build_monthly(_stage_rng(seed, 5), pop, truth, builder.case_end, builder.error_end, config, buffer)
+        # the agency's triage and investigations draw from their own seed: notifications never depend on them
+        triage_seed = seed if config.triage_seed is None else config.triage_seed
+        builder = InvestigationBuilder(_stage_rng(triage_seed, 4), pop, truth, strength, notifications, config, scale)
+        investigations = builder.run()
         step(STAGES[4])
+        build_monthly(_stage_rng(seed, 5), pop, truth, builder.case_end, builder.error_end, config, buffer)
+        step(STAGES[5])
 
         end = day(config.end)
         cases = pop.cases
@@ -64,8 +70,8 @@ def generate(scale: float, seed: int, config: SimConfig | None = None, progress:
         ends = builder.case_end
         cases["end_date"] = pd.Series(to_datetime(np.minimum(ends, end))).where(ends <= end)
         signals = buffer.frame(day(SIGNALS_FROM), end)
-        truth_frame = truth.frame(cases["case_id"].to_numpy())
-        step(STAGES[5])
+        truth_frame = truth.frame(cases["case_id"].to_numpy(), builder.error_end, end)
+        step(STAGES[6])
 
     meta = {
         "seed": seed,
@@ -74,6 +80,7 @@ def generate(scale: float, seed: int, config: SimConfig | None = None, progress:
         "end_date": config.end,
         "signals_from": SIGNALS_FROM,
         "random_share": config.random_share,
+        "triage_seed": config.triage_seed,
         "drift": {"enabled": config.drift, "start": config.drift_start, "pattern": "ubm_overwork",
                   "benefits": ["sjukpenning"]},
         "female_error_ratio": config.female_error_ratio,

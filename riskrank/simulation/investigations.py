@@ -1,11 +1,14 @@
 """Control investigations 2022-2024, calibrated by construction to Tabell 74-79 and 82.
 
 Per benefit and year the number closed is scale x Tabell 74 (closing dates are kept inside the year).
-A `random_share` of them is the random control sample, uniform over cases active on the opened date.
-For the rest, the number aimed at truly erroneous cases is chosen so that the expected share with action
-equals Tabell 75 given the benefit's detection probability; which erroneous cases and which innocent
-look-alikes are picked depends on their traces (strong traces draw impulses). Amounts are rescaled per
-benefit so that detected and prevented SEK per closed investigation match Tabell 76 and 77.
+A `random_share` of them is the random control sample, uniform over cases active on the opened date;
+a tenth of the rest is FK-initiated (chosen by the cases' traces) and the others are impulses: the agency
+triages the notifications that sources sent (notifications.py, drawn before and without any investigation)
+and opens investigations on some of them, up to its capacity. The triage's number aimed at truly
+erroneous cases is chosen so that the expected share with action equals Tabell 75 given the benefit's
+detection probability, and the share of impulses from other agencies' notifications follows Tabell 82.
+Amounts are rescaled per benefit so that detected and prevented SEK per closed investigation match
+Tabell 76 and 77; police reports follow Tabell 79 per benefit and Tabell 82 for agency notifications.
 """
 
 from __future__ import annotations
@@ -18,35 +21,34 @@ import pandas as pd
 from riskrank.simulation import published
 from riskrank.simulation.calendar import day, to_datetime
 from riskrank.simulation.config import SimConfig
+from riskrank.simulation.notifications import FK_INITIATED_SHARE, Notifications
 from riskrank.simulation.parameters import (
     ABROAD,
     ACCOUNT_NETWORK,
     BENEFIT_PARAMS,
     CARE_CHANGE,
     COHABITATION,
-    DRIFT_UBM,
     INVESTIGATION_DAYS,
     PATTERNS,
 )
 from riskrank.simulation.population import Population
-from riskrank.simulation.signal_buffer import SignalBuffer
 from riskrank.simulation.truth import Truth
-from riskrank.world import ACTION_TYPES, BENEFITS, IMPULSE_SOURCES, SIGNAL_SOURCES
+from riskrank.world import ACTION_TYPES, BENEFITS, IMPULSE_SOURCES
 
-FK_INITIATED_SHARE = 0.10
 DETECTED_MONTHS_CAP = 60          # återkrav reaches back at most five years
 STOPPING_PATTERNS = (ABROAD, ACCOUNT_NETWORK, COHABITATION, CARE_CHANGE)
-# Impulse sources other than other agencies (whose share comes from Tabell 82).
-OTHER_SOURCE_WEIGHTS = {"municipality": 0.16, "skatteverket": 0.14, "public": 0.22, "handler": 0.40, "school": 0.08}
-SCHOOL_BENEFITS = ("barnbidrag", "omvardnadsbidrag")
+TRIAGE_DAYS = (3, 40)             # a triaged notification becomes an investigation 3-40 days after it came in
+AGENCY = IMPULSE_SOURCES.index("agency")
+# Police reports: an action on an intentional error is reported far more often than one on a mistake.
+POLICE_UNINTENTIONAL_FACTOR = 0.15
 
 
 @dataclass
 class Drawn:
     case: np.ndarray
     opened: np.ndarray
-    selection: np.ndarray   # index into SELECTIONS-like labels below
-    target_error: np.ndarray
+    selection: np.ndarray   # index into SELECTION_LABELS
+    source: np.ndarray      # index into IMPULSE_SOURCES; -1 unless an impulse
     year: np.ndarray        # calibration year of the cohort; 0 for the late cohort left open at the end
 
 
@@ -85,15 +87,29 @@ def _cohorts(config: SimConfig) -> list[tuple[int, int, int]]:
     return out
 
 
+def _round_at_random(rng: np.random.Generator, x: float) -> int:
+    """x rounded up with probability equal to its fraction, so counts hold on average."""
+    return int(np.floor(x) + (rng.random() < x % 1))
+
+
 class InvestigationBuilder:
     def __init__(self, rng: np.random.Generator, pop: Population, truth: Truth, strength: np.ndarray,
-                 config: SimConfig, scale: float) -> None:
+                 notifications: Notifications, config: SimConfig, scale: float) -> None:
         self.rng, self.pop, self.truth, self.strength, self.config, self.scale = rng, pop, truth, strength, config, scale
         self.end = day(config.end)
         self.case_end = pop.case_end.copy()                     # shortened when an action stops a case
         self.error_end = np.where(truth.erroneous, np.minimum(pop.case_end, self.end + 1), 0)
         self.used = np.zeros(len(pop.case_benefit), bool)       # an erroneous case is targeted once
         self.latest_opened = np.full(len(pop.case_benefit), -1, np.int64)
+        self.notes = notifications
+        # when a notification would become an investigation if triaged (the triage's own draw)
+        self.note_opened = notifications.day + rng.integers(*TRIAGE_DAYS, len(notifications.day))
+        note_benefit = pop.case_benefit[notifications.case]
+        self.notes_of = [np.flatnonzero(note_benefit == b) for b in range(len(BENEFITS))]
+        self.sex_weight = np.ones(len(pop.case_benefit))
+        for b_index, name in enumerate(BENEFITS):
+            mine = np.flatnonzero(pop.case_benefit == b_index)
+            self.sex_weight[mine] = self._sex_factor(name, mine)
 
     def _count(self, benefit: str, year: int) -> int:
         if year == 0:
@@ -135,29 +151,83 @@ class InvestigationBuilder:
         return (np.concatenate(got_case) if got_case else np.empty(0, np.int64),
                 np.concatenate(got_day) if got_day else np.empty(0, np.int64))
 
+    def _in_error(self, case: np.ndarray, when: np.ndarray) -> np.ndarray:
+        t = self.truth
+        return t.erroneous[case] & (t.error_start[case] <= when) & (when < self.error_end[case])
+
+    def _pick_cases(self, case: np.ndarray, weight: np.ndarray, k: int, taken: np.ndarray) -> np.ndarray:
+        """Up to k positions with distinct cases not yet `taken` (a case bool mask), weighted; updates `taken`."""
+        chosen: list[np.ndarray] = []
+        weight = weight.copy()
+        for _ in range(4):
+            need = k - sum(len(c) for c in chosen)
+            weight[taken[case]] = 0.0
+            if need <= 0 or not (weight > 0).any():
+                break
+            pos = _weighted_sample(self.rng, weight, need)
+            pos = pos[np.unique(case[pos], return_index=True)[1]]
+            taken[case[pos]] = True
+            chosen.append(pos)
+        return np.concatenate(chosen) if chosen else np.empty(0, np.int64)
+
+    def _triage(self, b_index: int, year: int, w0: int, w1: int, n_imp: int, aimed: float,
+                taken: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The agency's triage: which notifications about the benefit's cases become impulse investigations.
+
+        It reads each notification (so it aims at real errors as well as the benefit's hit rate implies) and
+        takes other agencies' notifications first, up to their Tabell 82 share. The rest are never investigated.
+        """
+        note = self.notes_of[b_index]
+        opened = self.note_opened[note]
+        case = self.notes.case[note]
+        ok = (opened >= w0) & (opened <= w1) & (self.pop.case_start[case] <= opened) & (opened < self.case_end[case])
+        note, opened, case = note[ok], opened[ok], case[ok]
+        source = self.notes.source[note]
+        in_error = self._in_error(case, opened)
+        share = published.agency_notification_share(year or 2024)
+        agency_share = min(0.9, share / (1 - FK_INITIATED_SHARE) / (1 - self.config.random_share))
+        k_err = _round_at_random(self.rng, n_imp * aimed)
+        picked: list[np.ndarray] = []
+        for pool, k, weight in (
+            (in_error & ~self.used[case], k_err, self.sex_weight[case]),
+            (~in_error, n_imp - k_err, self.sex_weight[case] * (0.15 + self.strength[case])),
+        ):
+            k_agency = _round_at_random(self.rng, k * agency_share)
+            first = self._pick_cases(case, np.where(pool & (source == AGENCY), weight, 0.0), k_agency, taken)
+            rest = self._pick_cases(case, np.where(pool & (source != AGENCY), weight, 0.0), k - len(first), taken)
+            more = self._pick_cases(case, np.where(pool, weight, 0.0), k - len(first) - len(rest), taken)
+            picked += [first, rest, more]
+        pos = np.concatenate(picked)
+        self.used[case[pos][in_error[pos]]] = True
+        return case[pos], opened[pos], source[pos]
+
     def _draw_cohort(self, b_index: int, year: int, w0: int, w1: int) -> Drawn:
         rng, truth, benefit = self.rng, self.truth, BENEFITS[b_index]
         cases = np.flatnonzero(self.pop.case_benefit == b_index)
         n = self._count(benefit, year)
-        n_random = int(np.floor(n * self.config.random_share) + (rng.random() < (n * self.config.random_share) % 1))
-        n_rest = n - n_random
+        n_random = _round_at_random(rng, n * self.config.random_share)
+        n_fk = _round_at_random(rng, (n - n_random) * FK_INITIATED_SHARE)
+        n_imp = n - n_random - n_fk
         hit = published.value(benefit, published.SHARE_WITH_ACTION, year or 2024) / 100.0
-        expected = n_rest * min(1.0, hit / BENEFIT_PARAMS[benefit].detection)
-        k_err = int(np.floor(expected) + (rng.random() < expected % 1))
-        sex_w = self._sex_factor(benefit, cases)
-        err_ok = truth.erroneous[cases] & ~self.used[cases]
-        err_w = np.where(err_ok, (0.3 + self.strength[cases]) * sex_w, 0.0)
+        aimed = min(1.0, hit / BENEFIT_PARAMS[benefit].detection)
+        taken = np.zeros(len(self.pop.case_benefit), bool)   # one investigation per case and cohort
+        m_case, m_open, m_source = self._triage(b_index, year, w0, w1, n_imp, aimed, taken)
+        # FK-initiated: the agency's own selection, led by the cases' traces
+        k_err = _round_at_random(rng, n_fk * aimed)
+        free = ~taken[cases]
+        trace_w = self.sex_weight[cases] * self.strength[cases]
+        err_w = np.where(truth.erroneous[cases] & ~self.used[cases] & free, 0.3 * self.sex_weight[cases] + trace_w, 0.0)
         e_case, e_open = self._draw_targets(cases, truth.error_start[cases], self.error_end[cases], w0, w1, err_w, k_err)
         self.used[e_case] = True
-        inn_w = np.where(~truth.erroneous[cases], (0.15 + self.strength[cases]) * sex_w, 0.0)
+        inn_w = np.where(~truth.erroneous[cases] & free, 0.15 * self.sex_weight[cases] + trace_w, 0.0)
         i_case, i_open = self._draw_targets(cases, self.pop.case_start[cases], self.case_end[cases], w0, w1, inn_w,
-                                            n_rest - len(e_case))
+                                            n_fk - len(e_case))
         r_case, r_open = self._draw_random(cases, w0, w1, n_random)
-        sel = np.concatenate([np.zeros(len(e_case) + len(i_case), np.int8), np.full(len(r_case), SEL_RANDOM, np.int8)])
-        sel[(sel == SEL_IMPULSE) & (rng.random(len(sel)) < FK_INITIATED_SHARE)] = SEL_FK
-        return Drawn(np.concatenate([e_case, i_case, r_case]), np.concatenate([e_open, i_open, r_open]), sel,
-                     np.concatenate([np.ones(len(e_case), bool), np.zeros(len(i_case) + len(r_case), bool)]),
-                     np.full(len(sel), year, np.int64))
+        n_fk_got = len(e_case) + len(i_case)
+        sel = np.concatenate([np.full(len(m_case), SEL_IMPULSE), np.full(n_fk_got, SEL_FK), np.full(len(r_case), SEL_RANDOM)])
+        source = np.concatenate([m_source, np.full(n_fk_got + len(r_case), -1)])
+        return Drawn(np.concatenate([m_case, e_case, i_case, r_case]), np.concatenate([m_open, e_open, i_open, r_open]),
+                     sel.astype(np.int8), source.astype(np.int64), np.full(len(sel), year, np.int64))
 
     def _settle(self, drawn: Drawn) -> dict[str, np.ndarray]:
         """Close a cohort: closing day, whether the error was found, the action; stopped cases end."""
@@ -192,33 +262,29 @@ class InvestigationBuilder:
         stop = np.maximum(closed[ended], self.latest_opened[case[ended]] + 1)
         self.case_end[case[ended]] = np.minimum(self.case_end[case[ended]], stop)
         self.error_end[case[action]] = np.minimum(self.error_end[case[action]], closed[action])
-        return {"case": case, "opened": drawn.opened, "selection": drawn.selection, "year": year, "closed": closed,
+        return {"case": case, "opened": drawn.opened, "selection": drawn.selection, "source": drawn.source,
+                "year": year, "closed": closed,
                 "is_closed": is_closed, "action": action, "action_type": action_type, "detected": detected,
                 "prevented_base": prevented_base}
 
-    def run(self, buffer: SignalBuffer) -> pd.DataFrame:
-        """All cohorts in time order (so a stopped case is not investigated later), then amounts, police, sources."""
-        settled = [self._settle(self._draw_cohort(b, year, w0, w1))
-                   for year, w0, w1 in _cohorts(self.config) for b in range(len(BENEFITS))
-                   if self._count(BENEFITS[b], year) > 0]
+    def run(self) -> pd.DataFrame:
+        """All cohorts in time order (so a stopped case is not investigated later), then amounts and police."""
+        cohorts = [self._draw_cohort(b, year, w0, w1) for year, w0, w1 in _cohorts(self.config)
+                   for b in range(len(BENEFITS)) if self._count(BENEFITS[b], year) > 0]
+        settled = [self._settle(drawn) for drawn in cohorts if len(drawn.case)]
         cols = {k: np.concatenate([s[k] for s in settled]) for k in settled[0]} if settled else {}
         if not cols:
             raise ValueError("the world is too small to hold any investigation; use a larger scale")
         rng, truth, pop = self.rng, self.truth, self.pop
         case, opened, year, closed, is_closed = cols["case"], cols["opened"], cols["year"], cols["closed"], cols["is_closed"]
-        action, action_type = cols["action"], cols["action_type"]
+        action, action_type, source = cols["action"], cols["action_type"], cols["source"]
         n = len(case)
         benefit = pop.case_benefit[case]
-        pattern = truth.pattern[case]
         detected, prevented = self._calibrate_amounts(benefit, year, is_closed, cols["detected"], cols["prevented_base"])
-        police = action & (rng.random(n) < self._police_p(benefit, year, action, truth.intentional[case]))
-        drawn = Drawn(case, opened, cols["selection"], np.zeros(n, bool), year)
-
-        source = self._impulse_sources(drawn, benefit, pattern, year)
+        police = action & (rng.random(n) < self._police_p(benefit, year, action, truth.intentional[case],
+                                                          source == AGENCY, is_closed))
+        drawn = Drawn(case, opened, cols["selection"], source, year)
         impulse = drawn.selection == SEL_IMPULSE
-        notified = drawn.opened[impulse] - rng.integers(3, 40, int(impulse.sum()))
-        buffer.add("notification", pop.case_person[case[impulse]] + 1, case[impulse] + 1, notified,
-                   source=np.array([SIGNAL_SOURCES.index(s) for s in IMPULSE_SOURCES])[source[impulse]])
 
         order = np.lexsort((case, drawn.opened))
         closed_mask = is_closed[order]
@@ -261,37 +327,40 @@ class InvestigationBuilder:
             prevented[mine] = prevented_base[mine] * factor * horizon
         return detected, prevented
 
-    def _police_p(self, benefit: np.ndarray, year: np.ndarray, action: np.ndarray, intentional: np.ndarray) -> np.ndarray:
-        """P(police report | action), intentional errors far more often, so the share matches Tabell 79."""
+    def _police_p(self, benefit: np.ndarray, year: np.ndarray, action: np.ndarray, intentional: np.ndarray,
+                  agency: np.ndarray, is_closed: np.ndarray) -> np.ndarray:
+        """P(police report | action): intentional errors far more often, and other agencies' notifications by a
+        factor solved so that their reports match Tabell 82 while each benefit's share matches Tabell 79."""
         p = np.zeros(len(benefit))
-        for b_index, name in enumerate(BENEFITS):
-            for y in published.YEARS:
-                mine = (benefit == b_index) & (np.where(year == 0, 2024, year) == y)
-                closed = published.value(name, published.CLOSED, y)
-                with_action = closed * published.value(name, published.SHARE_WITH_ACTION, y) / 100
-                ratio = min(0.97, published.value(name, published.POLICE, y) / with_action)
-                acted = mine & action
-                q = intentional[acted].mean() if acted.any() else 0.5
-                p_int = min(0.97, ratio / (q + 0.15 * (1 - q)))
-                # when intentional errors alone cannot carry the share, others are reported more often too
-                p_other = float(np.clip((ratio - q * p_int) / (1 - q), 0.0, 0.97)) if q < 1 else 0.0
-                p[mine] = np.where(intentional[mine], p_int, p_other)
-        return p
-
-    def _impulse_sources(self, drawn: Drawn, benefit: np.ndarray, pattern: np.ndarray, year: np.ndarray) -> np.ndarray:
-        rng = self.rng
-        n = len(benefit)
-        source = np.zeros(n, np.int64)
+        calendar_year = np.where(year == 0, 2024, year)
         for y in published.YEARS:
-            # agency notifications as a share of impulses, so that of all investigations it matches Tabell 82
-            agency = min(0.9, published.agency_notification_share(y) / (1 - FK_INITIATED_SHARE) / (1 - self.config.random_share))
-            mine = np.where(year == 0, 2024, year) == y
-            weights = np.array([agency] + [(1 - agency) * w for w in OTHER_SOURCE_WEIGHTS.values()])
-            labels = ["agency", *OTHER_SOURCE_WEIGHTS]
-            draw = rng.choice(len(labels), int(mine.sum()), p=weights / weights.sum())
-            source[mine] = [IMPULSE_SOURCES.index(labels[d]) for d in draw]
-        school_ok = np.isin(benefit, [BENEFITS.index(b) for b in SCHOOL_BENEFITS])
-        source[(source == IMPULSE_SOURCES.index("school")) & ~school_ok] = IMPULSE_SOURCES.index("handler")
-        ubm = (pattern == PATTERNS.index(DRIFT_UBM)) & (rng.random(n) < 0.7)
-        source[ubm] = IMPULSE_SOURCES.index("ubm")
-        return source
+            in_year = calendar_year == y
+            investigations, reports = published.agency_notifications(y)
+            wanted = reports / investigations * (in_year & agency & is_closed).sum()
+            counted = in_year & agency & is_closed & action
+
+            def fill(factor: float, y: int = y, in_year: np.ndarray = in_year) -> np.ndarray:
+                out = np.zeros(len(benefit))
+                for b_index, name in enumerate(BENEFITS):
+                    acted = in_year & (benefit == b_index) & action
+                    if not acted.any():
+                        continue
+                    with_action = published.value(name, published.CLOSED, y) * published.value(
+                        name, published.SHARE_WITH_ACTION, y) / 100
+                    ratio = min(0.97, published.value(name, published.POLICE, y) / with_action)
+                    weight = np.where(intentional[acted], 1.0, POLICE_UNINTENTIONAL_FACTOR) * np.where(agency[acted], factor, 1.0)
+                    base = ratio * acted.sum() / weight.sum()
+                    for _ in range(8):  # where the cap binds, the others carry the rest
+                        q = np.clip(base * weight, 0.0, 0.97)
+                        if q.sum() <= 0 or abs(q.sum() - ratio * acted.sum()) < 1e-6 * acted.sum():
+                            break
+                        base *= ratio * acted.sum() / q.sum()
+                    out[acted] = np.clip(base * weight, 0.0, 0.97)
+                return out
+
+            lo, hi = 0.1, 10.0
+            for _ in range(30):  # the agency factor: bisection on the expected number of agency reports
+                mid = np.sqrt(lo * hi)
+                lo, hi = (mid, hi) if fill(mid)[counted].sum() < wanted else (lo, mid)
+            p[in_year] = fill(np.sqrt(lo * hi))[in_year]
+        return p

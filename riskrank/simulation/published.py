@@ -61,3 +61,10 @@ def agency_notification_share(year: int) -> float:
     notified = cal["agency_level"]["notifications_from_other_agencies_tabell82"]["investigations"]["values"][str(year)]["total"]
     total = cal["benefits"]["totalt"]["control_investigations"]["closed_count"]["values"][str(year)]["total"]
     return notified / total
+
+
+def agency_notifications(year: int) -> tuple[float, float]:
+    """Tabell 82: (investigations from other agencies' notifications, their police reports) in `year`."""
+    block = calibration()["agency_level"]["notifications_from_other_agencies_tabell82"]
+    return (float(block["investigations"]["values"][str(year)]["total"]),
+            float(block["police_reports"]["values"][str(year)]["total"]))

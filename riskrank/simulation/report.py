@@ -82,7 +82,47 @@ def calibration_report(world: World) -> pd.DataFrame:
                 None if per_inv(published.POLICE) is None else 100 * per_inv(published.POLICE))
         women_pub = published.value(benefit, published.CLOSED, YEAR, "women") / published.value(benefit, published.CLOSED, YEAR)
         add("women_share_of_investigations", benefit, "total", "Tabell 74", "pct", _share(b_inv["sex"] == "F"), 100 * women_pub)
+        for selection in ("impulse", "fk_initiated", "random"):
+            add(f"share_with_action_{selection}", benefit, "total", "Tabell 75" if selection != "random" else "truth",
+                "pct", _share(b_inv.loc[b_inv["selection"] == selection, "action"]),
+                None if selection == "random" else published.value(benefit, published.SHARE_WITH_ACTION, YEAR))
+    _add_impulses(world, inv, scale, add)
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _add_impulses(world: World, inv: pd.DataFrame, scale: float, add) -> None:  # noqa: ANN001
+    """Agency-level rows: other agencies' notifications (Tabell 82), police shares by source, notifications."""
+    investigations, reports = published.agency_notifications(YEAR)
+    all_closed = published.calibration()["benefits"]["totalt"]["control_investigations"]["closed_count"]["values"]
+    total_closed = all_closed[str(YEAR)]["total"]
+    agency = inv[inv["impulse_source"].astype(object) == "agency"]
+    others = inv[inv["impulse_source"].astype(object) != "agency"]
+    # the world holds the benefits of Tabell 74, not every benefit of the agency total: compare shares of it
+    world_share = len(inv) / (scale * total_closed) if total_closed else float("nan")
+    add("agency_notified_investigations", "all", "total", "Tabell 82", "count", len(agency),
+        scale * investigations * world_share)
+    add("agency_notified_police_reports", "all", "total", "Tabell 82", "count", float(agency["police_report"].sum()),
+        scale * reports * world_share)
+    police_total = sum(published.value(b, published.POLICE, YEAR) or 0.0 for b in BENEFITS)
+    closed_total = sum(published.value(b, published.CLOSED, YEAR) or 0.0 for b in BENEFITS)
+    add("police_report_share_agency_notified", "all", "total", "Tabell 82", "pct", _share(agency["police_report"]),
+        100 * reports / investigations)
+    others_pub = 100 * (police_total - reports * world_share) / (closed_total - investigations * world_share)
+    add("police_report_share_other_sources", "all", "total", "Tabell 79 - Tabell 82", "pct",
+        _share(others["police_report"]), others_pub)
+    notes = world.signals[(world.signals["kind"].astype(object) == "notification")
+                          & (world.signals["date"].dt.year == YEAR)]
+    impulses = world.investigations[(world.investigations["selection"].astype(object) == "impulse")
+                                    & (world.investigations["opened_date"].dt.year == YEAR)]
+    add("notifications", "all", "total", "world", "count", len(notes), None)
+    add("impulse_investigations_per_notification", "all", "total", "world", "pct",
+        100 * len(impulses) / len(notes) if len(notes) else float("nan"), None)
+    add("ubm_notifications", "sjukpenning", "total", "facts.md (UBM, about 150 in 2024)", "count",
+        float((notes["source"].astype(object) == "ubm").sum()), scale * 150)
+    omv = inv[inv["benefit"] == "omvardnadsbidrag"]
+    school = omv.loc[omv["impulse_source"].astype(object) == "school", "detected_sek"].sum()
+    add("school_share_of_detected_sek", "omvardnadsbidrag", "total", "facts.md (almost half)", "pct",
+        100 * school / omv["detected_sek"].sum() if omv["detected_sek"].sum() else float("nan"), 50.0)
 
 
 def to_markdown(report: pd.DataFrame, scale: float | None = None) -> str:

@@ -27,7 +27,7 @@ from riskrank.simulation.parameters import (
 from riskrank.simulation.population import Population
 from riskrank.simulation.signal_buffer import SignalBuffer
 from riskrank.simulation.truth import Truth
-from riskrank.world import BENEFITS, IMPULSE_SOURCES, SIGNAL_SOURCES
+from riskrank.world import BENEFITS
 
 # Patterns whose main trace is monthly (income, days, hours), built later in monthly.py.
 MONTHLY_TRACE_PATTERNS = (WORKING, DRIFT_UBM, INCOME_MISREPORT, ASSISTANCE_HOURS)
@@ -95,9 +95,6 @@ def build_traces(rng: np.random.Generator, pop: Population, truth: Truth, config
     buffer.add("permit_renewed", person_id[i], None, d - rng.integers(0, 45, len(i)))
     i, d = _poisson_events(rng, rows, lo, hi, 0.12)
     buffer.add("reported_change", person_id[i], case_id[i], d)
-    i, d = _poisson_events(rng, rows, lo, hi, 0.002)
-    buffer.add("notification", person_id[i], case_id[i], d,
-               source=np.array([SIGNAL_SOURCES.index(s) for s in IMPULSE_SOURCES])[rng.integers(0, 5, len(i))])
     barnbidrag = pop.case_benefit == BENEFITS.index("barnbidrag")
     i, d = _poisson_events(rng, rows[barnbidrag], lo[barnbidrag], hi[barnbidrag], 0.03)
     buffer.add("study_break", person_id[i], None, d)
@@ -159,11 +156,6 @@ def build_traces(rng: np.random.Generator, pop: Population, truth: Truth, config
     np.add.at(strength, shady, 1.0)
     look_shady = assist[rng.random(len(assist)) < 0.05]
     provider[look_shady] = rng.integers(0, n_shady, len(look_shady))
-
-    ubm = pattern_rows(DRIFT_UBM, 0.3)
-    days = _soon_after(rng, truth.trace_start[ubm], hi[ubm], 45)
-    buffer.add("notification", person_id[ubm], case_id[ubm], days, source="ubm")
-    np.add.at(strength, ubm, 1.0)
 
     monthly = has & np.isin(tp, [PATTERNS.index(p) for p in MONTHLY_TRACE_PATTERNS])
     strength[monthly] += 1.5 * weight[monthly]

@@ -48,11 +48,14 @@ class Truth:
     trace_start: np.ndarray
     trace_strength: np.ndarray  # 1.0 for real errors, weaker for look-alikes
 
-    def frame(self, case_ids: np.ndarray) -> pd.DataFrame:
+    def frame(self, case_ids: np.ndarray, error_end: np.ndarray, last_day: int) -> pd.DataFrame:
+        """The truth table; `error_end` (day numbers) is set by the investigations, null where past `last_day`."""
         err = self.erroneous
+        ended = err & (error_end <= last_day)
         return pd.DataFrame({
             "case_id": case_ids,
             "error_start": pd.Series(to_datetime(np.where(err, self.error_start, 0))).where(err),
+            "error_end": pd.Series(to_datetime(np.where(ended, error_end, 0))).where(ended),
             "error_cause": pd.Series(pd.Categorical.from_codes(np.where(err, self.cause, -1), list(ERROR_CAUSES))),
             "intentional": _nullable_bool(self.intentional, err),
             "monthly_error_sek": np.where(err, self.monthly_error_sek, 0.0),

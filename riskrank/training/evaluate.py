@@ -12,7 +12,7 @@ import pandas as pd
 from riskrank.training import metrics as m
 from riskrank.training.dataset import LABEL, VALUE
 from riskrank.training.fairness import GroupRatio, selection_fairness
-from riskrank.training.population import SLOT
+from riskrank.training.population import NEW_FIND, SLOT
 
 CAPACITY_MULTIPLIERS: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0)
 
@@ -43,6 +43,11 @@ def investigation_metrics(test: pd.DataFrame, scores: np.ndarray) -> dict[str, f
         out[f"test_n{suffix}"] = float(mask.sum())
     # The random control sample's hit rate is the unbiased base rate the model's lift is read against.
     out["random_sample_hit_rate"] = out["test_hit_rate_random"]
+    # what the agency's own selections found in the same months, to read the model's capacity hit rate against
+    for name in ("impulse", "fk_initiated"):
+        mask = (test["selection"] == name).to_numpy()
+        out[f"test_hit_rate_{name}"] = float(y[mask].mean()) if mask.any() else float("nan")
+        out[f"test_n_{name}"] = float(mask.sum())
     return out
 
 
@@ -72,6 +77,11 @@ def capacity_metrics(pop: pd.DataFrame, scores: np.ndarray, capacity: Mapping[st
         "cap_value_sek": float(pop.loc[chosen, VALUE].fillna(0).sum()) if VALUE in pop else float("nan"),
     }
     out["cap_lift"] = m.lift(out["cap_hit_rate"], out["cap_random_rate"])
+    if NEW_FIND in pop.columns:
+        # new finds: selected cases no recent notification pointed at, so no impulse would have brought them in
+        new = chosen & pop[NEW_FIND].to_numpy(dtype=bool)
+        out["cap_new_find_share"] = float(new.sum() / chosen.sum()) if chosen.any() else float("nan")
+        out["cap_hit_rate_new_finds"] = float(y[new].mean()) if new.any() else float("nan")
     oracle_chosen = None
     if "risk_p" in pop.columns:
         oracle_chosen = selection(pop, pop["risk_p"].to_numpy(dtype=float), capacity)

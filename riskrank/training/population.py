@@ -2,8 +2,11 @@
 
 Investigations are not a random sample of cases, so the honest test of a ranking is to let it choose among
 ALL active cases, as a worklist would, and ask the world's truth table whether the chosen cases were in error
-on that date (error_start <= date). Capacity k per benefit is the number of investigations the world opened
-per month for that benefit during the test months: what the agency actually had hands for.
+on that date (`riskrank.world.in_error_on`: started on or before it, not yet corrected by an action nor ended
+with the case). Capacity k per benefit is the number of investigations the world opened per month for that
+benefit during the test months: what the agency actually had hands for. Cases under open investigation on the
+date are left out, as a worklist leaves them out: finding them again would be no find. NEW_FIND marks cases
+without a notification in the NEW_FIND_DAYS before the date, which an impulse would not have brought in.
 
 Without a truth table (real data) the population falls back to the closed test investigations themselves,
 labelled by action, with k = half of each benefit's test investigations (a triage view; see docs/training.md).
@@ -18,11 +21,13 @@ import numpy as np
 import pandas as pd
 
 from riskrank.training.dataset import LABEL, VALUE, SplitBounds
-from riskrank.world import World
+from riskrank.world import World, in_error_on, under_open_investigation
 
 SLOT = "slot"  # one worklist: an evaluation date and a benefit
 EVAL_DATE = "eval_date"
 FALLBACK_CAPACITY_SHARE = 0.5
+NEW_FIND = "new_find"
+NEW_FIND_DAYS = 90
 
 
 def evaluation_dates(bounds: SplitBounds, n_dates: int = 3) -> list[pd.Timestamp]:
@@ -41,22 +46,34 @@ def monthly_capacity(world: World, bounds: SplitBounds) -> dict[str, int]:
     return {b: max(1, round(c / n_months)) for b, c in counts.items()}
 
 
+def recently_notified(signals: pd.DataFrame, case_ids: np.ndarray, date: pd.Timestamp, days: int = NEW_FIND_DAYS) -> np.ndarray:
+    """Whether each case had a notification in the `days` up to and including `date`."""
+    notes = signals.loc[signals["kind"].astype(str) == "notification", ["case_id", "date"]]
+    recent = notes.loc[(notes["date"] <= date) & (notes["date"] > date - pd.Timedelta(days=days)), "case_id"]
+    return np.isin(case_ids, recent.dropna().to_numpy())
+
+
 def truth_population(world: World, bounds: SplitBounds, dates: Sequence[pd.Timestamp], engine: str = "pandas",
                      client=None, progress=None) -> tuple[pd.DataFrame, dict[str, int]]:
-    """All active cases on each date with features, LABEL (in error on that date), risk_p and the monthly
-    erroneous SEK; plus the capacity per slot."""
+    """All active cases on each date that are not under open investigation, with features, LABEL (in error on
+    that date), NEW_FIND, risk_p and the monthly erroneous SEK; plus the capacity per slot."""
     from riskrank.features.pipeline import features_as_of
 
+    if world.truth is None:
+        raise ValueError("the truth population needs the world's truth table")
     truth = world.truth.set_index("case_id")
     per_month = monthly_capacity(world, bounds)
     frames, capacity = [], {}
     for date in dates:
         feats = features_as_of(world, date, engine=engine, client=client)
-        t = truth.reindex(feats["case_id"].to_numpy())
-        in_error = t["error_start"].notna().to_numpy() & (t["error_start"].to_numpy() <= np.datetime64(date))
+        feats = feats.loc[~under_open_investigation(world.investigations, feats["case_id"], date)].reset_index(drop=True)
+        case_ids = feats["case_id"].to_numpy()
+        t = truth.reindex(case_ids)
+        in_error = in_error_on(world.truth, case_ids, date)
         feats = feats.assign(**{
             EVAL_DATE: date,
             LABEL: in_error.astype(int),
+            NEW_FIND: ~recently_notified(world.signals, case_ids, date),
             "risk_p": t["risk_p"].to_numpy(dtype=float),
             VALUE: np.where(in_error, t["monthly_error_sek"].to_numpy(dtype=float), 0.0),
         })

@@ -125,3 +125,21 @@ def test_outcome_consistency_rules_are_422(live: LiveServer) -> None:
     assert "greater than or equal to 0" in messages[3]
     with live.engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(outcomes)).scalar_one() == 0
+
+
+def test_no_worklist_holds_a_case_under_open_investigation(live: LiveServer) -> None:
+    with live.client() as client:
+        first = client.post("/v1/worklists", json={"benefit": "sjukpenning", "k": 20}).json()
+        second = client.post("/v1/worklists", json={"benefit": "sjukpenning", "k": 20}).json()
+        handed_out = {item["case_id"] for item in first["items"]}
+        assert first["left_out_under_investigation"] == 0
+        # the first list's cases are being investigated: the next list leaves them out and says how many
+        assert second["left_out_under_investigation"] == 20
+        assert not handed_out & {item["case_id"] for item in second["items"]}
+        # once an outcome is recorded, the case's investigation is closed and it may be ranked again
+        done = first["items"][0]["case_id"]
+        assert client.post("/v1/outcomes", json=_report(done, "closed-1")).status_code == 201
+        third = client.post("/v1/worklists", json={"benefit": "all", "k": 5}).json()
+    assert third["left_out_under_investigation"] == 39
+    open_now = (handed_out | {item["case_id"] for item in second["items"]}) - {done}
+    assert not open_now & {item["case_id"] for item in third["items"]}

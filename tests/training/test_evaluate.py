@@ -43,19 +43,36 @@ def test_capacity_metrics_by_hand():
     assert per_benefit.set_index("benefit").loc["b", "random_rate"] == pytest.approx(0.25)
 
 
+def test_capacity_hit_rate_for_new_finds():
+    # the model picks rows 0, 2 (a) and 6 (b); rows 0 and 6 had a recent notification, so row 2 is the only new find
+    pop = _population().assign(new_find=[False, True, True, True, True, True, False, True])
+    scores = np.array([0.9, 0.1, 0.8, 0.2, 0.1, 0.2, 0.9, 0.3])
+    metrics, _ = capacity_metrics(pop, scores, CAPACITY)
+    assert metrics["cap_new_find_share"] == pytest.approx(1 / 3)
+    assert metrics["cap_hit_rate_new_finds"] == 1.0
+    pop["label"] = [1, 0, 0, 0, 0, 0, 1, 0]
+    metrics, _ = capacity_metrics(pop, scores, CAPACITY)
+    assert metrics["cap_hit_rate"] == pytest.approx(2 / 3) and metrics["cap_hit_rate_new_finds"] == 0.0
+
+
 def test_capacity_curve_grows_the_selection():
     curve = capacity_curve(_population(), np.linspace(1, 0, 8), CAPACITY, multipliers=(1.0, 2.0))
     assert curve["selected"].tolist() == [3, 6]
 
 
 def test_investigation_metrics_split_random_sample():
-    test = pd.DataFrame({"label": [1, 0, 1, 0], "selection": ["impulse", "impulse", "random", "random"]})
-    metrics = investigation_metrics(test, np.array([0.9, 0.1, 0.2, 0.8]))
+    test = pd.DataFrame({"label": [1, 0, 1, 0, 1], "selection": ["impulse", "impulse", "random", "random", "fk_initiated"]})
+    metrics = investigation_metrics(test.iloc[:4], np.array([0.9, 0.1, 0.2, 0.8]))
     # positives 0.9, 0.2 vs negatives 0.1, 0.8: 0.9 beats both, 0.2 beats 0.1 only -> 3/4
     assert metrics["test_auc"] == pytest.approx(0.75)
     assert metrics["test_auc_random"] == 0.0
     assert metrics["random_sample_hit_rate"] == 0.5
     assert metrics["test_n_random"] == 2
+    # the agency's own selections of the same months, next to which the model is read
+    assert metrics["test_hit_rate_impulse"] == 0.5
+    assert np.isnan(metrics["test_hit_rate_fk_initiated"])
+    metrics = investigation_metrics(test, np.array([0.9, 0.1, 0.2, 0.8, 0.5]))
+    assert metrics["test_hit_rate_fk_initiated"] == 1.0 and metrics["test_n_fk_initiated"] == 1
 
 
 def test_fallback_population_takes_half_of_each_benefits_investigations():
