@@ -39,7 +39,9 @@ def group_codes(frame: pd.DataFrame, attributes: Sequence[str]) -> dict[str, np.
 
 
 def _sigmoid(raw: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-raw))
+    from scipy.special import expit
+
+    return expit(raw)
 
 
 class FairLogloss:
