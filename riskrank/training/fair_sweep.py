@@ -27,7 +27,7 @@ from riskrank.training.train import FitResult, fit, predict
 
 # Penalty weights of the default family. The penalty is a mean squared gap in probability (~0.01 for a 0.1
 # gap), against a mean logloss of ~0.6: weights in the tens to thousands move the fit (docs/training.md).
-DEFAULT_WEIGHTS: tuple[float, ...] = (0.0, 30.0, 100.0, 300.0, 1000.0)
+DEFAULT_WEIGHTS: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0, 3.0)
 REFERENCE_DATES = 3
 REFERENCE_ROWS = 20_000
 
