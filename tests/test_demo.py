@@ -26,9 +26,11 @@ def test_demo_builds_everything_the_service_needs(tmp_path):
     with engine.connect() as conn:
         imported = conn.execute(sa.text("select count(*) from outcomes")).scalar_one()
         moves = conn.execute(sa.text("select version, to_alias from promotions")).all()
+        forced = conn.execute(sa.text("select count(*) from promotions where forced")).scalar_one()
         roles = {r for (r,) in conn.execute(sa.text("select role from users"))}
     assert imported > 0
     assert (1, "champion") in [(int(v), a) for v, a in moves]
+    assert forced == 0, out  # the fairness-aware model passes the gates on its own
     assert roles == {"investigator", "manager", "data_scientist", "auditor"}
 
     # Run twice: the world is reused, a second version registered, and nothing fails on existing users.
