@@ -312,13 +312,13 @@ def audit_selections(frame: pd.DataFrame, group_cols: Sequence[str], population:
             random_cells = _cell_counts(random_rows, group_col, groups)
             model_cells = _cell_counts(model_rows, group_col, groups)
             shape = (len(groups), len(_STATES))
-            point = _estimate(random_cells.reshape(shape), model_cells.reshape(shape), population)
+            point = _estimate(random_cells.reshape(shape), model_cells.reshape(shape), size)
             reference = _reference(group_col, groups, random_cells.reshape(shape).sum(axis=1), references)
             boot = None
             if n_boot:
                 r_draw = rng.multinomial(len(random_rows), random_cells / random_cells.sum(), size=n_boot).reshape(n_boot, *shape)
                 m_draw = rng.multinomial(len(model_rows), model_cells / model_cells.sum(), size=n_boot).reshape(n_boot, *shape)
-                boot = _estimate(r_draw.astype(float), m_draw.astype(float), population)
+                boot = _estimate(r_draw.astype(float), m_draw.astype(float), size)
             r_shaped, m_shaped = random_cells.reshape(shape), model_cells.reshape(shape)
             counts = [{"n_random": int(r_shaped[i].sum()), "n_random_investigated": int(r_shaped[i, :2].sum()),
                        "n_selected": int(m_shaped[i].sum()), "n_selected_investigated": int(m_shaped[i, :2].sum())}
