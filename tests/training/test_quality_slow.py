@@ -28,7 +28,7 @@ def test_model_fed_born_abroad_is_refused_in_a_world_that_makes_it_unfair(tmp_pa
 
     world_dir = tmp_path / "unfair_world"
     write_world(generate(0.05, 11, SimConfig(born_abroad_error_ratio=2.5)), world_dir)
-    out = run_training(world_dir, TrainOptions(extra_inputs=("born_abroad",), n_eval_dates=1))
+    out = run_training(world_dir, TrainOptions(extra_inputs=("born_abroad",), n_eval_dates=1, fairness="off"))
     assert "born_abroad" in out.meta["feature_names"]
     with pytest.raises(promotion.PromotionRefused) as refused:
         promotion.promote(out.version)
@@ -66,10 +66,22 @@ def test_without_proxies_sex_and_born_abroad_pass_the_fairness_gate(tmp_path, ml
 def test_proxy_discrimination_is_refused_even_without_sensitive_inputs(small_world_dir, mlflow_env):
     """The default world's error rates do not depend on born_abroad, but its innocent traces do (proxies):
     a model that never sees born_abroad still flags innocent born-abroad people more often, and the gate
-    must catch that, as the published audits of welfare risk models did."""
-    out = run_training(small_world_dir, TrainOptions(n_eval_dates=6))
+    must catch that, as the published audits of welfare risk models did. (The unconstrained model: --fairness off.)"""
+    out = run_training(small_world_dir, TrainOptions(n_eval_dates=6, fairness="off"))
     assert not any(name in out.meta["feature_names"] for name in ("sex", "born_abroad", "age_band"))
     with pytest.raises(promotion.PromotionRefused) as refused:
         promotion.promote(out.version)
     fairness = next(g for g in refused.value.results if g.name == "fairness")
     assert any(k.startswith("fair_born_abroad_True") for k in fairness.numbers), fairness.detail
+
+
+def test_default_fairness_aware_model_passes_promote_without_force(small_world_dir, mlflow_env):
+    """The default `riskrank train` fits the family of penalty weights and registers a member that the gate lets
+    through; its inputs hold no sensitive attribute and it keeps most of the unconstrained model's hit rate."""
+    out = run_training(small_world_dir, TrainOptions(n_eval_dates=6))
+    assert not any(name in out.meta["feature_names"] for name in ("sex", "born_abroad", "age_band"))
+    assert out.fairness is not None and len(out.fairness.trade_off) > 1
+    result = promotion.promote(out.version)  # raises PromotionRefused if a gate fails
+    assert not result.forced and all(g.passed for g in result.gates)
+    unconstrained = out.fairness.trade_off.set_index("weight").loc[0.0, "cap_hit_rate"]
+    assert out.metrics["cap_hit_rate"] >= 0.8 * unconstrained
