@@ -109,14 +109,16 @@ class FitResult:
 def fit(train: pd.DataFrame, valid: pd.DataFrame, feature_names: Sequence[str], params: dict | None = None,
         num_boost_round: int = NUM_BOOST_ROUND, early_stopping_rounds: int = EARLY_STOPPING_ROUNDS,
         weight: str | None = None, objective: Callable | None = None) -> FitResult:
-    """`objective`: a callable LightGBM objective bound to `train`'s rows (e.g. fair_objective.FairLogloss, which
-    applies any row weights itself); None for the built-in binary logloss."""
+    """`objective`: a callable LightGBM objective bound to `train`'s rows (e.g. fair_objective.FairLogloss); None
+    for the built-in binary logloss. Row weights (`weight`, a column) go with the built-in objective only."""
     import lightgbm as lgb
 
     from riskrank.training.fair_objective import as_probability_model, fold_start_score, start_score
 
     if train[LABEL].nunique() < 2:
         raise UserError("the training months hold only one outcome class; a model cannot be fitted")
+    if weight and objective is not None:
+        raise ValueError("row weights and a callable objective cannot be combined: the objective would ignore them")
     feature_names = list(feature_names)
     categories = category_mapping(train, feature_names)
     X_train = prepare(train, feature_names, categories)
@@ -127,13 +129,12 @@ def fit(train: pd.DataFrame, valid: pd.DataFrame, feature_names: Sequence[str], 
         merged |= {"objective": objective, "metric": ["auc"]}
     merged["monotone_constraints"] = monotone_constraints(feature_names, X_train)
     cat_cols = list(categories)
-    row_weight = train[weight].to_numpy() if weight and objective is None else None
-    dtrain = lgb.Dataset(X_train, train[LABEL].to_numpy(), weight=row_weight,
+    dtrain = lgb.Dataset(X_train, train[LABEL].to_numpy(), weight=train[weight].to_numpy() if weight else None,
                          categorical_feature=cat_cols or "auto", free_raw_data=False)
     dvalid = lgb.Dataset(X_valid, valid[LABEL].to_numpy(), reference=dtrain, categorical_feature=cat_cols or "auto")
     start = 0.0
     if objective is not None:  # a callable objective does not boost from the average: start there explicitly
-        start = objective.start_score() if hasattr(objective, "start_score") else start_score(train[LABEL].to_numpy())
+        start = getattr(objective, "start_score", lambda: start_score(train[LABEL].to_numpy()))()
         dtrain.set_init_score(np.full(len(X_train), start))
         dvalid.set_init_score(np.full(len(X_valid), start))
     evals: dict = {}
