@@ -136,3 +136,15 @@ def test_choose_takes_the_unconstrained_model_when_it_passes():
 def test_choose_without_a_passing_member_says_it_will_be_refused():
     chosen, why = choose([_member(0, 0.80, False, 1.9), _member(1, 0.70, False, 1.4), _member(3, 0.6, False, 0.6)])
     assert chosen.weight == 1 and "will refuse" in why
+
+
+def test_proxy_screening_ranks_the_proxy_first_and_the_label_signal_near_nothing(data):
+    from riskrank.training.proxies import proxy_report
+
+    train = data[0]
+    report = proxy_report(train, ["signal", "proxy", "noise"], "label", {"born_abroad": "False"})
+    assert report.iloc[0]["input"] == "proxy" and report.iloc[0]["auc_within_label"] > 0.8
+    # the signal predicts the label, not the group: within each label class it tells nothing about the group
+    signal = report.set_index("input").loc["signal", "auc_within_label"]
+    assert signal < 0.56
+    assert len(report) == 3  # two groups: one row per input, not two
