@@ -80,14 +80,13 @@ class FairLogloss:
     def penalty(self, raw: np.ndarray) -> float:
         """The penalty term of the mean loss, at these raw scores."""
         soft, _ = self._soft_top(np.asarray(raw, dtype=float))
+        overall = soft[self.reference].mean()
         total = 0.0
-        for rows in (self.reference,):
-            overall = soft[rows].mean()
-            for codes in self.groups.values():
-                valid = rows & (codes >= 0)
-                by_group = pd.Series(soft[valid]).groupby(codes[valid])
-                shares = by_group.size() / valid.sum()
-                total += float((shares * (by_group.mean() / overall - 1) ** 2).sum())
+        for codes in self.groups.values():
+            valid = self.reference & (codes >= 0)
+            by_group = pd.Series(soft[valid]).groupby(codes[valid])
+            shares = by_group.size() / valid.sum()
+            total += float((shares * (by_group.mean() / overall - 1) ** 2).sum())
         return self.weight * total
 
     def penalty_gradient(self, raw: np.ndarray) -> np.ndarray:
@@ -98,14 +97,13 @@ class FairLogloss:
         if not self.weight or not self.reference.any():
             return grad
         soft, slope = self._soft_top(raw)
-        for rows in (self.reference,):
-            overall = soft[rows].mean()
-            for codes in self.groups.values():
-                valid = rows & (codes >= 0)
-                sums = np.bincount(codes[valid], weights=soft[valid])
-                counts = np.maximum(np.bincount(codes[valid]), 1)
-                gap = sums / counts / overall - 1
-                grad[valid] += 2.0 * gap[codes[valid]] / (overall * valid.sum())
+        overall = soft[self.reference].mean()
+        for codes in self.groups.values():
+            valid = self.reference & (codes >= 0)
+            sums = np.bincount(codes[valid], weights=soft[valid])
+            counts = np.maximum(np.bincount(codes[valid]), 1)
+            gap = sums / counts / overall - 1
+            grad[valid] += 2.0 * gap[codes[valid]] / (overall * valid.sum())
         return self.weight * self.in_logloss.sum() * grad * slope
 
     def __call__(self, raw: np.ndarray, dataset=None) -> tuple[np.ndarray, np.ndarray]:
@@ -113,8 +111,8 @@ class FairLogloss:
         prob = _sigmoid(raw)
         slope = prob * (1.0 - prob)
         grad = np.where(self.in_logloss, prob - self.labels, 0.0) + self.penalty_gradient(raw)
-        # Reference-only rows carry no logloss curvature; give them the labelled rows' mean, scaled so that all
-        # of them together weigh as much as the labelled rows: a damped Newton step for the penalty.
+        # Reference-only rows carry no logloss curvature; give them a share of the labelled rows' total, so that
+        # all of them together weigh as much as the labelled rows: a damped Newton step for the penalty.
         n_ref_only = int((~self.in_logloss).sum())
         filler = slope[self.in_logloss].sum() / n_ref_only if n_ref_only else 0.0
         hess = np.maximum(np.where(self.in_logloss, slope, filler), 1e-6)
