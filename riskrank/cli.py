@@ -14,6 +14,7 @@ from riskrank.monitoring.commands import audit, report
 from riskrank.serving.commands import audit_log_app, rank, serve, users_app
 from riskrank.simulation.commands import simulate
 from riskrank.training.commands import promote, train
+from riskrank.training.learnability_command import learnability
 from riskrank.world import ContractError
 
 app = typer.Typer(
@@ -29,6 +30,7 @@ app.command()(serve)
 app.command()(rank)
 app.command()(audit)
 app.command()(report)
+app.command()(learnability)
 app.add_typer(users_app, name="users", help="Service users and their bearer tokens.")
 app.add_typer(audit_log_app, name="audit-log", help="The append-only audit log.")
 

@@ -39,6 +39,8 @@ def simulate(
     female_error_ratio: float = typer.Option(1.0, help="Multiplier of women's true error rate."),
     born_abroad_error_ratio: float = typer.Option(1.0, help="Multiplier of the true error rate of people born abroad."),
     proxy_strength: float = typer.Option(1.0, help="How strongly innocent traces correlate with born_abroad and sex."),
+    triage_seed: int | None = typer.Option(None, help="Seed of the agency's triage and investigations alone "
+                                           "(default: --seed); truth, traces and notifications stay the same."),
 ) -> None:
     """Generate a synthetic world of benefit cases, signals, investigations and ground truth, 2022-2024."""
     if not 0 < scale <= MAX_SCALE:
@@ -57,7 +59,7 @@ def simulate(
 
     config = SimConfig(random_share=random_share, drift=drift, drift_start=drift_start,
                        female_error_ratio=female_error_ratio, born_abroad_error_ratio=born_abroad_error_ratio,
-                       proxy_strength=proxy_strength)
+                       proxy_strength=proxy_strength, triage_seed=triage_seed)
     try:
         config.validate()
     except ValueError as exc:

@@ -39,6 +39,7 @@ DETECTED_MONTHS_CAP = 60          # återkrav reaches back at most five years
 STOPPING_PATTERNS = (ABROAD, ACCOUNT_NETWORK, COHABITATION, CARE_CHANGE)
 TRIAGE_DAYS = (3, 40)             # a triaged notification becomes an investigation 3-40 days after it came in
 AGENCY = IMPULSE_SOURCES.index("agency")
+RECOVERY_THRESHOLD_SEK = 2000.0  # FK does not pursue återkrav below 2,000 SEK unless fraud is suspected
 # Police reports: an action on an intentional error is reported far more often than one on a mistake.
 POLICE_UNINTENTIONAL_FACTOR = 0.15
 
@@ -113,13 +114,13 @@ class InvestigationBuilder:
 
     def _count(self, benefit: str, year: int) -> int:
         if year == 0:
-            return round(self.scale * published.value(benefit, published.CLOSED, 2024) * INVESTIGATION_DAYS / 365)
-        return round(self.scale * published.value(benefit, published.CLOSED, year))
+            return round(self.scale * published.required(benefit, published.CLOSED, 2024) * INVESTIGATION_DAYS / 365)
+        return round(self.scale * published.required(benefit, published.CLOSED, year))
 
     def _sex_factor(self, benefit: str, cases: np.ndarray) -> np.ndarray:
         """Impulses concern women more or less often than their share of recipients (Tabell 74 vs Tabell 3)."""
-        inv = published.value(benefit, published.CLOSED, 2024, "women") / published.value(benefit, published.CLOSED, 2024)
-        rec = published.value(benefit, published.RECIPIENTS, 2024, "women") / published.value(
+        inv = published.required(benefit, published.CLOSED, 2024, "women") / published.required(benefit, published.CLOSED, 2024)
+        rec = published.required(benefit, published.RECIPIENTS, 2024, "women") / published.required(
             benefit, published.RECIPIENTS, 2024)
         odds = (inv / (1 - inv)) / (rec / (1 - rec))
         return np.where(self.pop.sex_code[self.pop.case_person[cases]] == 0, odds, 1.0)
@@ -208,7 +209,7 @@ class InvestigationBuilder:
         n_random = _round_at_random(rng, n * self.config.random_share)
         n_fk = _round_at_random(rng, (n - n_random) * FK_INITIATED_SHARE)
         n_imp = n - n_random - n_fk
-        hit = published.value(benefit, published.SHARE_WITH_ACTION, year or 2024) / 100.0
+        hit = published.required(benefit, published.SHARE_WITH_ACTION, year or 2024) / 100.0
         aimed = min(1.0, hit / BENEFIT_PARAMS[benefit].detection)
         taken = np.zeros(len(self.pop.case_benefit), bool)   # one investigation per case and cohort
         m_case, m_open, m_source = self._triage(b_index, year, w0, w1, n_imp, aimed, taken)
@@ -280,7 +281,12 @@ class InvestigationBuilder:
         action, action_type, source = cols["action"], cols["action_type"], cols["source"]
         n = len(case)
         benefit = pop.case_benefit[case]
-        detected, prevented = self._calibrate_amounts(benefit, year, is_closed, cols["detected"], cols["prevented_base"])
+        waived = action & ~truth.intentional[case]
+        detected, prevented = self._calibrate_amounts(benefit, year, is_closed, cols["detected"], cols["prevented_base"],
+                                                      waived)
+        # an error found after the case ended leaves only recovery to decide: below the threshold, no action at all
+        dropped = action & (action_type == ACTION_TYPES.index("reclaimed")) & (detected == 0) & waived
+        action, action_type = action & ~dropped, np.where(dropped, -1, action_type).astype(np.int8)
         police = action & (rng.random(n) < self._police_p(benefit, year, action, truth.intentional[case],
                                                           source == AGENCY, is_closed))
         drawn = Drawn(case, opened, cols["selection"], source, year)
@@ -309,18 +315,25 @@ class InvestigationBuilder:
         })
 
     def _calibrate_amounts(self, benefit: np.ndarray, year: np.ndarray, is_closed: np.ndarray, detected: np.ndarray,
-                           prevented_base: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per benefit, scale detected SEK and set the prevented horizon so 2024 totals match Tabell 76/77 x scale."""
+                           prevented_base: np.ndarray, waived_if_small: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per benefit, scale detected SEK and set the prevented horizon so 2024 totals match Tabell 76/77 x scale.
+
+        Recovery below RECOVERY_THRESHOLD_SEK is not pursued where `waived_if_small` (no suspected intent):
+        those amounts are not detected (Tabell 76 counts recovery decisions), so the scale is solved without them.
+        """
         detected, prevented = detected.copy(), prevented_base.copy()
         in_2024 = (year == 2024) & is_closed
         for b_index, name in enumerate(BENEFITS):
             mine = benefit == b_index
-            target_det = self.scale * 1000 * published.value(name, published.DETECTED_KSEK, 2024)
-            target_prev = self.scale * 1000 * published.value(name, published.PREVENTED_KSEK, 2024)
-            got_det = detected[mine & in_2024].sum()
+            target_det = self.scale * 1000 * published.required(name, published.DETECTED_KSEK, 2024)
+            target_prev = self.scale * 1000 * published.required(name, published.PREVENTED_KSEK, 2024)
             got_prev = prevented_base[mine & in_2024].sum()
-            factor = np.clip(target_det / got_det, 0.05, 20.0) if got_det > 0 else 1.0
-            detected[mine] *= factor
+            factor, kept = 1.0, np.ones(len(detected), bool)
+            for _ in range(4):  # which amounts fall below the threshold depends on the scale, and back
+                got_det = detected[mine & in_2024 & kept].sum()
+                factor = float(np.clip(target_det / got_det, 0.05, 20.0)) if got_det > 0 else 1.0
+                kept = ~(waived_if_small & (detected * factor < RECOVERY_THRESHOLD_SEK))
+            detected[mine] *= factor * kept[mine]
             self.truth.monthly_error_sek[self.pop.case_benefit == b_index] *= factor
             # prevented = months of future payments avoided; the horizon is what Tabell 77 implies
             horizon = np.clip(target_prev / (factor * got_prev), 0.5, 300.0) if got_prev > 0 else 6.0
@@ -345,9 +358,9 @@ class InvestigationBuilder:
                     acted = in_year & (benefit == b_index) & action
                     if not acted.any():
                         continue
-                    with_action = published.value(name, published.CLOSED, y) * published.value(
+                    with_action = published.required(name, published.CLOSED, y) * published.required(
                         name, published.SHARE_WITH_ACTION, y) / 100
-                    ratio = min(0.97, published.value(name, published.POLICE, y) / with_action)
+                    ratio = min(0.97, published.required(name, published.POLICE, y) / with_action)
                     weight = np.where(intentional[acted], 1.0, POLICE_UNINTENTIONAL_FACTOR) * np.where(agency[acted], factor, 1.0)
                     base = ratio * acted.sum() / weight.sum()
                     for _ in range(8):  # where the cap binds, the others carry the rest

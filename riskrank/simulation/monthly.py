@@ -27,11 +27,18 @@ from riskrank.simulation.truth import Truth
 from riskrank.world import BENEFITS
 
 EMPLOYED_P = {"bostadsbidrag": 0.55, "foraldrapenning": 0.85, "tillfallig_foraldrapenning": 0.9, "sjukpenning": 0.8,
-              "sjukersattning": 0.15, "aktivitetsersattning": 0.2, "aktivitetsstod": 0.25}
+              "sjukersattning": 0.3, "aktivitetsersattning": 0.35, "aktivitetsstod": 0.35}
 INCOME_FACTOR = {"bostadsbidrag": 0.6, "aktivitetsstod": 0.7, "aktivitetsersattning": 0.6}
 APPLICATION_INCOME_BENEFITS = ("bostadsbidrag", "foraldrapenning", "sjukpenning")
 SEK_PER_ASSISTANCE_HOUR = 320.0
 INCOME_STOPS_WHEN_ABROAD = 0.7
+CLAIM_SIGMA = 0.7               # spread of how much TFP a family claims (log scale)
+TFP_ERROR_CLAIM_FACTOR = 1.6    # an erroneous TFP case claims this much more than it would
+DECLARED_WORK_SHARE = 0.65      # errors that need a job: the share whose work an employer declares
+HONEST_RAISE_SHARE = 0.12       # honest workers whose income rises in the window (job change, more hours)
+HONEST_JOB_LOSS_SHARE = 0.08    # honest workers whose declarations stop (job ended)
+HONEST_JOB_START_SHARE = 0.15   # people without a job who start one in the window
+STATED_INCOME_SIGMA = 0.2       # honest expected income vs what employers then declare (log scale)
 PERSONS_PER_SLICE = 200_000
 CASES_PER_SLICE = 300_000
 
@@ -47,7 +54,7 @@ def expand_months(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 def _benefit_days(rng: np.random.Generator, cases: np.ndarray, pop: Population, lo: np.ndarray, hi: np.ndarray,
                   working: np.ndarray, err_m0: np.ndarray, err_m1: np.ndarray, full_time: np.ndarray,
-                  buffer: SignalBuffer) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                  claim: np.ndarray, buffer: SignalBuffer) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Monthly benefit days for a slice of FP/TFP/sjukpenning cases; returns (person, month, income reduction).
 
     Working while on the benefit: days are still claimed (TFP: more of them) but the income does not drop.
@@ -58,22 +65,26 @@ def _benefit_days(rng: np.random.Generator, cases: np.ndarray, pop: Population, 
     sick, parental, temporary = (BENEFITS.index(b) for b in ("sjukpenning", "foraldrapenning", "tillfallig_foraldrapenning"))
     in_error = working[c] & (m >= err_m0[c]) & (m <= err_m1[c])
     u = rng.random(len(c))
+    # TFP: families differ a lot in how often children are ill; an error claims somewhat more, not always
+    need = claim[c] * np.where(in_error, TFP_ERROR_CLAIM_FACTOR, 1.0)
     days_value = np.select(
         [code == sick, code == parental],
         [np.where(full_time[c], 30, 15) - rng.integers(0, 3, len(c)), rng.integers(8, 31, len(c))],
-        np.where(in_error, 2 + rng.poisson(3.0, len(c)), 1 + rng.poisson(1.2, len(c))),
+        1 + rng.poisson(1.3 * need),
     ).astype(float)
-    used = np.select([code == sick, code == parental], [u < 1.0, u < 0.7], np.where(in_error, u < 0.6, u < 0.3))
+    used = np.select([code == sick, code == parental], [u < 1.0, u < 0.7], u < np.clip(0.3 * need, 0.0, 0.9))
     c, m, days_value, code, in_error = c[used], m[used], days_value[used], code[used], in_error[used]
     buffer.add("benefit_days", pop.case_person[c] + 1, c + 1, month_end_day(m), days_value)
-    # how much an honest absence lowers the month's employer income
-    reduction = np.where(in_error, 0.0, days_value / np.where(code == temporary, 21.0, 30.0)).astype(np.float32)
+    # how much the absence lowers the month's employer income: honestly most of it, but sick pay from the
+    # employer, holiday pay and late declarations blur it; working while on the benefit lowers it little
+    share = np.where(in_error, rng.uniform(0.0, 0.5, len(c)), rng.uniform(0.3, 1.0, len(c)))
+    reduction = (share * days_value / np.where(code == temporary, 21.0, 30.0)).astype(np.float32)
     return pop.case_person[c].astype(np.int32), m.astype(np.int16), reduction
 
 
 def _declare_income(rng: np.random.Generator, workers: np.ndarray, p_lo: np.ndarray, p_hi: np.ndarray, base: np.ndarray,
-                    raise_at: np.ndarray, stop_at: np.ndarray, job_from: np.ndarray, days_person: np.ndarray,
-                    days_month: np.ndarray, reduction: np.ndarray, end: int, totals: np.ndarray,
+                    raise_at: np.ndarray, raise_by: np.ndarray, stop_at: np.ndarray, job_from: np.ndarray,
+                    days_person: np.ndarray, days_month: np.ndarray, reduction: np.ndarray, end: int, totals: np.ndarray,
                     buffer: SignalBuffer) -> None:
     """Monthly employer declarations for a sorted slice of workers, a year before their first case to 3 months after."""
     last_month = month_index(np.array([end]))[0]
@@ -81,7 +92,7 @@ def _declare_income(rng: np.random.Generator, workers: np.ndarray, p_lo: np.ndar
     w_hi = month_end_day(np.clip(month_index(p_hi[workers]) + 3, 0, last_month))
     r, m = expand_months(w_lo, w_hi)
     who = workers[r]
-    income = base[who] * rng.uniform(0.93, 1.07, len(who)) * np.where(m >= raise_at[who], 1.6, 1.0)
+    income = base[who] * rng.uniform(0.93, 1.07, len(who)) * np.where(m >= raise_at[who], raise_by[who], 1.0)
     keys = who * 64 + m
     wanted = days_person.astype(np.int64) * 64 + days_month
     pos = np.searchsorted(keys, wanted)
@@ -110,7 +121,8 @@ def build_monthly(rng: np.random.Generator, pop: Population, truth: Truth, case_
     # --- benefit days (FP, TFP, sjukpenning) ---------------------------------------------------
     day_cases = np.flatnonzero(np.isin(pop.case_benefit, [BENEFITS.index(b) for b in BENEFITS if BENEFIT_PARAMS[b].monthly_days]))
     full_time = rng.random(len(pop.case_benefit)) < 0.7
-    slices = [_benefit_days(rng, part, pop, lo, hi, working, err_m0, err_m1, full_time, buffer)
+    claim = np.exp(CLAIM_SIGMA * rng.normal(size=len(pop.case_benefit)) - CLAIM_SIGMA**2 / 2)
+    slices = [_benefit_days(rng, part, pop, lo, hi, working, err_m0, err_m1, full_time, claim, buffer)
               for part in np.array_split(day_cases, max(1, len(day_cases) // CASES_PER_SLICE))]
     days_person, days_month, reduction = (np.concatenate([s[k] for s in slices]) for k in range(3))
     del slices
@@ -130,10 +142,17 @@ def build_monthly(rng: np.random.Generator, pop: Population, truth: Truth, case_
     np.minimum.at(emp_p, person, emp_case_p)
     np.minimum.at(inc_factor, person, factor_case)
     employed = rng.random(n_persons) < emp_p
+    # honest people start jobs too (back to work, a new job beside part-time benefit): income where there was none
+    month_count = month_index(np.array([end]))[0] + 1
+    job_from = np.zeros(n_persons, np.int64)
+    starts = ~employed & (rng.random(n_persons) < HONEST_JOB_START_SHARE)
+    job_from[starts] = rng.integers(0, month_count, starts.sum())
+    employed |= starts
     base = 30000.0 * inc_factor * np.exp(rng.normal(0, 0.35, n_persons))
     # errors that need a job: such persons work, from the error month if they did not before
     needs_job = truth.erroneous & np.isin(pattern, [PATTERNS.index(p) for p in (WORKING, DRIFT_UBM, INCOME_MISREPORT)])
-    job_from = np.zeros(n_persons, np.int64)
+    # some of them work undeclared (no employer trace at all): errors leave gaps
+    needs_job &= rng.random(len(needs_job)) < DECLARED_WORK_SHARE
     starters = pop.case_person[needs_job]
     new_to_work = ~employed[starters]
     job_from[starters[new_to_work]] = big
@@ -141,11 +160,17 @@ def build_monthly(rng: np.random.Generator, pop: Population, truth: Truth, case_
     employed[starters] = True
     # living abroad: declarations stop from the error month (most of the time)
     stop_at = np.full(n_persons, big)
+    # honest jobs end too, and honest incomes rise: neither is proof of living abroad or of a misreport
+    quits = rng.random(n_persons) < HONEST_JOB_LOSS_SHARE
+    stop_at[quits] = rng.integers(0, month_count, quits.sum())
     abroad_err = truth.erroneous & (pattern == PATTERNS.index(ABROAD)) & (rng.random(len(pattern)) < INCOME_STOPS_WHEN_ABROAD)
     np.minimum.at(stop_at, pop.case_person[abroad_err], err_m0[abroad_err])
     raise_at = np.full(n_persons, big)
+    raised = rng.random(n_persons) < HONEST_RAISE_SHARE
+    raise_at[raised] = rng.integers(0, month_count, raised.sum())
     misreport_later = truth.erroneous & (pattern == PATTERNS.index(INCOME_MISREPORT)) & (truth.error_start > pop.case_start)
     np.minimum.at(raise_at, pop.case_person[misreport_later], err_m0[misreport_later])
+    raise_by = np.where(raised, rng.uniform(1.2, 1.6, n_persons), rng.uniform(1.3, 1.8, n_persons))
 
     workers = np.flatnonzero(employed & (p_hi >= 0))
     totals = np.zeros(n_persons * 4)  # declared income per person and year 2021-2024
@@ -156,7 +181,7 @@ def build_monthly(rng: np.random.Generator, pop: Population, truth: Truth, case_
         if len(part) == 0:
             continue
         lo_d, hi_d = np.searchsorted(days_person, [part[0], part[-1] + 1])
-        _declare_income(rng, part, p_lo, p_hi, base, raise_at, stop_at, job_from, days_person[lo_d:hi_d],
+        _declare_income(rng, part, p_lo, p_hi, base, raise_at, raise_by, stop_at, job_from, days_person[lo_d:hi_d],
                         days_month[lo_d:hi_d], reduction[lo_d:hi_d], end, totals, buffer)
 
     # taxed income: the previous year's declared total, dated mid-June
@@ -169,11 +194,12 @@ def build_monthly(rng: np.random.Generator, pop: Population, truth: Truth, case_
     stating = np.isin(pop.case_benefit, [BENEFITS.index(b) for b in APPLICATION_INCOME_BENEFITS])
     stated_cases = np.flatnonzero(stating & (hi >= lo))
     sp = pop.case_person[stated_cases]
-    stated = 12 * base[sp] * employed[sp] * rng.normal(1.0, 0.06, len(sp))
+    guess = np.exp(STATED_INCOME_SIGMA * rng.normal(size=len(sp)) - STATED_INCOME_SIGMA**2 / 2)
+    stated = 12 * base[sp] * employed[sp] * guess
     under = truth.erroneous[stated_cases] & (pattern[stated_cases] == PATTERNS.index(INCOME_MISREPORT)) & (
         truth.error_start[stated_cases] == pop.case_start[stated_cases])
     look = (truth.trace_pattern[stated_cases] == PATTERNS.index(INCOME_MISREPORT)) & ~truth.erroneous[stated_cases]
-    stated = stated * np.where(under, rng.uniform(0.4, 0.7, len(sp)), 1.0) * np.where(look, rng.uniform(0.7, 0.85, len(sp)), 1.0)
+    stated = stated * np.where(under, rng.uniform(0.5, 0.85, len(sp)), 1.0) * np.where(look, rng.uniform(0.6, 0.9, len(sp)), 1.0)
     buffer.add("application_income", sp + 1, stated_cases + 1, lo[stated_cases], np.round(np.maximum(stated, 0), 0))
 
     # --- assistance hours ----------------------------------------------------------------------
@@ -182,5 +208,6 @@ def build_monthly(rng: np.random.Generator, pop: Population, truth: Truth, case_
     c = assist[r]
     granted = pop.cases["monthly_amount_sek"].to_numpy()[c] / SEK_PER_ASSISTANCE_HOUR
     inflated = truth.erroneous[c] & (pattern[c] == PATTERNS.index(ASSISTANCE_HOURS)) & (m >= err_m0[c]) & (m <= err_m1[c])
-    hours = granted * np.where(inflated, rng.uniform(0.99, 1.08, len(c)), rng.uniform(0.82, 0.98, len(c)))
+    # honest clients use 80-100% of the granted hours, inflated reports 90-106%: they overlap
+    hours = granted * np.where(inflated, rng.uniform(0.90, 1.06, len(c)), rng.uniform(0.80, 1.00, len(c)))
     buffer.add("assistance_hours", pop.case_person[c] + 1, c + 1, month_end_day(m), np.round(hours, 1))

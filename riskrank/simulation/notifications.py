@@ -30,6 +30,7 @@ FK_INITIATED_SHARE = 0.10      # of non-random investigations; the rest are impu
 ERROR_NOTIFICATIONS_PER_IMPULSE = 3.0
 INNOCENT_NOTIFICATIONS_PER_IMPULSE = 10.0
 LOOKALIKE_SHARE_OF_INNOCENT = 0.5   # the rest falls on any case at random
+BORN_ABROAD_SUSPICION = 1.8        # innocent people born abroad draw random notifications this much more often
 NOTICE_DELAY_DAYS = 60.0            # mean time before anyone notices an error (exponential)
 VISIBILITY_SIGMA = 1.0              # spread of how visible an error is to outsiders (log scale)
 # Who sends them (before the agency quota of triage): other agencies, municipalities, Skatteverket, the public,
@@ -52,8 +53,8 @@ class Notifications:
 
 def impulses_per_year(benefit: str, scale: float, random_share: float) -> tuple[float, float]:
     """(impulse investigations on erroneous cases, on innocent ones) per year, from the 2024 figures."""
-    closed = scale * published.value(benefit, published.CLOSED, 2024) * (1 - random_share) * (1 - FK_INITIATED_SHARE)
-    aimed = min(1.0, published.value(benefit, published.SHARE_WITH_ACTION, 2024) / 100 / BENEFIT_PARAMS[benefit].detection)
+    closed = scale * published.required(benefit, published.CLOSED, 2024) * (1 - random_share) * (1 - FK_INITIATED_SHARE)
+    aimed = min(1.0, published.required(benefit, published.SHARE_WITH_ACTION, 2024) / 100 / BENEFIT_PARAMS[benefit].detection)
     return closed * aimed, closed * (1 - aimed)
 
 
@@ -89,6 +90,8 @@ def build_notifications(rng: np.random.Generator, pop: Population, truth: Truth,
     years = (end + 1 - first) / 365.0
     visibility = np.exp(VISIBILITY_SIGMA * rng.normal(size=n) - VISIBILITY_SIGMA**2 / 2) * (0.3 + strength)
 
+    # tips about innocent people fall more often on people born abroad (by proxy_strength): a source of bias
+    suspicion = BORN_ABROAD_SUSPICION ** (config.proxy_strength * pop.born_abroad[pop.case_person])
     err_rate, inn_rate, look_rate = np.zeros(n), np.zeros(n), np.zeros(n)
     look = ~err & (truth.trace_pattern >= 0)
     for b, name in enumerate(BENEFITS):
@@ -99,9 +102,9 @@ def build_notifications(rng: np.random.Generator, pop: Population, truth: Truth,
         if err_exposure > 0:
             err_rate[mine] = ERROR_NOTIFICATIONS_PER_IMPULSE * on_err / err_exposure * visibility[mine]
         wanted = INNOCENT_NOTIFICATIONS_PER_IMPULSE * on_innocent
-        case_years = np.maximum(hi - lo, 0)[mine].sum() / 365.0 / years
+        case_years = (suspicion * np.maximum(hi - lo, 0))[mine].sum() / 365.0 / years
         if case_years > 0:
-            inn_rate[mine] = (1 - LOOKALIKE_SHARE_OF_INNOCENT) * wanted / case_years
+            inn_rate[mine] = (1 - LOOKALIKE_SHARE_OF_INNOCENT) * wanted / case_years * suspicion[mine]
         look_exposure = (strength * np.maximum(hi - truth.trace_start, 0))[mine & look].sum() / 365.0 / years
         if look_exposure > 0:
             look_rate[mine & look] = LOOKALIKE_SHARE_OF_INNOCENT * wanted / look_exposure * strength[mine & look]

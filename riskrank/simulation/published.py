@@ -68,3 +68,11 @@ def agency_notifications(year: int) -> tuple[float, float]:
     block = calibration()["agency_level"]["notifications_from_other_agencies_tabell82"]
     return (float(block["investigations"]["values"][str(year)]["total"]),
             float(block["police_reports"]["values"][str(year)]["total"]))
+
+
+def required(benefit: str, path: str, year: int, sex: str = "total") -> float:
+    """`value` for figures the world is built from: a missing one is an error in calibration.json, not a zero."""
+    found = value(benefit, path, year, sex)
+    if found is None:
+        raise KeyError(f"calibration.json has no {path} for {benefit}, {year}, {sex}")
+    return float(found)

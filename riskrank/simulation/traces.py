@@ -34,6 +34,8 @@ MONTHLY_TRACE_PATTERNS = (WORKING, DRIFT_UBM, INCOME_MISREPORT, ASSISTANCE_HOURS
 RING_SIZE = 8            # cases sharing one bank account in an organised ring
 SHADY_PROVIDER_SHARE = 0.1
 CLIENTS_PER_PROVIDER = 15
+PERMIT_LATE_SHARE = 0.15   # innocent permit holders who renew 15-150 days after the expiry
+PERMIT_LAPSE_SHARE = 0.08  # innocent permit holders with no renewal registered at all
 
 
 class Ids:
@@ -92,7 +94,13 @@ def build_traces(rng: np.random.Generator, pop: Population, truth: Truth, config
     noncitizen = pop.noncitizen[person_idx]
     i, d = _poisson_events(rng, rows[noncitizen], lo[noncitizen], hi[noncitizen], 0.4)
     buffer.add("permit_expiry", person_id[i], None, d)
-    buffer.add("permit_renewed", person_id[i], None, d - rng.integers(0, 45, len(i)))
+    # most renew in time; some late, and some innocent people let a permit lapse (they got citizenship, or
+    # another kind of permit, or simply renew very late), so an unrenewed expiry is no proof of living abroad
+    timing = rng.random(len(i))
+    renewed_on = np.where(timing < PERMIT_LATE_SHARE, d + rng.integers(15, 150, len(i)), d - rng.integers(0, 45, len(i)))
+    renews = timing >= PERMIT_LAPSE_SHARE + PERMIT_LATE_SHARE
+    renews |= timing < PERMIT_LATE_SHARE
+    buffer.add("permit_renewed", person_id[i[renews]], None, renewed_on[renews])
     i, d = _poisson_events(rng, rows, lo, hi, 0.12)
     buffer.add("reported_change", person_id[i], case_id[i], d)
     barnbidrag = pop.case_benefit == BENEFITS.index("barnbidrag")
@@ -136,10 +144,12 @@ def build_traces(rng: np.random.Generator, pop: Population, truth: Truth, config
     expired = pattern_rows(ABROAD, 0.7)
     emit("permit_expiry", expired[noncitizen[expired]])
 
-    emit("household_change", pattern_rows(COHABITATION, 0.5), 2.0)
-    cohab = pattern_rows(COHABITATION, 0.5)
-    partner_home = home[rng.integers(0, len(home), len(cohab))].astype(np.float64)  # another household's address
-    emit("address_change", cohab, partner_home)
+    # a sham separation shows what a real one shows: one adult left registered at the address, a registered
+    # move out to an address of one's own, now and then a letter that does not reach them there
+    emit("household_change", pattern_rows(COHABITATION, 0.5), 1.0)
+    moved_out = pattern_rows(COHABITATION, 0.45)
+    emit("address_change", moved_out, ids.new_addresses(len(moved_out)))
+    emit("mail_returned", pattern_rows(COHABITATION, 0.2))
 
     rings = pattern_rows(ACCOUNT_NETWORK, 0.8)
     account[rings] = 20_000_000 + rng.integers(0, max(1, len(rings) // RING_SIZE), len(rings))

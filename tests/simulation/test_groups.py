@@ -45,3 +45,10 @@ def test_innocent_traces_correlate_with_born_abroad_by_proxy_strength(tiny_world
     assert strong[True] > 1.8 * strong[False]
     none = _innocent_trace_rate(generate(0.003, 7, SimConfig(proxy_strength=0.0)), "mail_returned")
     assert none[True] / none[False] < 1.4
+
+
+def test_notifications_about_innocent_people_fall_more_on_people_born_abroad_by_proxy_strength(tiny_world) -> None:
+    strong = _innocent_trace_rate(tiny_world, "notification")
+    assert strong[True] > 1.4 * strong[False]
+    none = _innocent_trace_rate(generate(0.003, 7, SimConfig(proxy_strength=0.0)), "notification")
+    assert none[True] / none[False] < 1.25

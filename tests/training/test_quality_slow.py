@@ -11,13 +11,16 @@ from riskrank.training.pipeline import TrainOptions, run_training
 pytestmark = pytest.mark.slow
 
 
-def test_model_beats_random_and_comes_close_to_the_oracle(small_world_dir, mlflow_env):
+def test_model_beats_random_also_on_new_finds(small_world_dir, mlflow_env):
     out = run_training(small_world_dir, TrainOptions(n_eval_dates=1))
     m = out.metrics
-    # Same label for all three: the truth table says the case is in error on the evaluation date.
+    # Same label for both: the truth table says the case is in error on the evaluation date. In an honest
+    # world (notifications before investigations, errors that end, no re-finding) a model trained on outcomes
+    # stays well below the oracle, but beats a random pick, also among cases no notification pointed at.
     assert m["cap_selected"] >= 100
-    assert m["cap_hit_rate"] >= 1.5 * m["cap_random_rate"], m
-    assert m["cap_hit_rate"] >= 0.85 * m["cap_oracle_hit_rate"], m
+    assert m["cap_hit_rate"] >= 2 * m["cap_random_rate"], m
+    assert m["cap_hit_rate_new_finds"] >= 1.5 * m["cap_random_rate"], m
+    assert 0 < m["cap_new_find_share"] < 1
     # On the closed test investigations the ranking is informative as well.
     assert m["test_auc"] > 0.6
 
