@@ -19,12 +19,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from riskrank.errors import UserError
-from riskrank.training.fairness import OVERALL, GroupRatio
+from riskrank.training.fairness import OVERALL, STRATUM, GroupRatio
 
 FAIR_LOW, FAIR_HIGH = 0.8, 1.25
 MIN_SUPPORT = 10
 CONFIDENCE = 0.95
-JUDGED_SCOPE = "within_benefit"
+JUDGED_SCOPE = f"within_{STRATUM}"  # the scope the gate judges
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,8 @@ def _hit_gate(rate_a: float, rate_b: float, diff: float, upper: float, method: s
     return GateResult("hit_rate", passed, detail, numbers)
 
 
-def _outside(r: GroupRatio, low: float, high: float) -> bool:
+def _fails(r: GroupRatio, low: float, high: float) -> bool:
+    """Outside the band and beyond noise: the 99 % interval excludes 1."""
     return not (low <= r.ratio <= high) and not (r.gate_low <= 1.0 <= r.gate_high)
 
 
@@ -100,11 +101,11 @@ def fairness_gate(ratios: Iterable[GroupRatio], low: float = FAIR_LOW, high: flo
             skipped.append(r.key)
             continue
         if r.scope != scope:
-            if _outside(r, low, high):
+            if _fails(r, low, high):
                 reported.append(r)
             continue
         judged += 1
-        if _outside(r, low, high):
+        if _fails(r, low, high):
             failing.append(r)
 
     def describe(r: GroupRatio) -> str:
