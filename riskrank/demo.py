@@ -68,6 +68,8 @@ def _train(world: World, cutoff: pd.Timestamp, out_dir: Path, settings) -> int:
     outcome = run_training(known_dir, settings=settings, step=lambda s: console.print(f"      {s}"))
     shown = ("cap_hit_rate", "cap_random_rate", "cap_lift", "cap_oracle_ratio", "test_auc", "random_sample_hit_rate")
     console.print("      " + ", ".join(f"{k} {outcome.metrics[k]:.3f}" for k in shown if k in outcome.metrics))
+    if outcome.fairness is not None:
+        console.print(f"      fairness-aware training: {outcome.fairness.reason}")
     return int(outcome.version)
 
 
@@ -79,12 +81,13 @@ def _promote(version: int, settings) -> None:
         promote(version, user="demo", reason="demo: first model", settings=settings)
         console.print(f"[4/7] promotion: version {version} passed the gates and is champion")
     except PromotionRefused as refusal:
-        # The demo must serve something; it says so loudly and the override is in the promotion log.
-        console.print(f"[4/7] promotion: [yellow]the gates refused version {version}[/yellow]:\n{refusal}")
+        # Fallback only: fairness-aware training normally yields a model that passes. The demo must serve
+        # something, so it says so loudly and the override is in the promotion log.
+        console.print(f"[4/7] promotion: [bold red]FALLBACK: the gates refused version {version}[/bold red]:\n{refusal}")
         promote(version, force=True, user="demo", settings=settings,
-                reason="demo only: gates refused; forced so the demo has a model to serve")
-        console.print("      [yellow]forced for the demo (recorded in the promotion log); "
-                      "in production this version would not serve[/yellow]")
+                reason="demo only: gates refused even the fairness-aware model; forced so the demo has a model to serve")
+        console.print("      [bold red]FORCED for the demo (recorded in the promotion log); "
+                      "in production this version would not serve[/bold red]")
 
 
 def _users(engine) -> dict[str, str]:

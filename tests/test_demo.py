@@ -79,12 +79,14 @@ def test_demo_builds_everything_the_service_needs(tmp_path):
     with engine.connect() as conn:
         by_selection = dict(conn.execute(sa.text("select selection, count(*) from outcomes group by selection")).all())
         moves = conn.execute(sa.text("select version, to_alias from promotions")).all()
+        forced = conn.execute(sa.text("select count(*) from promotions where forced")).scalar_one()
         roles = {r for (r,) in conn.execute(sa.text("select role from users"))}
         recorded_by = {r for (r,) in conn.execute(sa.text("select distinct recorded_by from outcomes"))}
     engine.dispose()
     assert by_selection.get("model", 0) > 50 and by_selection.get("random", 0) > 20 and by_selection.get("impulse", 0) > 0
     assert recorded_by == {"import", "operation"}
     assert (1, "champion") in [(int(v), a) for v, a in moves]
+    assert forced == 0, out  # the fairness-aware model passes the gates on its own
     assert roles == {"investigator", "manager", "data_scientist", "auditor"}
 
     server, thread, url = _serve(tmp_path)

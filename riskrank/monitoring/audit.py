@@ -16,6 +16,16 @@ Per group: selection rate (selections / N_g) against population share (statistic
 found against the share of the group selected (found_to_selected = recall / selection rate, the model's
 lift within the group). Each metric is also a ratio to a reference group, with percentile bootstrap
 intervals (random and model rows resampled independently); ratios outside 0.8-1.25 are flagged.
+
+Missing outcomes (`missing_outcome`): random-sample rows without an outcome (not investigated, still open) are
+either left out of each group's base error rate ("unknown", the default) or counted as no error ("no-error", the
+convention of published audits such as the one of the Swedish agency's temporary-parental-benefit model).
+
+The fully labelled shape (`selected_col`): one row per case with a 1/0 selection and the outcome of every row (a
+test set, or a pilot where every case was checked). Each group's confusion matrix is then counted directly, with
+no random sample and no population size; the metrics, ratios, intervals (rows resampled) and outputs are the same.
+Selection rate, false-positive rate and precision are the definitions of riskrank.training.fairness, and the
+default reference groups are its SENSITIVE_REFERENCES where the column is one of them.
 """
 
 from __future__ import annotations
@@ -28,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from riskrank.errors import UserError
+from riskrank.training.fairness import SENSITIVE_REFERENCES
 
 METRICS: tuple[str, ...] = ("selection_rate", "precision", "fpr", "fnr", "found_to_selected")
 METRIC_LABELS: dict[str, str] = {
@@ -45,6 +56,8 @@ FAIR_LOW, FAIR_HIGH = 0.8, 1.25
 AUDITED = ("model", "random")
 IGNORED_SELECTIONS = ("impulse", "fk_initiated")
 _STATES = ("pos", "neg", "blank")
+MISSING_OUTCOME = ("unknown", "no-error")
+RANDOM_SAMPLE, FULLY_LABELLED = "random sample", "fully labelled"
 
 
 @dataclass
@@ -56,6 +69,19 @@ class AuditResult:
     references: dict[str, str]
     ignored_rows: int = 0
     notes: list[str] = field(default_factory=list)
+    missing_outcome: str = "unknown"
+    shape: str = RANDOM_SAMPLE
+
+    def convention(self) -> str:
+        """One line saying how the table was read, for every output."""
+        if self.shape == FULLY_LABELLED:
+            how = "fully labelled table: each group's confusion matrix counted directly"
+            blank = "blank outcomes counted as no error" if self.missing_outcome == "no-error" else "no blank outcomes"
+        else:
+            how = "random sample + model selections: confusion matrices estimated for the population"
+            blank = ("random-sample rows without an outcome counted as no error" if self.missing_outcome == "no-error"
+                     else "random-sample rows without an outcome left out of the base rate (unknown)")
+        return f"{how}; missing outcomes: {self.missing_outcome} ({blank})"
 
 
 def load_selections(path: str | Path) -> pd.DataFrame:
@@ -163,51 +189,145 @@ def _check_groups(rows: pd.DataFrame, group_col: str) -> list[str]:
     return groups
 
 
-def audit_selections(frame: pd.DataFrame, group_cols: Sequence[str], population: int, *, selection_col: str = "selection",
-                     outcome_col: str = "outcome", score_col: str | None = None, references: dict[str, str] | None = None,
-                     n_boot: int = 1000, seed: int = 0, confidence: float = 0.95) -> AuditResult:
-    """Estimate each group's population confusion matrix and the fairness metrics with bootstrap intervals."""
-    rows, ignored = prepare_selections(frame, group_cols, selection_col, outcome_col, score_col)
+def _labelled_estimate(cells: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-group confusion matrices and metrics of a fully labelled table from cell counts shaped
+    (..., groups, selected 0/1, outcome 0/1)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tn, fn, fp, tp = (cells[..., s, o].astype(float) for s, o in ((0, 0), (0, 1), (1, 0), (1, 1)))
+        size = tn + fn + fp + tp
+        selected = fp + tp
+        positives = fn + tp
+        recall = tp / positives
+        selection_rate = selected / size
+        return {
+            "population_share": size / size.sum(axis=-1, keepdims=True),
+            "selected_share": selected / selected.sum(axis=-1, keepdims=True), "population_size": size,
+            "base_rate": positives / size, "tp": tp, "fp": fp, "fn": fn, "tn": tn,
+            "selection_rate": selection_rate, "precision": tp / selected, "fpr": fp / (fp + tn), "fnr": fn / positives,
+            "errors_found_share": recall, "found_to_selected": recall / selection_rate,
+        }
+
+
+def prepare_labelled(frame: pd.DataFrame, group_cols: Sequence[str], selected_col: str, outcome_col: str,
+                     score_col: str | None, missing_outcome: str) -> pd.DataFrame:
+    """Check a fully labelled table: `selected` 1/0 and an outcome for every row (blank only with no-error)."""
+    if not group_cols:
+        raise UserError("name at least one group column with --group")
+    wanted = [selected_col, outcome_col, *group_cols, *([score_col] if score_col else [])]
+    missing = [c for c in dict.fromkeys(wanted) if c not in frame.columns]
+    if missing:
+        have = ", ".join(map(str, frame.columns))
+        raise UserError(f"column(s) {', '.join(map(repr, missing))} not found; the table has {have}")
+    if frame.empty:
+        raise UserError("the table has no rows")
+    selected = _outcome_values(frame[selected_col], selected_col)
+    if selected.isna().any():
+        raise UserError(f"column {selected_col!r}: every row needs 1 (selected) or 0 (not selected)")
+    outcome = _outcome_values(frame[outcome_col], outcome_col)
+    if outcome.isna().any():
+        if missing_outcome != "no-error":
+            raise UserError(f"column {outcome_col!r}: {int(outcome.isna().sum())} rows have no outcome; a fully labelled "
+                            "table needs one for every row, or say --missing-outcome no-error to count them as no error")
+        outcome = outcome.fillna(0.0)
+    out = pd.DataFrame({"selected": selected.astype(int).to_numpy(), "outcome": outcome.astype(int).to_numpy()})
+    for col in group_cols:
+        out[col] = frame[col].astype("string").str.strip().replace("", pd.NA).fillna("unknown").astype(str).to_numpy()
+    if score_col:
+        score = pd.to_numeric(frame[score_col], errors="coerce")
+        if score.isna().any() and frame[score_col].notna().any():
+            raise UserError(f"column {score_col!r}: scores must be numbers")
+        out["score"] = score.to_numpy()
+    if not out["selected"].any():
+        raise UserError(f"column {selected_col!r}: no row is selected (1); nothing to audit")
+    return out
+
+
+def _reference(group_col: str, groups: list[str], sizes: np.ndarray, references: dict[str, str]) -> str:
+    """The named reference, else riskrank's reference for a sensitive column, else the largest group."""
+    default = SENSITIVE_REFERENCES.get(group_col)
+    reference = references.get(group_col) or (default if default in groups else None) or groups[int(np.argmax(sizes))]
+    if reference not in groups:
+        raise UserError(f"reference group {reference!r} not found in column {group_col!r}; groups are {', '.join(groups)}")
+    return reference
+
+
+def audit_selections(frame: pd.DataFrame, group_cols: Sequence[str], population: int | None = None, *,
+                     selection_col: str = "selection", outcome_col: str = "outcome", score_col: str | None = None,
+                     references: dict[str, str] | None = None, n_boot: int = 1000, seed: int = 0,
+                     confidence: float = 0.95, missing_outcome: str = "unknown",
+                     selected_col: str | None = None) -> AuditResult:
+    """Each group's confusion matrix (estimated for the population from a random sample and the model's
+    selections, or counted in a fully labelled table when `selected_col` is given) and the fairness metrics
+    with bootstrap intervals."""
+    if missing_outcome not in MISSING_OUTCOME:
+        raise UserError(f"--missing-outcome {missing_outcome!r}: use one of {', '.join(MISSING_OUTCOME)}")
+    if n_boot < 0:
+        raise UserError("--bootstrap must be zero or more")
     references = dict(references or {})
     unknown_refs = sorted(set(references) - set(group_cols))
     if unknown_refs:
         raise UserError(f"reference given for {', '.join(map(repr, unknown_refs))}, which is not a --group column")
-    if population <= 0:
-        raise UserError("--population must be a positive number of people")
-    if population < len(rows):
-        raise UserError(f"--population {population} is smaller than the {len(rows)} selected rows in the table")
-    if n_boot < 0:
-        raise UserError("--bootstrap must be zero or more")
-    random_rows = rows[rows["selection"] == "random"]
-    model_rows = rows[rows["selection"] == "model"]
     rng = np.random.default_rng(seed)
     tail = (1 - confidence) / 2 * 100
     records: list[dict] = []
     chosen_refs: dict[str, str] = {}
+    notes: list[str] = []
+    if selected_col is not None:
+        rows = prepare_labelled(frame, group_cols, selected_col, outcome_col, score_col, missing_outcome)
+        ignored, n_random, n_selected, size = 0, 0, int(rows["selected"].sum()), len(rows)
+        if population is not None:
+            notes.append("--population is not used with a fully labelled table (--selected-col): every case is in it")
+    else:
+        if population is None:
+            raise UserError("give --population (the size of the population the selections were drawn from), or "
+                            "--selected-col for a fully labelled table")
+        rows, ignored = prepare_selections(frame, group_cols, selection_col, outcome_col, score_col)
+        if population <= 0:
+            raise UserError("--population must be a positive number of people")
+        if population < len(rows):
+            raise UserError(f"--population {population} is smaller than the {len(rows)} selected rows in the table")
+        if missing_outcome == "no-error":
+            rows.loc[(rows["selection"] == "random") & rows["outcome"].isna(), "outcome"] = 0.0
+        random_rows = rows[rows["selection"] == "random"]
+        model_rows = rows[rows["selection"] == "model"]
+        n_random, n_selected, size = len(random_rows), len(model_rows), population
+    shape_name = FULLY_LABELLED if selected_col is not None else RANDOM_SAMPLE
     for group_col in group_cols:
-        groups = _check_groups(rows, group_col)
-        random_cells = _cell_counts(random_rows, group_col, groups)
-        model_cells = _cell_counts(model_rows, group_col, groups)
-        shape = (len(groups), len(_STATES))
-        point = _estimate(random_cells.reshape(shape), model_cells.reshape(shape), population)
-        reference = references.get(group_col) or groups[int(np.argmax(random_cells.reshape(shape).sum(axis=1)))]
-        if reference not in groups:
-            raise UserError(f"reference group {reference!r} not found in column {group_col!r}; groups are {', '.join(groups)}")
+        if selected_col is not None:
+            groups = sorted(rows[group_col].unique())
+            codes = pd.Categorical(rows[group_col], categories=groups).codes.astype(np.int64)
+            shape: tuple[int, ...] = (len(groups), 2, 2)
+            cells = np.bincount((codes * 2 + rows["selected"].to_numpy()) * 2 + rows["outcome"].to_numpy(),
+                                minlength=4 * len(groups)).astype(float)
+            point = _labelled_estimate(cells.reshape(shape))
+            reference = _reference(group_col, groups, cells.reshape(shape).sum(axis=(1, 2)), references)
+            boot = None
+            if n_boot:
+                boot = _labelled_estimate(rng.multinomial(len(rows), cells / cells.sum(), size=n_boot)
+                                          .reshape(n_boot, *shape).astype(float))
+            counts = [{"n_cases": int(c.sum()), "n_random": 0, "n_random_investigated": 0, "n_selected": int(c[1].sum()),
+                       "n_selected_investigated": int(c[1].sum())} for c in cells.reshape(shape)]
+        else:
+            groups = _check_groups(rows, group_col)
+            random_cells = _cell_counts(random_rows, group_col, groups)
+            model_cells = _cell_counts(model_rows, group_col, groups)
+            shape = (len(groups), len(_STATES))
+            point = _estimate(random_cells.reshape(shape), model_cells.reshape(shape), size)
+            reference = _reference(group_col, groups, random_cells.reshape(shape).sum(axis=1), references)
+            boot = None
+            if n_boot:
+                r_draw = rng.multinomial(len(random_rows), random_cells / random_cells.sum(), size=n_boot).reshape(n_boot, *shape)
+                m_draw = rng.multinomial(len(model_rows), model_cells / model_cells.sum(), size=n_boot).reshape(n_boot, *shape)
+                boot = _estimate(r_draw.astype(float), m_draw.astype(float), size)
+            r_shaped, m_shaped = random_cells.reshape(shape), model_cells.reshape(shape)
+            counts = [{"n_random": int(r_shaped[i].sum()), "n_random_investigated": int(r_shaped[i, :2].sum()),
+                       "n_selected": int(m_shaped[i].sum()), "n_selected_investigated": int(m_shaped[i, :2].sum())}
+                      for i in range(len(groups))]
         chosen_refs[group_col] = reference
         ref = groups.index(reference)
-        boot = None
-        if n_boot:
-            r_draw = rng.multinomial(len(random_rows), random_cells / random_cells.sum(), size=n_boot).reshape(n_boot, *shape)
-            m_draw = rng.multinomial(len(model_rows), model_cells / model_cells.sum(), size=n_boot).reshape(n_boot, *shape)
-            boot = _estimate(r_draw.astype(float), m_draw.astype(float), population)
         for i, group in enumerate(groups):
-            record: dict = {
-                "group_column": group_col, "group": group, "reference": group == reference,
-                "n_random": int(random_cells.reshape(shape)[i].sum()),
-                "n_random_investigated": int(random_cells.reshape(shape)[i, :2].sum()),
-                "n_selected": int(model_cells.reshape(shape)[i].sum()),
-                "n_selected_investigated": int(model_cells.reshape(shape)[i, :2].sum()),
-            }
+            record: dict = {"group_column": group_col, "group": group, "reference": group == reference, **counts[i],
+                            "missing_outcome": missing_outcome, "shape": shape_name}
             for key in ("population_share", "selected_share", "population_size", "base_rate", "tp", "fp", "fn", "tn",
                         "errors_found_share"):
                 record[key] = _num(point[key][i])
@@ -217,7 +337,8 @@ def audit_selections(frame: pd.DataFrame, group_cols: Sequence[str], population:
             flags = []
             for metric in METRICS:
                 value = point[metric][i]
-                ratio = value / point[metric][ref]
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    ratio = value / point[metric][ref]
                 record[metric] = _num(value)
                 record[f"{metric}_ratio"] = _num(ratio)
                 low = high = r_low = r_high = None
@@ -235,10 +356,9 @@ def audit_selections(frame: pd.DataFrame, group_cols: Sequence[str], population:
                     flags.append(metric)
             record["flags"] = flags
             records.append(record)
-    notes = []
     if ignored:
         notes.append(f"{ignored} rows with other selection methods (impulse, fk_initiated) were ignored")
-    return AuditResult(records, population, len(random_rows), len(model_rows), chosen_refs, ignored, notes)
+    return AuditResult(records, size, n_random, n_selected, chosen_refs, ignored, notes, missing_outcome, shape_name)
 
 
 def _num(value: float) -> float | None:

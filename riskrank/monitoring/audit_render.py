@@ -11,8 +11,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from riskrank.monitoring.audit import FAIR_HIGH, FAIR_LOW, METRIC_LABELS, METRIC_SHORT, METRICS, AuditResult
+from riskrank.monitoring.audit import FAIR_HIGH, FAIR_LOW, FULLY_LABELLED, METRIC_LABELS, METRIC_SHORT, METRICS, AuditResult
 from riskrank.monitoring.svg import grouped_bars, ratio_chart
+
+INTERVAL_NOTE = ("95 % percentile bootstrap intervals; selection rate, FPR and precision as riskrank's promotion gate "
+                 "defines them, but the gate measures the model's own evaluation population with 99 % intervals")
 
 
 def _fmt(value: float | None, percent: bool = False) -> str:
@@ -28,18 +31,36 @@ def _ratio_text(record: dict, metric: str) -> str:
     return f"{_fmt(ratio)}{interval}"
 
 
+def _sizes(result: AuditResult) -> str:
+    if result.shape == FULLY_LABELLED:
+        return f"Fully labelled table: {result.population:,} cases, {result.n_selected:,} selected."
+    return (f"Population {result.population:,}; random sample {result.n_random:,} rows; model selections "
+            f"{result.n_selected:,} rows.")
+
+
+def _count_heading(result: AuditResult) -> str:
+    return "cases" if result.shape == FULLY_LABELLED else "random"
+
+
+def _count(result: AuditResult, record: dict) -> str:
+    return str(record["n_cases"] if result.shape == FULLY_LABELLED else record["n_random"])
+
+
 def print_audit(result: AuditResult, console: Console | None = None) -> None:
     console = console or Console()
-    console.print(f"Population {result.population:,}; random sample {result.n_random:,} rows; model selections "
-                  f"{result.n_selected:,} rows. Ratios are to the reference group; flagged (red) outside {FAIR_LOW}-{FAIR_HIGH}.")
+    console.print(f"{_sizes(result)} Ratios are to the reference group; flagged (red) outside {FAIR_LOW}-{FAIR_HIGH}.")
+    console.print(f"Convention: {result.convention()}.")
+    console.print(f"[dim]{INTERVAL_NOTE}.[/dim]")
     for note in result.notes:
         console.print(f"[dim]note: {note}[/dim]")
     for column in dict.fromkeys(r["group_column"] for r in result.records):
         table = Table(title=f"{column} (reference: {result.references[column]})")
-        for heading in ("group", "random", "selected", "pop. share", "selected share", *[METRIC_LABELS[m] for m in METRICS]):
+        headings = ("group", _count_heading(result), "selected", "pop. share", "selected share",
+                    *[METRIC_LABELS[m] for m in METRICS])
+        for heading in headings:
             table.add_column(heading, justify="right" if heading != "group" else "left")
         for record in (r for r in result.records if r["group_column"] == column):
-            cells = [record["group"], str(record["n_random"]), str(record["n_selected"]),
+            cells = [record["group"], _count(result, record), str(record["n_selected"]),
                      _fmt(record["population_share"], True), _fmt(record["selected_share"], True)]
             for metric in METRICS:
                 text = f"{_fmt(record[metric], metric != 'found_to_selected')}\nratio {_ratio_text(record, metric)}"
@@ -57,6 +78,7 @@ def _atomic_write(path: Path, text: str) -> None:
 
 
 def write_json(result: AuditResult, path: Path) -> None:
+    """One record per group column and group; each says the table's shape and the missing-outcome convention."""
     _atomic_write(path, json.dumps(result.records, indent=2, ensure_ascii=False))
 
 
@@ -72,11 +94,11 @@ def audit_html(result: AuditResult, source: str) -> str:
         items = [(f"{METRIC_SHORT[m]} – {r['group']}", r[f"{m}_ratio"], r[f"{m}_ratio_low"], r[f"{m}_ratio_high"],
                   r[f"{m}_ratio_flag"]) for m in METRICS for r in rows if not r["reference"]]
         ratios = ratio_chart(items, f"{column}: ratio to {result.references[column]} (shaded: {FAIR_LOW}–{FAIR_HIGH})")
-        head = "".join(f"<th>{escape(h)}</th>" for h in ("group", "random", "selected", "TP", "FP", "FN", "TN",
+        head = "".join(f"<th>{escape(h)}</th>" for h in ("group", _count_heading(result), "selected", "TP", "FP", "FN", "TN",
                                                          *[METRIC_LABELS[m] for m in METRICS]))
         body = []
         for r in rows:
-            cells = [escape(r["group"]) + (" (ref.)" if r["reference"] else ""), str(r["n_random"]), str(r["n_selected"]),
+            cells = [escape(r["group"]) + (" (ref.)" if r["reference"] else ""), _count(result, r), str(r["n_selected"]),
                      *(_fmt(r[k]) for k in ("tp", "fp", "fn", "tn"))]
             for m in METRICS:
                 flag = ' class="flag"' if r[f"{m}_ratio_flag"] else ""
@@ -90,10 +112,9 @@ def audit_html(result: AuditResult, source: str) -> str:
 td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right;font-size:13px}}.flag{{color:#c62828;font-weight:bold}}
 .note{{color:#666}}svg{{display:block;margin:1em 0}}</style></head><body>
 <h1>Fairness audit of model selections</h1>
-<p>Source: {escape(source)}. Population {result.population:,}; random sample {result.n_random:,} rows; model selections
-{result.n_selected:,} rows. Each group's confusion matrix in the population is estimated from the random sample (population
-share, base error rate) and the model's investigated selections (true and false positives). Ratios are to the reference
-group, with bootstrap intervals; ratios outside {FAIR_LOW}–{FAIR_HIGH} are flagged in red.</p>{notes}
+<p>Source: {escape(source)}. {escape(_sizes(result))} Ratios are to the reference group, with bootstrap intervals; ratios
+outside {FAIR_LOW}–{FAIR_HIGH} are flagged in red.</p>
+<p class="convention">Convention: {escape(result.convention())}.</p><p class="note">{escape(INTERVAL_NOTE)}.</p>{notes}
 {''.join(sections)}</body></html>"""
 
 

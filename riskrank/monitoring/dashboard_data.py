@@ -7,8 +7,14 @@ import pandas as pd
 from riskrank.monitoring.drift import score_drift_from_outcomes
 from riskrank.monitoring.kpis import TOTAL, fairness_by_sex, hit_rate_table, lift, records
 from riskrank.monitoring.numbers import BROWSER_LOCALE
+from riskrank.training.fairness import SENSITIVE_REFERENCES
 
 NOTICE = "The score is a ranking aid for investigators, never a decision about a case."
+FAIRNESS_NOTE = ("Measured on closed investigations (outcomes), reference M as in the promotion gate. The precision "
+                 "ratio is the gate's and the audit's definition (share with action among model-selected cases); parity "
+                 "compares a sex's share of model selections with its share of the random sample, which the gate does "
+                 "not measure. Intervals: 95 % Katz; the gate reads 99 % bootstrap intervals on the evaluation "
+                 "population, the audit 95 % bootstrap.")
 SELECTION_ORDER = ("model", "random", "impulse", "fk_initiated")
 
 
@@ -47,7 +53,8 @@ def dashboard_payload(frame: pd.DataFrame, benefit: str | None, benefits: list[s
         "detected_by_month": records(by_month[["month", "closed", "detected_sek", "prevented_sek", "suppressed"]]),
         "lift": lift(frame),
         "lift_by_quarter": lift_by_quarter(frame),
-        "fairness": fairness_by_sex(frame),
+        "fairness": fairness_by_sex(frame, reference=SENSITIVE_REFERENCES["sex"]),
+        "fairness_note": FAIRNESS_NOTE,
         "drift": {"score": score_drift_from_outcomes(frame), **(feature_drift or {"features": [], "note": None})},
         "model": model or {"serving_version": None, "source": None},
     }

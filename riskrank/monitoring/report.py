@@ -15,8 +15,10 @@ from pathlib import Path
 import pandas as pd
 
 from riskrank.errors import UserError
+from riskrank.monitoring.dashboard_data import FAIRNESS_NOTE
 from riskrank.monitoring.kpis import TOTAL, fairness_by_sex, hit_rate_table, lift, operational_indicators
 from riskrank.monitoring.numbers import format_number
+from riskrank.training.fairness import SENSITIVE_REFERENCES
 
 SEX_LABELS = {"F": "Kvinnor", "M": "Män", TOTAL: "Totalt"}
 SELECTION_LABELS = {
@@ -175,7 +177,7 @@ def _fairness_sheet(ws, frame: pd.DataFrame) -> None:
     rows = []
     scopes = [("Totalt", frame)] + [(b, g) for b, g in frame.groupby("benefit", sort=True)]
     for scope, part in scopes:
-        for r in fairness_by_sex(part):
+        for r in fairness_by_sex(part, reference=SENSITIVE_REFERENCES["sex"]):
             if r["suppressed"]:
                 rows.append([scope, SEX_LABELS[r["sex"]], *[SUPPRESSED] * 8])
                 continue
@@ -186,6 +188,7 @@ def _fairness_sheet(ws, frame: pd.DataFrame) -> None:
     header = ["Benefit", "Sex", "Model-selected", "Random sample", "Parity (share selected / share in random)", "low", "high",
               "Precision ratio to reference", "low", "high", "Flag"]
     _write_sheet_rows(ws, header, rows, {j: "0.00" for j in range(5, 11)})
+    ws.cell(row=len(rows) + 3, column=1, value=FAIRNESS_NOTE)
 
 
 def save_workbook(wb, out: Path) -> None:

@@ -34,6 +34,10 @@ def train(
                                       "that acts as a proxy for a protected group; recorded with the run."),
     eval_dates: int = typer.Option(6, min=1, help="Test dates on which all active cases are ranked (capacity metrics)."),
     no_register: bool = typer.Option(False, "--no-register", help="Log the run without registering a model version."),
+    fairness: str = typer.Option("auto", help="auto: fit a family of fairness penalty weights and register the most "
+                                 "accurate member that passes the fairness gate; off: the unconstrained model."),
+    fairness_weight: float | None = typer.Option(None, help="Fix the fairness penalty weight (0 = unconstrained) "
+                                                 "instead of choosing it."),
 ) -> None:
     """Train the action model on a world's closed investigations, evaluate it, log it to MLflow and register it
     as the challenger."""
@@ -49,9 +53,13 @@ def train(
     if not is_world(world):
         raise UserError(f"{world} is not a world folder (expected cases.parquet and world.json)")
     extra_inputs, excluded_inputs = check_inputs(with_sensitive, exclude)
+    if fairness not in ("auto", "off"):
+        raise UserError(f"--fairness {fairness!r}: use auto or off")
+    if fairness_weight is not None and (fairness == "off" or not math.isfinite(fairness_weight) or fairness_weight < 0):
+        raise UserError("--fairness-weight must be a number >= 0 and cannot be combined with --fairness off")
     options = TrainOptions(split=SplitConfig(test_months=test_months, valid_months=valid_months),
                            extra_inputs=extra_inputs, excluded_inputs=excluded_inputs, n_eval_dates=eval_dates,
-                           register=not no_register)
+                           register=not no_register, fairness=fairness, fairness_weight=fairness_weight)
     console = Console()
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console) as progress:
         current: list[int] = []
@@ -78,6 +86,8 @@ def train(
         r = max(judged, key=lambda r: abs(math.log(r.ratio)))
         console.print(f"fairness: most extreme judged ratio {r.attribute}={r.group} vs {r.reference} {r.metric} {r.ratio:.2f} "
                       f"[{r.low:.2f}, {r.high:.2f}], support {r.support}")
+    if outcome.fairness is not None:
+        console.print(f"fairness-aware training ({outcome.fairness.mode}): {outcome.fairness.reason}")
     console.print(f"run id: {outcome.run_id}")
     if outcome.version is not None:
         console.print(f"registered version {outcome.version} with alias challenger; "

@@ -11,11 +11,9 @@ import pandas as pd
 
 from riskrank.training import metrics as m
 from riskrank.training.dataset import LABEL, VALUE
-from riskrank.training.fairness import GroupRatio, fairness_report
+from riskrank.training.fairness import GroupRatio, selection_fairness
 from riskrank.training.population import NEW_FIND, SLOT
 
-# Reference group per sensitive attribute (None: the largest group).
-SENSITIVE_REFERENCES: dict[str, str | None] = {"sex": "M", "age_band": None, "born_abroad": "False"}
 CAPACITY_MULTIPLIERS: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0)
 
 
@@ -128,9 +126,7 @@ def evaluate(test: pd.DataFrame, test_scores: np.ndarray, pop: pd.DataFrame, pop
     cap, per_benefit = capacity_metrics(pop, pop_scores, capacity)
     out |= cap
     chosen = selection(pop, pop_scores, capacity)
-    fair_frame = pop.assign(selected=chosen.astype(int))
-    refs = {a: r for a, r in SENSITIVE_REFERENCES.items() if a in pop.columns}
-    ratios = fairness_report(fair_frame, refs, "selected", LABEL, n_boot=n_boot, seed=seed)
+    ratios = selection_fairness(pop, chosen, LABEL, n_boot=n_boot, seed=seed)
     out |= {r.key: r.ratio for r in ratios}
     rel = m.reliability(test[LABEL].to_numpy(), test_scores)
     return Evaluation(out, ratios, per_benefit, capacity_curve(pop, pop_scores, capacity), rel,

@@ -21,6 +21,10 @@ REPORT_LEVEL = 0.90
 # it likelier than not.
 GATE_LEVEL = 0.99
 N_BOOT = 2000
+OVERALL = "overall"
+# Reference group per sensitive attribute (None: the largest group), for the gate, the audit and the reports.
+SENSITIVE_REFERENCES: dict[str, str | None] = {"sex": "M", "age_band": None, "born_abroad": "False"}
+STRATUM = "benefit"  # fairness is also measured within each benefit (capacity is set per benefit)
 
 
 @dataclass(frozen=True)
@@ -37,12 +41,14 @@ class GroupRatio:
     support: int  # the smaller of group's and reference's limiting count (selected cases; false positives for fpr)
     group_rate: float
     reference_rate: float
+    scope: str = "overall"  # or "within_benefit": standardised to one mix of benefits (see group_ratios)
 
     @property
     def key(self) -> str:
         # MLflow metric names allow only [A-Za-z0-9_-. :/]; "65+" becomes "65plus".
         group = re.sub(r"[^0-9A-Za-z_.-]", "_", self.group.replace("+", "plus"))
-        return f"fair_{self.attribute}_{group}_{self.metric}_ratio"
+        suffix = "" if self.scope == OVERALL else f"_{self.scope}"
+        return f"fair_{self.attribute}_{group}_{self.metric}_ratio{suffix}"
 
     def as_dict(self) -> dict:
         return asdict(self) | {"key": self.key}
@@ -72,15 +78,35 @@ def _ratio(a: float, b: float) -> float:
     return float(a / b)
 
 
+def _standardised(cells: np.ndarray, g: int, r: int, metric: str) -> tuple[np.ndarray, np.ndarray]:
+    """Rates of group g and reference r standardised to one mix of strata: within each stratum (benefit) the
+    group's rate, averaged with the stratum's share of the metric's denominator over all groups (selection rate:
+    cases; FPR: negatives; precision: selected). Strata where either group has no denominator are left out of
+    both, so the two rates are always compared over the same strata. cells: (..., strata, groups, 2, 2)."""
+    rates = _rates(cells)
+    denominator = {"selection_rate": "n", "fpr": "negatives", "precision": "selected"}[metric]
+    weight = rates[denominator].sum(axis=-1)  # (..., strata)
+    rg, rr = rates[metric][..., g], rates[metric][..., r]
+    usable = np.isfinite(rg) & np.isfinite(rr)
+    w = np.where(usable, weight, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        total = w.sum(axis=-1)
+        return (np.where(usable, rg, 0.0) * w).sum(axis=-1) / total, (np.where(usable, rr, 0.0) * w).sum(axis=-1) / total
+
+
 def group_ratios(frame: pd.DataFrame, attribute: str, selected: str = "selected", label: str = "label",
                  reference: str | None = None, n_boot: int = N_BOOT, seed: int = 0, level: float = REPORT_LEVEL,
-                 gate_level: float = GATE_LEVEL) -> list[GroupRatio]:
+                 gate_level: float = GATE_LEVEL, stratum: str | None = None) -> list[GroupRatio]:
     """Ratios of every non-reference group of `attribute` to the reference group, with bootstrap intervals.
 
+    With `stratum` (e.g. "benefit") the ratios are within strata: each group's rate is standardised to the same
+    mix of strata (see _standardised), so a disparity that only reflects how groups spread over strata with
+    different selection intensity does not show; the ratios carry scope "within_<stratum>".
     Rows with a missing attribute are left out. The bootstrap resamples rows with replacement and keeps each
     row's selection as it was (the uncertainty is in who happened to be in the data, not in the ranking).
     """
-    data = frame.loc[frame[attribute].notna(), [attribute, selected, label]]
+    columns = [attribute, selected, label] + ([stratum] if stratum else [])
+    data = frame.loc[frame[attribute].notna(), columns]
     if data.empty:
         return []
     groups = data[attribute].astype(str)
@@ -89,18 +115,23 @@ def group_ratios(frame: pd.DataFrame, attribute: str, selected: str = "selected"
     if ref not in names:
         raise ValueError(f"reference group {ref!r} not among the values of {attribute}: {names}")
     codes = pd.Categorical(groups, categories=names).codes.astype(np.int64)
+    strata = pd.Categorical(data[stratum].astype(str)).codes.astype(np.int64) if stratum else np.zeros(len(data), np.int64)
+    n_strata = int(strata.max()) + 1
     sel = data[selected].to_numpy(dtype=np.int64)
     lab = data[label].to_numpy(dtype=np.int64)
     if not (np.isin(sel, (0, 1)).all() and np.isin(lab, (0, 1)).all()):
         raise ValueError(f"columns {selected!r} and {label!r} must hold 0/1 values")
-    # The rates depend on the rows only through the counts of (group, selected, label) cells, so resampling rows
-    # with replacement is the same as drawing the cell counts from a multinomial: cheap even for millions of rows.
-    shape = (len(names), 2, 2)
-    counts = np.bincount(codes * 4 + sel * 2 + lab, minlength=4 * len(names))
-    point = _rates(counts.reshape(shape))
+    # The rates depend on the rows only through the counts of (stratum, group, selected, label) cells, so resampling
+    # rows with replacement is the same as drawing the cell counts from a multinomial: cheap even for millions of rows.
+    shape = (n_strata, len(names), 2, 2)
+    flat = ((strata * len(names) + codes) * 2 + sel) * 2 + lab
+    counts = np.bincount(flat, minlength=int(np.prod(shape)))
+    point_cells = counts.reshape(shape)
     rng = np.random.default_rng(seed)
-    boot = _rates(rng.multinomial(counts.sum(), counts / counts.sum(), size=n_boot).reshape((n_boot, *shape)))
+    boot_cells = rng.multinomial(counts.sum(), counts / counts.sum(), size=n_boot).reshape((n_boot, *shape))
+    point, boot = _rates(point_cells.sum(axis=0)), _rates(boot_cells.sum(axis=1))
     r = names.index(ref)
+    scope = f"within_{stratum}" if stratum else OVERALL
 
     def interval(samples: np.ndarray, lvl: float) -> tuple[float, float]:
         if not len(samples):
@@ -113,27 +144,48 @@ def group_ratios(frame: pd.DataFrame, attribute: str, selected: str = "selected"
         if g == r:
             continue
         for metric in FAIRNESS_METRICS:
-            ratio = _ratio(point[metric][g], point[metric][r])
+            if stratum:
+                rate_g, rate_r = (float(v) for v in _standardised(point_cells, g, r, metric))
+                boot_g, boot_r = _standardised(boot_cells, g, r, metric)
+            else:
+                rate_g, rate_r = float(point[metric][g]), float(point[metric][r])
+                boot_g, boot_r = boot[metric][:, g], boot[metric][:, r]
+            ratio = _ratio(rate_g, rate_r)
             with np.errstate(invalid="ignore", divide="ignore"):
-                samples = boot[metric][:, g] / boot[metric][:, r]
+                samples = boot_g / boot_r
             samples = samples[np.isfinite(samples)]
             low, high = interval(samples, level)
             gate_low, gate_high = interval(samples, gate_level)
             limiting = point[_SUPPORT[metric]]
             support = int(min(limiting[g], limiting[r]))
             out.append(GroupRatio(attribute, name, ref, metric, ratio, low, high, gate_low, gate_high, support,
-                                  float(point[metric][g]), float(point[metric][r])))
+                                  rate_g, rate_r, scope))
     return out
 
 
 def fairness_report(frame: pd.DataFrame, attributes: Mapping[str, str | None], selected: str = "selected",
-                    label: str = "label", n_boot: int = N_BOOT, seed: int = 0) -> list[GroupRatio]:
-    """`attributes` maps each sensitive column to its reference group (None: the largest group)."""
+                    label: str = "label", n_boot: int = N_BOOT, seed: int = 0,
+                    stratum: str | None = None) -> list[GroupRatio]:
+    """`attributes` maps each sensitive column to its reference group (None: the largest group). With `stratum`
+    (a column of `frame`), the within-stratum ratios follow the overall ones."""
     out: list[GroupRatio] = []
     for attribute, reference in attributes.items():
         if attribute in frame.columns:
             out.extend(group_ratios(frame, attribute, selected, label, reference, n_boot, seed))
+    if stratum is not None and stratum in frame.columns:
+        for attribute, reference in attributes.items():
+            if attribute in frame.columns:
+                out.extend(group_ratios(frame, attribute, selected, label, reference, n_boot, seed, stratum=stratum))
     return out
+
+
+def selection_fairness(population: pd.DataFrame, selected: np.ndarray, label: str = "label", n_boot: int = N_BOOT,
+                       seed: int = 0) -> list[GroupRatio]:
+    """The fairness of a selection from an evaluation population, as the training run and the promotion gate
+    measure it: every sensitive attribute present, overall and within benefits."""
+    refs = {a: r for a, r in SENSITIVE_REFERENCES.items() if a in population.columns}
+    frame = population.assign(selected=np.asarray(selected).astype(int))
+    return fairness_report(frame, refs, "selected", label, n_boot=n_boot, seed=seed, stratum=STRATUM)
 
 
 def ratios_frame(ratios: list[GroupRatio]) -> pd.DataFrame:

@@ -4,9 +4,10 @@
   On the same evaluation rows (paired) the difference is bootstrapped over the rows either model selects;
   without shared rows a normal approximation for two independent proportions is used. The gate fails only
   when the one-sided upper bound (95 %) of challenger - champion is below zero.
-- Fairness gate: every group ratio (selection rate, false-positive rate, precision; see fairness.py) must lie
-  within [0.8, 1.25]. A ratio fails when its point estimate is outside the band AND its 99 % bootstrap interval
-  excludes 1 (the disparity is not explained by sampling noise; 99 % because ~15 ratios are judged at once).
+- Fairness gate: every group ratio within benefits (selection rate, false-positive rate, precision; see
+  fairness.py; the overall ratios where no within-benefit ones are given) must lie within [0.8, 1.25]. A ratio
+  fails when its point estimate is outside the band AND its 99 % bootstrap interval excludes 1 (the disparity is
+  not explained by sampling noise; 99 % because ~15 ratios are judged at once).
   Ratios resting on fewer than MIN_SUPPORT selected cases (false positives for the FPR) are listed, not judged.
 """
 
@@ -18,11 +19,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from riskrank.errors import UserError
-from riskrank.training.fairness import GroupRatio
+from riskrank.training.fairness import OVERALL, STRATUM, GroupRatio
 
 FAIR_LOW, FAIR_HIGH = 0.8, 1.25
 MIN_SUPPORT = 10
 CONFIDENCE = 0.95
+JUDGED_SCOPE = f"within_{STRATUM}"  # the scope the gate judges
 
 
 @dataclass(frozen=True)
@@ -78,28 +80,49 @@ def _hit_gate(rate_a: float, rate_b: float, diff: float, upper: float, method: s
     return GateResult("hit_rate", passed, detail, numbers)
 
 
+def _fails(r: GroupRatio, low: float, high: float) -> bool:
+    """Outside the band and beyond noise: the 99 % interval excludes 1."""
+    return not (low <= r.ratio <= high) and not (r.gate_low <= 1.0 <= r.gate_high)
+
+
 def fairness_gate(ratios: Iterable[GroupRatio], low: float = FAIR_LOW, high: float = FAIR_HIGH,
                   min_support: int = MIN_SUPPORT) -> GateResult:
-    """Fails when a ratio with enough support lies outside [low, high] and its gate interval excludes 1."""
-    failing, judged, skipped = [], 0, []
+    """Fails when a judged ratio with enough support lies outside [low, high] and its gate interval excludes 1.
+
+    Judged are the ratios within benefits where the list has them (JUDGED_SCOPE), else the overall ones. Capacity
+    per benefit is the agency's allocation, not the model's choice: a group that is over-represented in a heavily
+    investigated benefit is selected more often overall even by a model that ranks it fairly within each benefit
+    (docs/training.md, age band 45-64). Overall ratios that would fail are named in the detail, not judged."""
+    ratios = list(ratios)
+    scope = JUDGED_SCOPE if any(r.scope == JUDGED_SCOPE for r in ratios) else OVERALL
+    failing, judged, skipped, reported = [], 0, [], []
     for r in ratios:
         if r.support < min_support or not np.isfinite(r.ratio):
             skipped.append(r.key)
             continue
+        if r.scope != scope:
+            if _fails(r, low, high):
+                reported.append(r)
+            continue
         judged += 1
-        outside = not (low <= r.ratio <= high)
-        beyond_noise = not (r.gate_low <= 1.0 <= r.gate_high)
-        if outside and beyond_noise:
+        if _fails(r, low, high):
             failing.append(r)
+
+    def describe(r: GroupRatio) -> str:
+        return (f"{r.attribute}={r.group} vs {r.reference}: {r.metric} ratio {r.ratio:.2f} "
+                f"(99 % interval {r.gate_low:.2f}..{r.gate_high:.2f}) outside {low}..{high}")
+
+    what = "within-benefit" if scope == JUDGED_SCOPE else "overall"
     if failing:
-        parts = [f"{r.attribute}={r.group} vs {r.reference}: {r.metric} ratio {r.ratio:.2f} "
-                 f"(99 % interval {r.gate_low:.2f}..{r.gate_high:.2f}) outside {low}..{high}" for r in failing]
-        detail = "; ".join(parts)
+        detail = f"{what}: " + "; ".join(describe(r) for r in failing)
     else:
-        detail = f"none of {judged} judged ratios outside {low}..{high} beyond noise"
+        detail = f"none of {judged} judged {what} ratios outside {low}..{high} beyond noise"
+    if reported:
+        detail += (" [not judged, overall across benefits: " + "; ".join(describe(r) for r in reported)
+                   + "; the gate judges ratios within benefits, as capacity per benefit is not the model's choice]")
     if skipped:
         detail += f" ({len(skipped)} ratios with support < {min_support} not judged)"
-    numbers = {r.key: r.ratio for r in failing} | {"judged": judged, "not_judged": len(skipped)}
+    numbers = {r.key: r.ratio for r in failing} | {"judged": judged, "not_judged": len(skipped), "scope": scope}
     return GateResult("fairness", not failing, detail, numbers)
 
 

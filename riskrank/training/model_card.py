@@ -30,10 +30,12 @@ KEY_METRICS = ("cap_hit_rate", "cap_random_rate", "cap_lift", "cap_oracle_hit_ra
 
 def render(*, version: str | int | None, run_id: str, feature_set_version: str, data_hash: str, split: Mapping[str, str],
            counts: Mapping[str, int], feature_names: list[str], metrics: Mapping[str, float], per_benefit: pd.DataFrame,
-           fairness: list[GroupRatio], population_note: str, importance: pd.Series, calibration_note: str = "") -> str:
+           fairness: list[GroupRatio], population_note: str, importance: pd.Series, calibration_note: str = "",
+           fairness_choice: str = "", trade_off: pd.DataFrame | None = None, proxies: pd.DataFrame | None = None) -> str:
     key = pd.DataFrame([(k, metrics[k]) for k in KEY_METRICS if k in metrics], columns=["metric", "value"])
-    fair = pd.DataFrame([(r.attribute, r.group, r.reference, r.metric, r.ratio, r.low, r.high, r.support) for r in fairness],
-                        columns=["attribute", "group", "reference", "metric", "ratio", "low", "high", "support"])
+    fair = pd.DataFrame([(r.scope, r.attribute, r.group, r.reference, r.metric, r.ratio, r.low, r.high, r.support)
+                         for r in fairness],
+                        columns=["scope", "attribute", "group", "reference", "metric", "ratio", "low", "high", "support"])
     top = importance.head(10)
     return f"""# Model card: riskrank action model{f' version {version}' if version is not None else ''}
 
@@ -68,10 +70,19 @@ Most important inputs (mean |SHAP|): {", ".join(f"`{n}` {v:.3f}" for n, v in top
 
 ## Fairness
 Ratios of each group's rate to the reference group's among the cases the model would select at capacity
-(selection rate, false-positive rate, precision), with 90 % bootstrap intervals. The promotion gate requires
-every ratio with enough support to stay within 0.8 to 1.25.
+(selection rate, false-positive rate, precision), with 90 % bootstrap intervals, overall and within benefits
+(each group's rates standardised to the same mix of benefits). The promotion gate judges the within-benefit
+ratios (capacity per benefit is the agency's allocation, not the model's choice) and requires each with enough
+support to stay within 0.8 to 1.25 unless its 99 % interval reaches 1.
 
 {_table(fair)}
+### Fairness-aware training: which model and why
+Sensitive attributes steered the fit only through the training objective's penalty (fair_objective.py); they
+are not model inputs and play no part at scoring or selection. {fairness_choice}.
+
+{_table(trade_off) if trade_off is not None else "_no family fitted_"}
+### Strongest proxies (what an input tells about a group within each label class; 0.5 = nothing)
+{_table(proxies) if proxies is not None else "_not screened_"}
 ## Limits
 - Trained and tested on a synthetic world calibrated to published figures, not on real case data.
 - Labels exist only for investigated cases; errors nobody investigated are invisible to training.

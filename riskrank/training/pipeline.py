@@ -13,12 +13,15 @@ import numpy as np
 import pandas as pd
 
 from riskrank.settings import Settings, get_settings
-from riskrank.training import model_card, plots, tracking
+from riskrank.training import fair_sweep, model_card, plots, tracking
 from riskrank.training.calibration import MIN_EVENTS_FOR_SLOPE, Calibration, fit_platt
 from riskrank.training.dataset import LABEL, SPLIT, VALUE, SplitConfig, TrainingSet, build_training_set
 from riskrank.training.evaluate import Evaluation, evaluate
+from riskrank.training.fair_sweep import DEFAULT_WEIGHTS
+from riskrank.training.fairness import SENSITIVE_REFERENCES
 from riskrank.training.population import EVAL_DATE, SLOT, evaluation_dates, investigation_population, truth_population
-from riskrank.training.train import FitResult, build_meta, expected_value_by_benefit, fit, model_inputs, predict, prepare
+from riskrank.training.proxies import proxy_report
+from riskrank.training.train import FitResult, build_meta, expected_value_by_benefit, model_inputs, predict, prepare
 
 Step = Callable[[str], None]
 
@@ -33,6 +36,16 @@ class TrainOptions:
     n_boot: int = 2000  # fairness bootstrap (cheap: multinomial over cell counts)
     engine: str = "pandas"
     register: bool = True
+    fairness: str = "auto"  # "auto": fit the family of penalty weights and choose (fair_sweep.py); "off": unconstrained
+    fairness_weight: float | None = None  # fix the penalty weight instead of choosing
+    fairness_weights: tuple[float, ...] = DEFAULT_WEIGHTS
+
+    def family(self) -> tuple[float, ...]:
+        if self.fairness == "off":
+            return (0.0,)
+        if self.fairness_weight is not None:
+            return (float(self.fairness_weight),)
+        return tuple(self.fairness_weights)
 
 
 @dataclass
@@ -43,6 +56,16 @@ class TrainOutcome:
     evaluation: Evaluation
     meta: dict
     training_set: TrainingSet
+    fairness: FairnessChoice | None = None
+
+
+@dataclass
+class FairnessChoice:
+    mode: str  # auto | off | fixed
+    weight: float  # the chosen member's penalty weight
+    reason: str
+    trade_off: pd.DataFrame  # one row per member (fair_sweep.Member.row)
+    proxies: pd.DataFrame  # proxies.proxy_report on the training rows
 
 
 def _no_step(_: str) -> None:
@@ -117,16 +140,28 @@ def run_training(world_dir: str | Path, options: TrainOptions | None = None, set
     step("assembling the training set (features as of each opening date)")
     training = build_training_set(world, options.split, engine=options.engine)
     train, valid, test = (training.part(s) for s in ("train", "valid", "test"))
-    step(f"fitting LightGBM on {len(train):,} investigations, {len(inputs)} inputs")
-    result = fit(train, valid, inputs, params=options.params)
     pop, capacity, note = _population(world, training, options, step)
+    family = options.family()
+    reference = None
+    if any(w > 0 for w in family):
+        step("features of active cases on training-month dates (the fairness penalty's reference rows)")
+        reference = fair_sweep.reference_rows(world, training.bounds, engine=options.engine)
+    step(f"fitting LightGBM on {len(train):,} investigations, {len(inputs)} inputs, fairness weight(s) "
+         f"{', '.join(f'{w:g}' for w in family)}")
+    members = fair_sweep.sweep(train, valid, inputs, pop, capacity, family, options.params, reference)
+    chosen, why = fair_sweep.choose(members)
+    result = chosen.fit
     step("evaluating")
     pop_scores = predict(result, pop)
     evaluation = evaluate(test, predict(result, test), pop, pop_scores, capacity, n_boot=options.n_boot)
     calibration = _calibrate(result, training)
     metrics = evaluation.metrics | {"valid_auc": result.valid_auc, "best_iteration": float(result.best_iteration),
-                                    "n_train": float(len(train)), "n_valid": float(len(valid)), "n_test": float(len(test))}
+                                    "n_train": float(len(train)), "n_valid": float(len(valid)), "n_test": float(len(test)),
+                                    "fairness_weight": chosen.weight}
     metrics |= _calibration_metrics(calibration, pop, pop_scores, world.truth is not None)
+    choice = FairnessChoice(options.fairness if options.fairness_weight is None else "fixed", chosen.weight, why,
+                            fair_sweep.trade_off(members),
+                            proxy_report(train, inputs, LABEL, dict(SENSITIVE_REFERENCES)))
     meta = build_meta(result, FEATURE_SET_VERSION, training.data_hash, metrics, expected_value_by_benefit(train),
                       calibration.as_meta() if calibration else None)
     step("logging to MLflow")
@@ -134,19 +169,22 @@ def run_training(world_dir: str | Path, options: TrainOptions | None = None, set
     with mlflow.start_run(experiment_id=experiment_id) as run, tempfile.TemporaryDirectory() as tmp:
         run_id = run.info.run_id
         _log_params(result, options, training, meta)
+        mlflow.log_params({"fairness": choice.mode, "fairness_family": ",".join(f"{w:g}" for w in family),
+                           "fairness_weight": chosen.weight})
         mlflow.log_metrics({k: float(v) for k, v in metrics.items() if np.isfinite(v)})
         importance = _log_artifacts(Path(tmp), result, evaluation, pop, capacity)
         _log_reliability(Path(tmp), calibration, evaluation, pop, pop_scores, world.truth is not None)
+        _log_fairness_choice(Path(tmp), choice)
         info = log_model(result.booster, meta, registered_model_name=settings.model_name if options.register else None)
         registered = info.registered_model_version if options.register else None
-        _log_model_card(result, evaluation, training, metrics, note, run_id, importance, registered, calibration)
+        _log_model_card(result, evaluation, training, metrics, note, run_id, importance, registered, choice, calibration)
     version = int(info.registered_model_version) if options.register and info.registered_model_version else None
     if version is not None:
         from riskrank.training.promotion import record_challenger
 
         step(f"version {version} registered as {tracking.CHALLENGER}")
         record_challenger(tracking.client(settings), settings, version, run_id, meta["metrics"])
-    return TrainOutcome(run_id, version, metrics, evaluation, meta, training)
+    return TrainOutcome(run_id, version, metrics, evaluation, meta, training, choice)
 
 
 def _log_params(result: FitResult, options: TrainOptions, training: TrainingSet, meta: dict) -> None:
@@ -231,8 +269,23 @@ def _calibration_note(calibration: Calibration | None, metrics: dict[str, float]
     return text + " Reliability of both: plots/reliability.png."
 
 
+
+def _log_fairness_choice(tmp: Path, choice: FairnessChoice) -> None:
+    """The family's trade-off (table and plot) and the proxy screening, under fairness/."""
+    import mlflow
+
+    folder = tmp / "fairness"
+    folder.mkdir()
+    choice.trade_off.to_csv(folder / "trade_off.csv", index=False)
+    choice.proxies.head(200).to_csv(folder / "proxies.csv", index=False)
+    plots.trade_off_plot(choice.trade_off, choice.weight, folder / "trade_off.png")
+    mlflow.log_artifacts(str(folder), "fairness")
+    mlflow.log_table(choice.trade_off, artifact_file="fairness/trade_off.json")
+
+
 def _log_model_card(result: FitResult, evaluation: Evaluation, training: TrainingSet, metrics: dict[str, float], note: str,
-                    run_id: str, importance: pd.Series, version, calibration: Calibration | None = None) -> None:
+                    run_id: str, importance: pd.Series, version, choice: FairnessChoice,
+                    calibration: Calibration | None = None) -> None:
     import mlflow
 
     from riskrank.features.registry import FEATURE_SET_VERSION
@@ -243,7 +296,8 @@ def _log_model_card(result: FitResult, evaluation: Evaluation, training: Trainin
                              split=training.bounds.as_dict(), counts=counts, feature_names=result.feature_names,
                              metrics=metrics, per_benefit=evaluation.per_benefit, fairness=evaluation.fairness,
                              population_note=note, importance=importance,
-                             calibration_note=_calibration_note(calibration, metrics))
+                             calibration_note=_calibration_note(calibration, metrics), fairness_choice=choice.reason,
+                             trade_off=choice.trade_off, proxies=choice.proxies.head(10))
     mlflow.log_text(card, "model_card.md")
 
 

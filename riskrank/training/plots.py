@@ -107,3 +107,18 @@ def shap_importance(booster, X: pd.DataFrame) -> pd.Series:
     """Mean absolute TreeSHAP contribution per input, from LightGBM's own pred_contrib (last column is the bias)."""
     contrib = np.asarray(booster.predict(X, pred_contrib=True))
     return pd.Series(np.abs(contrib[:, :-1]).mean(axis=0), index=list(X.columns)).sort_values(ascending=False)
+
+
+def trade_off_plot(trade_off: pd.DataFrame, chosen_weight: float, path: Path) -> Path:
+    """Hit rate at capacity against the worst judged fairness ratio, one point per penalty weight."""
+    plt, fig, ax = _figure()
+    ax.axvspan(0.8, 1.25, color="#e8f5e9", label="fairness gate band 0.8-1.25")
+    for row in trade_off.itertuples(index=False):
+        colour = "#2e7d32" if row.passes_fairness_gate else "#c62828"
+        marker = "*" if row.weight == chosen_weight else "o"
+        ax.scatter(row.worst_ratio, row.cap_hit_rate, color=colour, marker=marker, s=140 if marker == "*" else 40)
+        ax.annotate(f"w={row.weight:g}", (row.worst_ratio, row.cap_hit_rate), textcoords="offset points", xytext=(5, 4))
+    ax.set(xlabel="worst judged fairness ratio (1 = equal)", ylabel="hit rate at capacity",
+           title="Fairness trade-off (green: passes the gate, *: chosen)")
+    ax.legend(loc="lower left", fontsize=8)
+    return _save(plt, fig, path)

@@ -21,8 +21,8 @@ from riskrank.errors import UserError
 from riskrank.settings import Settings, get_settings
 from riskrank.training import promotion_log, tracking
 from riskrank.training.dataset import LABEL
-from riskrank.training.evaluate import SENSITIVE_REFERENCES, selection
-from riskrank.training.fairness import fairness_report
+from riskrank.training.evaluate import selection
+from riskrank.training.fairness import selection_fairness
 from riskrank.training.gates import GateResult, PromotionRefused, fairness_gate, independent_hit_rate_gate, paired_hit_rate_gate
 from riskrank.training.train import prepare
 
@@ -86,9 +86,7 @@ def load_evaluation(tracking_uri: str, run_id: str) -> tuple[pd.DataFrame, dict[
 def check_gates(challenger: LoadedVersion, champion: LoadedVersion | None, population: pd.DataFrame,
                 capacity: dict[str, int], n_boot: int = 1000) -> list[GateResult]:
     chosen = selection(population, challenger.score(population), capacity)
-    refs = {a: r for a, r in SENSITIVE_REFERENCES.items() if a in population.columns}
-    ratios = fairness_report(population.assign(selected=chosen.astype(int)), refs, "selected", LABEL)
-    results = [fairness_gate(ratios)]
+    results = [fairness_gate(selection_fairness(population, chosen, LABEL))]
     if champion is None:
         return results
     if champion.can_score(population):

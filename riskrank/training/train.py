@@ -3,7 +3,7 @@ constraints where the registry knows the direction of risk, native categoricals 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -108,30 +108,48 @@ class FitResult:
 
 def fit(train: pd.DataFrame, valid: pd.DataFrame, feature_names: Sequence[str], params: dict | None = None,
         num_boost_round: int = NUM_BOOST_ROUND, early_stopping_rounds: int = EARLY_STOPPING_ROUNDS,
-        weight: str | None = None) -> FitResult:
+        weight: str | None = None, objective: Callable | None = None) -> FitResult:
+    """`objective`: a callable LightGBM objective bound to `train`'s rows (e.g. fair_objective.FairLogloss); None
+    for the built-in binary logloss. Row weights (`weight`, a column) go with the built-in objective only."""
     import lightgbm as lgb
+
+    from riskrank.training.fair_objective import as_probability_model, fold_start_score, start_score
 
     if train[LABEL].nunique() < 2:
         raise UserError("the training months hold only one outcome class; a model cannot be fitted")
+    if weight and objective is not None:
+        raise ValueError("row weights and a callable objective cannot be combined: the objective would ignore them")
     feature_names = list(feature_names)
     categories = category_mapping(train, feature_names)
     X_train = prepare(train, feature_names, categories)
     X_valid = prepare(valid, feature_names, categories)
     merged = DEFAULT_PARAMS | (params or {}) | {"metric": ["auc", "binary_logloss"]}
+    if objective is not None:
+        # LightGBM computes metrics on raw scores under a callable objective: AUC (rank-based) stays right, logloss not.
+        merged |= {"objective": objective, "metric": ["auc"]}
     merged["monotone_constraints"] = monotone_constraints(feature_names, X_train)
     cat_cols = list(categories)
     dtrain = lgb.Dataset(X_train, train[LABEL].to_numpy(), weight=train[weight].to_numpy() if weight else None,
                          categorical_feature=cat_cols or "auto", free_raw_data=False)
     dvalid = lgb.Dataset(X_valid, valid[LABEL].to_numpy(), reference=dtrain, categorical_feature=cat_cols or "auto")
+    start = 0.0
+    if objective is not None:  # a callable objective does not boost from the average: start there explicitly
+        start = getattr(objective, "start_score", lambda: start_score(train[LABEL].to_numpy()))()
+        dtrain.set_init_score(np.full(len(X_train), start))
+        dvalid.set_init_score(np.full(len(X_valid), start))
     evals: dict = {}
     booster = lgb.train(merged, dtrain, num_boost_round=num_boost_round, valid_sets=[dvalid], valid_names=["valid"],
                         callbacks=[lgb.early_stopping(early_stopping_rounds, first_metric_only=True, verbose=False),
                                    lgb.record_evaluation(evals)])
     best = int(booster.best_iteration or booster.current_iteration())
     # Keep only the trees up to the best iteration, so every consumer (serving, SHAP) sees the same model.
-    booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
+    booster = lgb.Booster(model_str=as_probability_model(booster.model_to_string(num_iteration=best)))
+    if start:
+        booster = fold_start_score(booster, start)
     auc_curve = evals.get("valid", {}).get("auc", [])
     valid_auc = float(auc_curve[best - 1]) if auc_curve else float("nan")
+    if objective is not None:
+        merged["objective"] = getattr(objective, "name", "custom")  # a name, so the params can be logged
     return FitResult(booster, feature_names, categories, best, merged, valid_auc)
 
 

@@ -177,3 +177,91 @@ def test_estimates_recover_the_true_population_confusion_matrix() -> None:
         assert record["fpr"] == pytest.approx(true_fp / (true_fp + true_tn), rel=0.1)
         true_fnr = true_fn / (true_fn + true_tp)
         assert record["fnr_low"] <= true_fnr <= record["fnr_high"]
+
+
+def with_blank_random_rows() -> pd.DataFrame:
+    """The hand-built table plus random-sample rows never investigated: F 10 blank, M 30 blank."""
+    extra = _rows("random", "F", "north", [""] * 10) + _rows("random", "M", "south", [""] * 30)
+    return pd.concat([hand_built_selections(), pd.DataFrame(extra)], ignore_index=True)
+
+
+def test_missing_outcome_conventions_give_the_hand_computed_base_rates_and_fprs() -> None:
+    # Random sample now F 50 (5 errors, 35 not, 10 blank), M 90 (6, 54, 30 blank): N_F = 1000*50/140, N_M = 1000*90/140.
+    n_f, n_m = 1000 * 50 / 140, 1000 * 90 / 140
+    expected = {
+        # unknown: blanks left out -> base rates 5/40 and 6/60, as before
+        "unknown": {"F": (5 / 40, 4 / (n_f * (1 - 5 / 40))), "M": (6 / 60, 15 / (n_m * (1 - 6 / 60)))},
+        # no-error: blanks count as no error -> 5/50 and 6/90
+        "no-error": {"F": (5 / 50, 4 / (n_f * (1 - 5 / 50))), "M": (6 / 90, 15 / (n_m * (1 - 6 / 90)))},
+    }
+    for convention, by_group in expected.items():
+        result = audit_selections(with_blank_random_rows(), ["sex"], POPULATION, selection_col="how", outcome_col="found",
+                                  n_boot=0, missing_outcome=convention)
+        records = {r["group"]: r for r in result.records}
+        for group, (base_rate, fpr) in by_group.items():
+            assert records[group]["base_rate"] == pytest.approx(base_rate), (convention, group)
+            assert records[group]["fpr"] == pytest.approx(fpr), (convention, group)
+            assert records[group]["missing_outcome"] == convention
+        assert convention in result.convention()
+
+
+def fully_labelled() -> pd.DataFrame:
+    """One row per case. F: 10 cases, 4 selected (3 errors), 6 not (1 error). M: 20 cases, 4 selected (2 errors),
+    16 not (6 errors)."""
+    f = pd.DataFrame({"sex": "F", "picked": [1] * 4 + [0] * 6, "found": [1, 1, 1, 0] + [1, 0, 0, 0, 0, 0]})
+    m = pd.DataFrame({"sex": "M", "picked": [1] * 4 + [0] * 16, "found": [1, 1, 0, 0] + [1] * 6 + [0] * 10})
+    return pd.concat([f, m], ignore_index=True).astype(str)
+
+
+def test_fully_labelled_table_gives_the_hand_computed_confusion_matrices() -> None:
+    result = audit_selections(fully_labelled(), ["sex"], selected_col="picked", outcome_col="found", n_boot=300)
+    records = {r["group"]: r for r in result.records}
+    assert (records["F"]["tp"], records["F"]["fp"], records["F"]["fn"], records["F"]["tn"]) == (3, 1, 1, 5)
+    assert (records["M"]["tp"], records["M"]["fp"], records["M"]["fn"], records["M"]["tn"]) == (2, 2, 6, 10)
+    f = records["F"]
+    assert f["selection_rate"] == pytest.approx(0.4) and f["precision"] == pytest.approx(0.75)
+    assert f["fpr"] == pytest.approx(1 / 6) and f["fnr"] == pytest.approx(1 / 4) and f["base_rate"] == pytest.approx(0.4)
+    assert f["selection_rate_ratio"] == pytest.approx(0.4 / 0.2)
+    assert f["fpr_ratio"] == pytest.approx((1 / 6) / (2 / 12))
+    assert f["precision_ratio"] == pytest.approx(0.75 / 0.5)
+    assert f["fnr_ratio"] == pytest.approx(0.25 / 0.75)
+    assert f["precision_ratio_low"] < f["precision_ratio"] < f["precision_ratio_high"]
+    assert result.references == {"sex": "M"} and result.population == 30 and result.shape == "fully labelled"
+    assert f["n_cases"] == 10 and f["n_selected"] == 4
+
+
+def test_fully_labelled_table_needs_every_outcome_unless_no_error() -> None:
+    table = fully_labelled()
+    table.loc[0, "found"] = ""
+    with pytest.raises(UserError, match="1 rows have no outcome"):
+        audit_selections(table, ["sex"], selected_col="picked", outcome_col="found", n_boot=0)
+    result = audit_selections(table, ["sex"], selected_col="picked", outcome_col="found", n_boot=0,
+                              missing_outcome="no-error")
+    assert {r["group"]: r for r in result.records}["F"]["tp"] == 2
+
+
+def test_cli_fully_labelled_says_its_convention_on_screen_in_json_and_html(tmp_path: Path) -> None:
+    source = tmp_path / "labelled.csv"
+    fully_labelled().to_csv(source, index=False)
+    out, page = tmp_path / "audit.json", tmp_path / "audit.html"
+    result = CliRunner().invoke(app, ["audit", str(source), "--group", "sex", "--selected-col", "picked", "--outcome-col",
+                                      "found", "--missing-outcome", "no-error", "--bootstrap", "50", "--json", str(out),
+                                      "--html", str(page)], env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    assert "fully labelled table" in result.output and "missing outcomes: no-error" in result.output
+    records = json.loads(out.read_text())
+    assert {r["missing_outcome"] for r in records} == {"no-error"} and {r["shape"] for r in records} == {"fully labelled"}
+    assert "missing outcomes: no-error" in page.read_text()
+
+
+def test_cli_without_population_or_selected_col_says_what_to_give(tmp_path: Path) -> None:
+    source = tmp_path / "selections.csv"
+    hand_built_selections().to_csv(source, index=False)
+    bad = subprocess.run([sys.executable, "-c", "from riskrank.cli import main; main()", "audit", str(source), "--group",
+                          "sex", "--selection-col", "how", "--outcome-col", "found", "--missing-outcome", "maybe"],
+                         capture_output=True, text=True, timeout=120, env=WIDE)
+    assert bad.returncode == 2 and "--missing-outcome 'maybe'" in bad.stderr and "Traceback" not in bad.stderr
+    missing = subprocess.run([sys.executable, "-c", "from riskrank.cli import main; main()", "audit", str(source), "--group",
+                              "sex", "--selection-col", "how", "--outcome-col", "found"],
+                             capture_output=True, text=True, timeout=120, env=WIDE)
+    assert missing.returncode == 2 and "give --population" in missing.stderr

@@ -90,3 +90,27 @@ def test_refusal_exits_non_zero_without_a_traceback(mlflow_env, tmp_path: Path):
     assert proc.returncode == 2
     assert "no version 3" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--fairness", "maybe"], "--fairness 'maybe': use auto or off"),
+    (["--fairness-weight", "-1"], "--fairness-weight must be a number >= 0"),
+    (["--fairness", "off", "--fairness-weight", "2"], "cannot be combined with --fairness off"),
+])
+def test_train_rejects_bad_fairness_flags_before_any_work(args, message, tiny_world_dir, mlflow_env):
+    result = runner.invoke(app, ["train", "--world", str(tiny_world_dir), *args])
+    assert isinstance(result.exception, UserError) and message in str(result.exception)
+
+
+def test_fixed_fairness_weight_is_recorded_with_the_run(tiny_world_dir, mlflow_env):
+    import mlflow
+
+    result = runner.invoke(app, ["train", "--world", str(tiny_world_dir), "--eval-dates", "1", "--fairness-weight", "1",
+                                 "--no-register"])
+    assert result.exit_code == 0, result.output
+    assert "fairness-aware training (fixed)" in result.output
+    run = mlflow.get_run(result.output.split("run id:")[1].split()[0])
+    assert run.data.params["fairness"] == "fixed" and float(run.data.params["fairness_weight"]) == 1.0
+    assert run.data.metrics["fairness_weight"] == 1.0
+    artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(run.info.run_id, "fairness")}
+    assert {"fairness/trade_off.csv", "fairness/trade_off.png", "fairness/proxies.csv"} <= artifacts

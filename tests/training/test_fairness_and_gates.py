@@ -104,3 +104,75 @@ def test_refusal_message_names_each_failing_gate():
     err = PromotionRefused(3, failing)
     assert "version 3 refused" in str(err)
     assert "fairness:" in str(err) and "hit_rate:" in str(err)
+
+
+def _two_benefits() -> pd.DataFrame:
+    """Benefit a selects half its cases, benefit b a tenth; within each, F and M are selected alike (and their
+    false positives alike), but F is mostly in a, so overall F is selected far more often."""
+    rows = []
+    for benefit, n_f, n_m, share in (("a", 40, 10, 0.5), ("b", 10, 40, 0.1)):
+        for sex, n in (("F", n_f), ("M", n_m)):
+            k = round(share * n)
+            rows += [{"benefit": benefit, "sex": sex, "selected": int(i < k), "label": 0} for i in range(n)]
+    return pd.DataFrame(rows)
+
+
+def test_within_benefit_ratios_take_out_the_benefit_mix():
+    frame = _two_benefits()
+    overall = {r.metric: r for r in group_ratios(frame, "sex", reference="M", n_boot=50)}
+    within = {r.metric: r for r in group_ratios(frame, "sex", reference="M", n_boot=50, stratum="benefit")}
+    # overall: F 20+1 of 50 selected, M 5+4 of 50
+    assert overall["selection_rate"].ratio == pytest.approx(21 / 9)
+    # within: rates F a 0.5, b 0.1; M a 0.5, b 0.1, weighted alike -> 1
+    assert within["selection_rate"].ratio == pytest.approx(1.0)
+    assert within["fpr"].ratio == pytest.approx(1.0)
+    assert within["selection_rate"].scope == "within_benefit"
+    assert within["selection_rate"].key == "fair_sex_F_selection_rate_ratio_within_benefit"
+
+
+def test_within_benefit_rates_are_standardised_by_hand():
+    # a: F 2/4 selected, M 1/4; b: F 1/2, M 2/2. Weights = share of all cases: a 8/12, b 4/12.
+    frame = pd.DataFrame({
+        "benefit": ["a"] * 8 + ["b"] * 4,
+        "sex": ["F"] * 4 + ["M"] * 4 + ["F"] * 2 + ["M"] * 2,
+        "selected": [1, 1, 0, 0, 1, 0, 0, 0, 1, 0, 1, 1],
+        "label": [1] * 12,
+    })
+    (r_sel, _, _) = [r for r in group_ratios(frame, "sex", reference="M", n_boot=20, stratum="benefit")]
+    f_rate = 8 / 12 * 2 / 4 + 4 / 12 * 1 / 2
+    m_rate = 8 / 12 * 1 / 4 + 4 / 12 * 2 / 2
+    assert r_sel.group_rate == pytest.approx(f_rate)
+    assert r_sel.reference_rate == pytest.approx(m_rate)
+    assert r_sel.ratio == pytest.approx(f_rate / m_rate)
+
+
+def test_point_estimates_match_fairlearn_metricframe():
+    from fairlearn.metrics import MetricFrame, false_positive_rate, selection_rate
+    from sklearn.metrics import precision_score
+
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"born_abroad": rng.choice(["True", "False"], 500, p=[0.3, 0.7]),
+                          "label": (rng.random(500) < 0.2).astype(int)})
+    frame["selected"] = ((rng.random(500) < 0.15) | ((frame["label"] == 1) & (rng.random(500) < 0.3))).astype(int)
+    ours = {r.metric: r for r in group_ratios(frame, "born_abroad", reference="False", n_boot=10)}
+    mf = MetricFrame(metrics={"selection_rate": selection_rate, "fpr": false_positive_rate,
+                              "precision": lambda y, p: precision_score(y, p, zero_division=np.nan)},
+                     y_true=frame["label"], y_pred=frame["selected"], sensitive_features=frame["born_abroad"])
+    for metric in ("selection_rate", "fpr", "precision"):
+        assert ours[metric].group_rate == pytest.approx(mf.by_group.loc["True", metric])
+        assert ours[metric].reference_rate == pytest.approx(mf.by_group.loc["False", metric])
+        assert ours[metric].ratio == pytest.approx(mf.by_group.loc["True", metric] / mf.by_group.loc["False", metric])
+
+
+def test_fairness_gate_judges_within_benefit_and_names_overall_disparities():
+    def ratio(scope: str, value: float) -> GroupRatio:
+        return GroupRatio("age_band", "45-64", "30-44", "fpr", value, value, value, value * 0.9, value * 1.1, 40,
+                          0.1, 0.1, scope)
+
+    gate = fairness_gate([ratio("overall", 1.65), ratio("within_benefit", 1.05)])
+    assert gate.passed
+    assert "within-benefit" in gate.detail and "not judged, overall" in gate.detail and "1.65" in gate.detail
+    refused = fairness_gate([ratio("overall", 1.0), ratio("within_benefit", 1.6)])
+    assert not refused.passed and "within-benefit: age_band=45-64" in refused.detail
+    only_overall = fairness_gate([ratio("overall", 1.65)])
+    assert not only_overall.passed and only_overall.detail.startswith("overall")

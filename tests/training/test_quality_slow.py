@@ -31,7 +31,7 @@ def test_model_fed_born_abroad_is_refused_in_a_world_that_makes_it_unfair(tmp_pa
 
     world_dir = tmp_path / "unfair_world"
     write_world(generate(0.05, 11, SimConfig(born_abroad_error_ratio=2.5)), world_dir)
-    out = run_training(world_dir, TrainOptions(extra_inputs=("born_abroad",), n_eval_dates=1))
+    out = run_training(world_dir, TrainOptions(extra_inputs=("born_abroad",), n_eval_dates=1, fairness="off"))
     assert "born_abroad" in out.meta["feature_names"]
     with pytest.raises(promotion.PromotionRefused) as refused:
         promotion.promote(out.version)
@@ -44,11 +44,11 @@ def test_model_fed_born_abroad_is_refused_in_a_world_that_makes_it_unfair(tmp_pa
     assert promotion.promotion_history()["to_alias"].tolist() == ["challenger"]  # the refusal moved nothing
 
 
-def test_without_proxies_sex_and_born_abroad_pass_the_fairness_gate(tmp_path, mlflow_env):
-    """The counterpart of the refusals: with the world's proxies switched off, no sex or born_abroad ratio
-    fails, on the same six evaluation dates that catch the proxies in the default world. (Age band can
-    still fail there: capacity is allocated per benefit and age bands are spread unevenly over benefits;
-    see docs/training.md.)"""
+def test_without_proxies_born_abroad_passes_the_fairness_gate(tmp_path, mlflow_env):
+    """The counterpart of the refusals: with the world's proxies switched off, no born_abroad ratio fails, on
+    the same six evaluation dates that catch the proxies in the default world. (On issue 9's final generator
+    sex and age band fail there too, for the unconstrained model as well: F FPR 1.27, precision 0.59; see
+    bench/RESULTS.md.)"""
     from riskrank.simulation import SimConfig, generate
     from riskrank.world import write_world
 
@@ -63,16 +63,34 @@ def test_without_proxies_sex_and_born_abroad_pass_the_fairness_gate(tmp_path, ml
     fairness = next(g for g in gates if g.name == "fairness")
     assert fairness.numbers["judged"] >= 5  # enough ratios had the support to be judged
     failing = [k for k in fairness.numbers if k.startswith("fair_")]
-    assert not [k for k in failing if k.startswith(("fair_sex_", "fair_born_abroad_"))], fairness.detail
+    assert not [k for k in failing if k.startswith("fair_born_abroad_")], fairness.detail
 
 
 def test_proxy_discrimination_is_refused_even_without_sensitive_inputs(small_world_dir, mlflow_env):
     """The default world's error rates do not depend on born_abroad, but its innocent traces do (proxies):
     a model that never sees born_abroad still flags innocent born-abroad people more often, and the gate
-    must catch that, as the published audits of welfare risk models did."""
-    out = run_training(small_world_dir, TrainOptions(n_eval_dates=6))
+    must catch that, as the published audits of welfare risk models did. (The unconstrained model: --fairness off.)"""
+    out = run_training(small_world_dir, TrainOptions(n_eval_dates=6, fairness="off"))
     assert not any(name in out.meta["feature_names"] for name in ("sex", "born_abroad", "age_band"))
     with pytest.raises(promotion.PromotionRefused) as refused:
         promotion.promote(out.version)
     fairness = next(g for g in refused.value.results if g.name == "fairness")
     assert any(k.startswith("fair_born_abroad_True") for k in fairness.numbers), fairness.detail
+
+
+def test_default_model_is_judged_by_the_sweep_exactly_as_promote_judges_it(small_world_dir, mlflow_env):
+    """The default `riskrank train` fits the family of penalty weights and judges each member as `riskrank
+    promote` will: the chosen member passes promote without force exactly when the sweep says it passes the
+    gate. (Whether any member passes is the benchmark's question, bench/RESULTS.md: on this world none did.)"""
+    out = run_training(small_world_dir, TrainOptions(n_eval_dates=6))
+    assert not any(name in out.meta["feature_names"] for name in ("sex", "born_abroad", "age_band"))
+    assert out.fairness is not None and len(out.fairness.trade_off) > 1
+    row = out.fairness.trade_off.set_index("weight").loc[out.fairness.weight]
+    if row["passes_fairness_gate"]:
+        result = promotion.promote(out.version)
+        assert not result.forced and all(g.passed for g in result.gates)
+    else:
+        assert not out.fairness.trade_off["passes_fairness_gate"].any()  # the chosen one passes if any does
+        assert "will refuse" in out.fairness.reason
+        with pytest.raises(promotion.PromotionRefused):
+            promotion.promote(out.version)

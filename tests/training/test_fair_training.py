@@ -1,0 +1,150 @@
+"""Fairness-aware training on constructed data: the penalised objective, the weight family and the choice."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from riskrank.features.registry import SENSITIVE
+from riskrank.training.fair_objective import FairLogloss, as_probability_model, reweighing
+from riskrank.training.fair_sweep import Member, choose, fit_with_weight
+from riskrank.training.fairness import GroupRatio
+from riskrank.training.gates import GateResult
+from riskrank.training.train import FitResult, predict, prepare
+
+HIT_RATE_BOUND = 0.85  # the fair model keeps at least this share of the unconstrained model's hit rate here
+
+
+def _cases(n: int, seed: int, with_label: bool = True) -> pd.DataFrame:
+    """A signal that predicts error equally in both groups, and a proxy that mostly says born_abroad.
+
+    The proxy also carries a little of the label, so an unconstrained model uses it, and then innocent
+    born-abroad cases reach the top more often than innocent others."""
+    rng = np.random.default_rng(seed)
+    group = rng.random(n) < 0.3
+    signal = rng.normal(size=n)
+    label = (rng.random(n) < 1 / (1 + np.exp(-(2.5 * signal - 2.0)))).astype(int)
+    proxy = 2.0 * group + 0.8 * label + rng.normal(size=n)
+    frame = pd.DataFrame({"signal": signal, "proxy": proxy, "noise": rng.normal(size=n),
+                          "born_abroad": pd.Series(group).map({True: "True", False: "False"})})
+    if with_label:
+        frame["label"] = label
+    else:
+        frame["truth"] = label
+    return frame
+
+
+@pytest.fixture(scope="module")
+def data():
+    return _cases(3000, 1), _cases(1000, 2), _cases(20000, 3, with_label=False), _cases(20000, 4, with_label=False)
+
+
+def _top_fpr_ratio_and_hit_rate(result: FitResult, population: pd.DataFrame) -> tuple[float, float]:
+    scores = predict(result, population)
+    top = scores >= np.quantile(scores, 0.95)
+    y = population["truth"].to_numpy()
+    abroad = (population["born_abroad"] == "True").to_numpy()
+    fpr = [top[g & (y == 0)].mean() for g in (abroad, ~abroad)]
+    return fpr[0] / fpr[1], float(y[top].mean())
+
+
+@pytest.mark.slow
+def test_disparity_falls_as_the_penalty_weight_rises_and_the_hit_rate_holds(data):
+    train, valid, reference, population = data
+    inputs = ["signal", "proxy", "noise"]
+    measured = {}
+    for weight in (0.0, 1.0, 3.0):
+        result = fit_with_weight(train, valid, inputs, weight, params={"min_data_in_leaf": 20}, reference=reference)
+        measured[weight] = _top_fpr_ratio_and_hit_rate(result, population)
+    ratios = [measured[w][0] for w in (0.0, 1.0, 3.0)]
+    assert ratios[0] > 1.5, f"the unconstrained model should use the proxy: {measured}"
+    assert ratios[2] < ratios[1] < ratios[0], measured
+    assert abs(np.log(ratios[2])) < 0.5 * abs(np.log(ratios[0])), measured
+    assert measured[3.0][1] >= HIT_RATE_BOUND * measured[0.0][1], measured
+
+
+def test_sensitive_columns_never_reach_the_booster_and_contributions_sum_to_the_logit(data):
+    train, valid, reference, population = data
+    result = fit_with_weight(train, valid, ["signal", "proxy", "noise"], 2.0, params={"min_data_in_leaf": 20},
+                             reference=reference)
+    assert not set(result.booster.feature_name()) & set(SENSITIVE)
+    X = prepare(population.head(200), result.feature_names, result.categories)
+    score = result.booster.predict(X)
+    assert ((score > 0) & (score < 1)).all()  # probabilities, not raw scores
+    contributions = result.booster.predict(X, pred_contrib=True)
+    np.testing.assert_allclose(contributions.sum(axis=1), np.log(score / (1 - score)), rtol=1e-9, atol=1e-9)
+
+
+def test_the_penalised_model_starts_from_the_base_rate(data):
+    train, valid, reference, _ = data
+    result = fit_with_weight(train, valid, ["signal", "proxy", "noise"], 0.5, params={"min_data_in_leaf": 20},
+                             reference=reference.head(2000))
+    mean_score = predict(result, train).mean()
+    assert abs(mean_score - train["label"].mean()) < 0.05
+
+
+def test_penalty_is_zero_when_groups_share_the_top_equally_and_grows_with_the_gap():
+    labels = np.zeros(8)
+    groups = {"g": np.array([0, 0, 0, 0, 1, 1, 1, 1])}
+    objective = FairLogloss(labels, groups, weight=1.0, tail_share=0.25, temperature=0.1)
+    equal = np.array([5.0, 0, 0, 0, 5.0, 0, 0, 0])
+    unequal = np.array([5.0, 5.0, 0, 0, 0, 0, 0, 0])
+    assert objective.penalty(equal) == pytest.approx(0.0, abs=1e-12)
+    assert objective.penalty(unequal) > 0.5
+    grad, hess = objective(unequal)
+    assert (hess > 0).all()
+    # group 0 holds the whole top: its rows are pushed down, group 1's up (on top of the logloss gradient)
+    penalty_grad = objective.penalty_gradient(unequal)
+    assert penalty_grad[:4].sum() > 0 > penalty_grad[4:].sum()
+
+
+def test_as_probability_model_adds_the_objective_once():
+    head = "tree\nversion=v4\nnum_class=1\nmax_feature_idx=0\nfeature_names=x\n\nTree=0\n"
+    once = as_probability_model(head)
+    assert once.count("objective=binary sigmoid:1") == 1
+    assert as_probability_model(once) == once
+
+
+def test_reweighing_makes_label_independent_of_group():
+    labels = np.array([1, 1, 0, 0, 0, 0, 1, 0])
+    groups = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    w = reweighing(labels, groups)
+    rate = [np.average(labels[groups == g], weights=w[groups == g]) for g in (0, 1)]
+    assert rate[0] == pytest.approx(rate[1])
+    # hand-computed: P(g=0)=1/2, P(y=1)=3/8, P(g=0,y=1)=2/8 -> weight 0.75
+    assert w[0] == pytest.approx(0.75)
+
+
+def _member(weight: float, hit_rate: float, passed: bool, ratio: float) -> Member:
+    r = GroupRatio("sex", "F", "M", "fpr", ratio, ratio, ratio, ratio, ratio, 50, 0.1, 0.1, "within_benefit")
+    gate = GateResult("fairness", passed, "", {"scope": "within_benefit"})
+    return Member(weight, None, hit_rate, [r], gate, 1.0)  # type: ignore[arg-type]
+
+
+def test_choose_takes_the_most_accurate_member_that_passes():
+    members = [_member(0, 0.80, False, 1.6), _member(1, 0.70, True, 1.2), _member(3, 0.75, True, 1.1)]
+    chosen, why = choose(members)
+    assert chosen.weight == 3 and "0.800" in why and "fails the gate" in why
+
+
+def test_choose_takes_the_unconstrained_model_when_it_passes():
+    chosen, why = choose([_member(0, 0.80, True, 1.1), _member(1, 0.80, True, 1.0)])
+    assert chosen.weight == 0 and "already passes" in why
+
+
+def test_choose_without_a_passing_member_says_it_will_be_refused():
+    chosen, why = choose([_member(0, 0.80, False, 1.9), _member(1, 0.70, False, 1.4), _member(3, 0.6, False, 0.6)])
+    assert chosen.weight == 1 and "will refuse" in why
+
+
+def test_proxy_screening_ranks_the_proxy_first_and_the_label_signal_near_nothing(data):
+    from riskrank.training.proxies import proxy_report
+
+    train = data[0]
+    report = proxy_report(train, ["signal", "proxy", "noise"], "label", {"born_abroad": "False"})
+    assert report.iloc[0]["input"] == "proxy" and report.iloc[0]["auc_within_label"] > 0.8
+    # the signal predicts the label, not the group: within each label class it tells nothing about the group
+    signal = report.set_index("input").loc["signal", "auc_within_label"]
+    assert signal < 0.56
+    assert len(report) == 3  # two groups: one row per input, not two
