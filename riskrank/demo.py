@@ -47,7 +47,7 @@ def _features(world: World, out: Path, engine) -> tuple[pd.Timestamp, int]:
     from riskrank.features.pipeline import features_as_of
     from riskrank.features.store import FeatureStore
 
-    end = pd.Timestamp(world.meta["end_date"])
+    end = pd.Timestamp((world.meta or {})["end_date"])
     store = FeatureStore(engine)
     # The earlier snapshot is the drift reference on the dashboard; the latest is what the service scores.
     for as_of in (end - pd.DateOffset(years=1), end):
@@ -70,6 +70,8 @@ def _train(world: World, cutoff: pd.Timestamp, out_dir: Path, settings) -> int:
     console.print("      " + ", ".join(f"{k} {outcome.metrics[k]:.3f}" for k in shown if k in outcome.metrics))
     if outcome.fairness is not None:
         console.print(f"      fairness-aware training: {outcome.fairness.reason}")
+    if outcome.version is None:
+        raise UserError("training registered no model version; the demo needs one to serve")
     return int(outcome.version)
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from riskrank.features.registry import CATEGORIES, FEATURE_NAMES, FEATURE_SET_VERSION, FEATURES
 
-_SQL_TYPES = {"float": sa.Float(53), "int": sa.BigInteger(), "bool": sa.Boolean(), "category": sa.String(40)}
+_SQL_TYPES: dict[str, Any] = {"float": sa.Float(53), "int": sa.BigInteger(), "bool": sa.Boolean(), "category": sa.String(40)}
 _PANDAS_DTYPES = {"float": "float64", "int": "int64", "bool": "bool"}
 _CHUNK_ROWS = 20_000
 _ID_BATCH = 900  # case ids per IN (...) query, so each query stays short
@@ -105,7 +105,7 @@ class FeatureStore:
     def _copy(self, conn: Connection, frame: pd.DataFrame, as_of: dt.date) -> None:
         """PostgreSQL COPY, inside the same transaction: many times faster than INSERT for large snapshots."""
         names = ", ".join(f'"{c.name}"' for c in self.table.columns)
-        cursor = conn.connection.driver_connection.cursor()
+        cursor = _driver_connection(conn).cursor()
         try:
             with cursor.copy(f'COPY "{self.table.name}" ({names}) FROM STDIN') as copy:
                 for columns in self._chunks(frame, as_of):
@@ -215,11 +215,19 @@ class FeatureStore:
         return typed_frame(raw)
 
 
+def _driver_connection(conn: Connection) -> Any:
+    """The DB-API connection under SQLAlchemy's, for COPY and raw cursors."""
+    raw = conn.connection.driver_connection
+    if raw is None:
+        raise RuntimeError("the database connection is closed")
+    return raw
+
+
 def _fetch_raw(conn: Connection, query: sa.Select) -> pd.DataFrame:
     """Rows straight from the DB driver's cursor: SQLAlchemy's per-value result processing would take most
     of the time for a million rows, and typed_frame does the conversions column-wise instead."""
     sql = str(query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
-    cursor = conn.connection.driver_connection.cursor()
+    cursor = _driver_connection(conn).cursor()
     try:
         cursor.execute(sql)
         columns = [d[0] for d in cursor.description]

@@ -42,7 +42,7 @@ def train(
     """Train the action model on a world's closed investigations, evaluate it, log it to MLflow and register it
     as the challenger."""
     from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
     from riskrank.training.dataset import SplitConfig
@@ -62,7 +62,7 @@ def train(
                            register=not no_register, fairness=fairness, fairness_weight=fairness_weight)
     console = Console()
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console) as progress:
-        current: list[int] = []
+        current: list[TaskID] = []
 
         def step(text: str) -> None:
             if current:

@@ -13,6 +13,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -31,7 +32,7 @@ from riskrank.training.train import prepare
 class LoadedVersion:
     version: int
     run_id: str
-    booster: object
+    booster: Any  # lightgbm.Booster
     meta: dict
 
     def score(self, frame: pd.DataFrame) -> np.ndarray:

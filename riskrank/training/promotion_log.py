@@ -63,7 +63,10 @@ def record(engine: Engine, move: AliasMove) -> int:
             reason=move.reason, forced=move.forced,
             gates=jsonsafe.dumps(move.gates or [], default=str), metrics=jsonsafe.dumps(move.metrics or {}),
         ))
-        return int(result.inserted_primary_key[0])
+        key = result.inserted_primary_key
+        if key is None:
+            raise RuntimeError("the database returned no id for the promotion log entry")
+        return int(key[0])
 
 
 def read_log(engine: Engine, model_name: str | None = None, limit: int | None = None) -> pd.DataFrame:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -98,7 +99,7 @@ def prepare(frame: pd.DataFrame, feature_names: Sequence[str], categories: dict[
 
 @dataclass
 class FitResult:
-    booster: object  # lightgbm.Booster
+    booster: Any  # lightgbm.Booster
     feature_names: list[str]
     categories: dict[str, list[str]]
     best_iteration: int
