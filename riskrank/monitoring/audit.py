@@ -110,17 +110,22 @@ def _outcome_values(series: pd.Series, column: str) -> pd.Series:
     return text.map(mapping).astype(float)
 
 
-def prepare_selections(frame: pd.DataFrame, group_cols: Sequence[str], selection_col: str = "selection",
-                       outcome_col: str = "outcome", score_col: str | None = None) -> tuple[pd.DataFrame, int]:
-    """Check the table and keep the audited rows: `selection` (model | random), `outcome` (1.0, 0.0, NaN),
-    the group columns as strings (blank -> "unknown") and `score` if named. Returns (rows, ignored rows)."""
+def _require_columns(frame: pd.DataFrame, columns: Sequence[str], group_cols: Sequence[str], score_col: str | None) -> None:
+    """Either shape of audit table: at least one group, and every named column present."""
     if not group_cols:
         raise UserError("name at least one group column with --group")
-    wanted = [selection_col, outcome_col, *group_cols, *([score_col] if score_col else [])]
+    wanted = [*columns, *group_cols, *([score_col] if score_col else [])]
     missing = [c for c in dict.fromkeys(wanted) if c not in frame.columns]
     if missing:
         have = ", ".join(map(str, frame.columns))
         raise UserError(f"column(s) {', '.join(map(repr, missing))} not found; the table has {have}")
+
+
+def prepare_selections(frame: pd.DataFrame, group_cols: Sequence[str], selection_col: str = "selection",
+                       outcome_col: str = "outcome", score_col: str | None = None) -> tuple[pd.DataFrame, int]:
+    """Check the table and keep the audited rows: `selection` (model | random), `outcome` (1.0, 0.0, NaN),
+    the group columns as strings (blank -> "unknown") and `score` if named. Returns (rows, ignored rows)."""
+    _require_columns(frame, [selection_col, outcome_col], group_cols, score_col)
     selection = frame[selection_col].astype("string").str.strip().str.lower()
     unknown = sorted(set(selection.dropna().unique()) - set(AUDITED) - set(IGNORED_SELECTIONS))
     if unknown or selection.isna().any():
@@ -211,13 +216,7 @@ def _labelled_estimate(cells: np.ndarray) -> dict[str, np.ndarray]:
 def prepare_labelled(frame: pd.DataFrame, group_cols: Sequence[str], selected_col: str, outcome_col: str,
                      score_col: str | None, missing_outcome: str) -> pd.DataFrame:
     """Check a fully labelled table: `selected` 1/0 and an outcome for every row (blank only with no-error)."""
-    if not group_cols:
-        raise UserError("name at least one group column with --group")
-    wanted = [selected_col, outcome_col, *group_cols, *([score_col] if score_col else [])]
-    missing = [c for c in dict.fromkeys(wanted) if c not in frame.columns]
-    if missing:
-        have = ", ".join(map(str, frame.columns))
-        raise UserError(f"column(s) {', '.join(map(repr, missing))} not found; the table has {have}")
+    _require_columns(frame, [selected_col, outcome_col], group_cols, score_col)
     if frame.empty:
         raise UserError("the table has no rows")
     selected = _outcome_values(frame[selected_col], selected_col)
