@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.engine import Engine
 
-from riskrank.world import World, in_error_on
+from riskrank.world import World, in_error_on, under_open_investigation
 
 OPERATION_USER = "operation"
 OPENING_DELAY_DAYS = 14
@@ -147,12 +147,6 @@ class _FrameSource:
             yield frame.iloc[start : start + rows]
 
 
-def _open_on(world: World, day: pd.Timestamp) -> set[int]:
-    inv = world.investigations
-    open_ = (inv["opened_date"] <= day) & (inv["closed_date"].isna() | (inv["closed_date"] > day))
-    return set(inv.loc[open_, "case_id"].astype(int).tolist())
-
-
 def _capacity(world: World, month: pd.Timestamp, share: float) -> dict[str, int]:
     inv = world.investigations
     opened = inv.loc[(inv["opened_date"] >= month) & (inv["opened_date"] < month + pd.offsets.MonthBegin(1))]
@@ -183,7 +177,8 @@ def operate(world: World, model, engine: Engine, config: OperationConfig, pseudo
     worklists = 0
     for month in months:
         frame = features_as_of(world, month)
-        frame = frame.loc[~frame["case_id"].isin(picked | _open_on(world, month))]
+        frame = frame.loc[~frame["case_id"].isin(picked)
+                          & ~under_open_investigation(world.investigations, frame["case_id"], month)]
         source.add(frame, month.date())
         snapshot = from_features(model, source, month.date())
         for benefit, k in sorted(_capacity(world, month, config.capacity_share).items()):
