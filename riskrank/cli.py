@@ -20,7 +20,7 @@ from riskrank.serving.commands import audit_log_app, rank, serve, users_app
 from riskrank.simulation.commands import simulate
 from riskrank.training.commands import promote, train
 from riskrank.training.learnability_command import learnability
-from riskrank.training.score_all_cli import score_all
+from riskrank.training.score_all_command import score_all
 from riskrank.world import ContractError
 
 app = typer.Typer(
