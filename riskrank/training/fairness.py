@@ -102,8 +102,8 @@ def group_ratios(frame: pd.DataFrame, attribute: str, selected: str = "selected"
     With `stratum` (e.g. "benefit") the ratios are within strata: each group's rate is standardised to the same
     mix of strata (see _standardised), so a disparity that only reflects how groups spread over strata with
     different selection intensity does not show; the ratios carry scope "within_<stratum>".
-    Rows with a missing attribute are left out. The bootstrap resamples rows with replacement and keeps each
-    row's selection as it was (the uncertainty is in who happened to be in the data, not in the ranking).
+    Rows with a missing attribute are left out. The intervals are a Bayesian bootstrap over the cells that keeps
+    each row's selection as it was (the uncertainty is in who happened to be in the data, not in the ranking).
     """
     columns = [attribute, selected, label] + ([stratum] if stratum else [])
     data = frame.loc[frame[attribute].notna(), columns]
@@ -121,14 +121,17 @@ def group_ratios(frame: pd.DataFrame, attribute: str, selected: str = "selected"
     lab = data[label].to_numpy(dtype=np.int64)
     if not (np.isin(sel, (0, 1)).all() and np.isin(lab, (0, 1)).all()):
         raise ValueError(f"columns {selected!r} and {label!r} must hold 0/1 values")
-    # The rates depend on the rows only through the counts of (stratum, group, selected, label) cells, so resampling
-    # rows with replacement is the same as drawing the cell counts from a multinomial: cheap even for millions of rows.
+    # The rates depend on the rows only through the counts of (stratum, group, selected, label) cells, so the
+    # uncertainty is drawn over cell shares: a Bayesian bootstrap, Dirichlet(counts + 1/2) (Jeffreys' prior), cheap
+    # even for millions of rows. Resampling rows (a multinomial on the observed shares) would be nearly the same,
+    # except that an empty cell (no hit among a group's 12 selected cases) stays empty in every resample and its
+    # ratio would look certain (0..0); the prior's half case lets it vary as chance allows.
     shape = (n_strata, len(names), 2, 2)
     flat = ((strata * len(names) + codes) * 2 + sel) * 2 + lab
     counts = np.bincount(flat, minlength=int(np.prod(shape)))
     point_cells = counts.reshape(shape)
     rng = np.random.default_rng(seed)
-    boot_cells = rng.multinomial(counts.sum(), counts / counts.sum(), size=n_boot).reshape((n_boot, *shape))
+    boot_cells = (rng.dirichlet(counts + 0.5, size=n_boot) * counts.sum()).reshape((n_boot, *shape))
     point, boot = _rates(point_cells.sum(axis=0)), _rates(boot_cells.sum(axis=1))
     r = names.index(ref)
     scope = f"within_{stratum}" if stratum else OVERALL

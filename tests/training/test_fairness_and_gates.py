@@ -176,3 +176,17 @@ def test_fairness_gate_judges_within_benefit_and_names_overall_disparities():
     assert not refused.passed and "within-benefit: age_band=45-64" in refused.detail
     only_overall = fairness_gate([ratio("overall", 1.65)])
     assert not only_overall.passed and only_overall.detail.startswith("overall")
+
+
+def test_a_group_without_hits_gets_an_interval_not_a_certainty():
+    # F: 12 selected, none in error; M: 200 selected, 40 in error. No hit among 12 cases at M's precision of 0.2
+    # happens by chance 7 % of the time (0.8 ** 12): the interval must reach well above 0, and the gate, which
+    # refuses only beyond noise, must not refuse it (a plain bootstrap resamples zero hits into 0..0).
+    f = pd.DataFrame({"sex": "F", "selected": [1] * 12 + [0] * 988, "label": [0] * 12 + [1] * 40 + [0] * 948})
+    m = pd.DataFrame({"sex": "M", "selected": [1] * 200 + [0] * 800, "label": [1] * 40 + [0] * 160 + [1] * 10 + [0] * 790})
+    ratios = {r.metric: r for r in group_ratios(pd.concat([f, m], ignore_index=True), "sex", reference="M", n_boot=2000)}
+    precision = ratios["precision"]
+    assert precision.ratio == 0.0 and precision.support == 12
+    assert precision.gate_high > 0.5  # not the degenerate 0..0 of a plain bootstrap
+    assert precision.gate_low < 0.01  # and down to nearly nothing
+    assert fairness_gate([precision]).passed
