@@ -33,7 +33,7 @@ class TrainOptions:
     excluded_inputs: tuple[str, ...] = ()  # model inputs left out, e.g. features judged to be proxies
     params: dict = field(default_factory=dict)
     n_eval_dates: int = 6  # one per test month: fewer leave the fairness ratios too noisy to judge (see docs/training.md)
-    n_boot: int = 2000  # fairness bootstrap (cheap: multinomial over cell counts)
+    n_boot: int = 2000  # fairness bootstrap draws (cheap: drawn over cell counts)
     engine: str = "pandas"
     register: bool = True
     fairness: str = "auto"  # "auto": fit the family of penalty weights and choose (fair_sweep.py); "off": unconstrained
