@@ -190,3 +190,23 @@ def test_a_group_without_hits_gets_an_interval_not_a_certainty():
     assert precision.gate_high > 0.5  # not the degenerate 0..0 of a plain bootstrap
     assert precision.gate_low < 0.01  # and down to nearly nothing
     assert fairness_gate([precision]).passed
+
+
+def test_within_benefit_interval_holds_its_estimate_for_a_group_absent_from_most_benefits():
+    # The 65+ band lives in one benefit only, where 2 of its 400 cases are selected (as often as the others). The
+    # within-benefit ratio is ~1, and its interval must lie around it: draws must not invent 65+ cases in the
+    # benefits where there are none, nor pull a tiny selection share towards one half.
+    rng = np.random.default_rng(3)
+    rows = []
+    for benefit, n_young, n_old in (("a", 4000, 400), ("b", 4000, 0), ("c", 4000, 0)):
+        for band, n in (("30-44", n_young), ("65+", n_old)):
+            selected = np.zeros(n, int)
+            selected[: n // 200] = 1
+            rows.append(pd.DataFrame({"benefit": benefit, "age_band": band, "selected": selected,
+                                      "label": (rng.random(n) < 0.05).astype(int)}))
+    frame = pd.concat(rows, ignore_index=True)
+    ratios = {r.metric: r for r in group_ratios(frame, "age_band", reference="30-44", n_boot=2000, stratum="benefit")}
+    selection = ratios["selection_rate"]
+    assert selection.ratio == pytest.approx(1.0)
+    assert selection.gate_low <= selection.ratio <= selection.gate_high
+    assert selection.gate_high < 5
