@@ -3,7 +3,7 @@ top of the ranking is shared between groups of cases without error (in the spiri
 boosting, with a fixed penalty weight instead of a Lagrange multiplier; the weight is swept, see fair_sweep.py).
 
 A worklist takes the top ~1 % of all active cases, and investigations are not a sample of them, so the penalty
-is computed on "reference rows": active cases of the training months (features only; no outcome is used, and
+is computed on "reference rows": active cases on dates of the validation months (features only; no outcome is used, and
 with errors rare, ~4 %, they stand for the cases without error), or, without them, the investigations closed
 without action. On those rows, with t the raw-score quantile at 1 - TAIL_SHARE and tau a temperature,
 

@@ -144,7 +144,7 @@ def run_training(world_dir: str | Path, options: TrainOptions | None = None, set
     family = options.family()
     reference = None
     if any(w > 0 for w in family):
-        step("features of active cases on training-month dates (the fairness penalty's reference rows)")
+        step("features of active cases on validation-month dates (the fairness penalty's reference rows)")
         reference = fair_sweep.reference_rows(world, training.bounds, engine=options.engine)
     step(f"fitting LightGBM on {len(train):,} investigations, {len(inputs)} inputs, fairness weight(s) "
          f"{', '.join(f'{w:g}' for w in family)}")

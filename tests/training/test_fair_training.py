@@ -148,3 +148,15 @@ def test_proxy_screening_ranks_the_proxy_first_and_the_label_signal_near_nothing
     signal = report.set_index("input").loc["signal", "auc_within_label"]
     assert signal < 0.56
     assert len(report) == 3  # two groups: one row per input, not two
+
+
+def test_reference_dates_lie_in_the_validation_months():
+    from riskrank.training.dataset import SplitBounds
+    from riskrank.training.fair_sweep import reference_dates
+
+    bounds = SplitBounds(valid_start=pd.Timestamp("2023-11-01"), test_start=pd.Timestamp("2024-05-01"),
+                         last_opened=pd.Timestamp("2024-10-17"))
+    assert reference_dates(bounds, 3) == [pd.Timestamp("2023-11-01"), pd.Timestamp("2024-01-01"), pd.Timestamp("2024-04-01")]
+    # a validation period that starts mid-month: its first whole month, never a training-month date
+    mid = SplitBounds(pd.Timestamp("2023-11-15"), pd.Timestamp("2024-01-15"), pd.Timestamp("2024-03-01"))
+    assert reference_dates(mid, 3) == [pd.Timestamp("2023-12-01"), pd.Timestamp("2024-01-01")]
