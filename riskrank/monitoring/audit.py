@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from riskrank.errors import UserError
-from riskrank.training.fairness import SENSITIVE_REFERENCES
+from riskrank.training.fairness import SENSITIVE_REFERENCES, bootstrap_cells
 
 METRICS: tuple[str, ...] = ("selection_rate", "precision", "fpr", "fnr", "found_to_selected")
 METRIC_LABELS: dict[str, str] = {
@@ -302,8 +302,7 @@ def audit_selections(frame: pd.DataFrame, group_cols: Sequence[str], population:
             reference = _reference(group_col, groups, cells.reshape(shape).sum(axis=(1, 2)), references)
             boot = None
             if n_boot:
-                boot = _labelled_estimate(rng.multinomial(len(rows), cells / cells.sum(), size=n_boot)
-                                          .reshape(n_boot, *shape).astype(float))
+                boot = _labelled_estimate(bootstrap_cells(cells.reshape(shape), n_boot, rng))
             counts = [{"n_cases": int(c.sum()), "n_random": 0, "n_random_investigated": 0, "n_selected": int(c[1].sum()),
                        "n_selected_investigated": int(c[1].sum())} for c in cells.reshape(shape)]
         else:

@@ -94,13 +94,17 @@ def _standardised(cells: np.ndarray, g: int, r: int, metric: str) -> tuple[np.nd
         return (np.where(usable, rg, 0.0) * w).sum(axis=-1) / total, (np.where(usable, rr, 0.0) * w).sum(axis=-1) / total
 
 
-def _with_uncertain_precision(cells: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Bootstrap cells (..., 2 selected, 2 label) with the selected cases of each draw split anew into hits and
-    misses by a Jeffreys draw, Beta(hits + 1/2, misses + 1/2). A plain bootstrap keeps an empty cell empty: a
-    group with no hit among its 12 selected cases would keep none in every resample, and its precision ratio 0
-    would look certain (0..0) where chance alone gives it 7 % of the time. Only the split of the selected cases
-    changes, so selection rates keep the plain bootstrap's interval."""
-    cells = cells.astype(float)
+def bootstrap_cells(counts: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+    """`n_boot` bootstrap draws of cell counts shaped (..., 2 selected, 2 label), as (n_boot, *counts.shape).
+
+    Resampling rows with replacement is drawing the cell counts from a multinomial: cheap even for millions of
+    rows. Then the selected cases of each draw are split anew into hits and misses by a Jeffreys draw,
+    Beta(hits + 1/2, misses + 1/2): a plain bootstrap keeps an empty cell empty, so a group with no hit among its
+    12 selected cases would keep none in every resample and its precision ratio 0 would look certain (0..0),
+    where chance alone gives it 7 % of the time. Only the split of the selected cases changes, so selection
+    rates keep the plain bootstrap's interval."""
+    flat = counts.ravel()
+    cells = rng.multinomial(int(flat.sum()), flat / flat.sum(), size=n_boot).reshape((n_boot, *counts.shape)).astype(float)
     hits, misses = cells[..., 1, 1], cells[..., 1, 0]
     share = rng.beta(hits + 0.5, misses + 0.5)
     cells[..., 1, 1], cells[..., 1, 0] = share * (hits + misses), (1 - share) * (hits + misses)
@@ -134,15 +138,12 @@ def group_ratios(frame: pd.DataFrame, attribute: str, selected: str = "selected"
     lab = data[label].to_numpy(dtype=np.int64)
     if not (np.isin(sel, (0, 1)).all() and np.isin(lab, (0, 1)).all()):
         raise ValueError(f"columns {selected!r} and {label!r} must hold 0/1 values")
-    # The rates depend on the rows only through the counts of (stratum, group, selected, label) cells, so resampling
-    # rows with replacement is drawing the cell counts from a multinomial: cheap even for millions of rows.
+    # The rates depend on the rows only through the counts of (stratum, group, selected, label) cells.
     shape = (n_strata, len(names), 2, 2)
     flat = ((strata * len(names) + codes) * 2 + sel) * 2 + lab
     counts = np.bincount(flat, minlength=int(np.prod(shape)))
     point_cells = counts.reshape(shape)
-    rng = np.random.default_rng(seed)
-    boot_cells = _with_uncertain_precision(
-        rng.multinomial(counts.sum(), counts / counts.sum(), size=n_boot).reshape((n_boot, *shape)), rng)
+    boot_cells = bootstrap_cells(point_cells, n_boot, np.random.default_rng(seed))
     point, boot = _rates(point_cells.sum(axis=0)), _rates(boot_cells.sum(axis=1))
     r = names.index(ref)
     scope = f"within_{stratum}" if stratum else OVERALL
