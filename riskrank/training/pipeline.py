@@ -18,7 +18,7 @@ from riskrank.training.calibration import MIN_EVENTS_FOR_SLOPE, Calibration, fit
 from riskrank.training.dataset import LABEL, SPLIT, VALUE, SplitConfig, TrainingSet, build_training_set
 from riskrank.training.evaluate import Evaluation, evaluate
 from riskrank.training.fair_sweep import DEFAULT_WEIGHTS
-from riskrank.training.fairness import SENSITIVE_REFERENCES
+from riskrank.training.fairness import SENSITIVE_REFERENCES, STRATUM
 from riskrank.training.population import EVAL_DATE, SLOT, evaluation_dates, investigation_population, truth_population
 from riskrank.training.proxies import proxy_report
 from riskrank.training.train import FitResult, build_meta, expected_value_by_benefit, model_inputs, predict, prepare
@@ -161,7 +161,7 @@ def run_training(world_dir: str | Path, options: TrainOptions | None = None, set
     metrics |= _calibration_metrics(calibration, pop, pop_scores, world.truth is not None)
     choice = FairnessChoice(options.fairness if options.fairness_weight is None else "fixed", chosen.weight, why,
                             fair_sweep.trade_off(members),
-                            proxy_report(train, inputs, LABEL, dict(SENSITIVE_REFERENCES)))
+                            proxy_report(train, inputs, LABEL, dict(SENSITIVE_REFERENCES), stratum=STRATUM))
     meta = build_meta(result, FEATURE_SET_VERSION, training.data_hash, metrics, expected_value_by_benefit(train),
                       calibration.as_meta() if calibration else None)
     step("logging to MLflow")

@@ -41,11 +41,17 @@ def _as_numbers(column: pd.Series, member: np.ndarray) -> np.ndarray:
     return np.where(missing, low, numbers)
 
 
-def proxy_report(frame: pd.DataFrame, inputs: Sequence[str], label: str,
-                 groups: dict[str, str | None]) -> pd.DataFrame:
-    """One row per (input, attribute, group vs rest): the within-label folded AUC, strongest first."""
+def proxy_report(frame: pd.DataFrame, inputs: Sequence[str], label: str, groups: dict[str, str | None],
+                 stratum: str | None = None) -> pd.DataFrame:
+    """One row per (input, attribute, group vs rest): the within-label folded AUC, strongest first.
+
+    With `stratum` (e.g. "benefit", as the fairness gate judges) the AUC is taken within each (stratum, label)
+    cell and averaged by size, so an input that tells the group only through how groups spread over benefits
+    (the amount of a pension and the 65+ band) is not reported as a proxy."""
     rows = []
     y = frame[label].to_numpy()
+    strata = frame[stratum].astype("string").fillna("<missing>").to_numpy() if stratum else np.zeros(len(frame))
+    cells = [(y == cls) & (strata == s) for s in np.unique(strata) for cls in (0, 1)]
     for attribute in groups:
         if attribute not in frame.columns:
             continue
@@ -56,12 +62,11 @@ def proxy_report(frame: pd.DataFrame, inputs: Sequence[str], label: str,
                 continue  # two groups: one side says it all
             for name in inputs:
                 scores, weights = [], []
-                for cls in (0, 1):
-                    in_cls = y == cls
-                    auc = _folded_auc(_as_numbers(frame.loc[in_cls, name], member[in_cls]), member[in_cls])
+                for cell in cells:
+                    auc = _folded_auc(_as_numbers(frame.loc[cell, name], member[cell]), member[cell])
                     if np.isfinite(auc):
                         scores.append(auc)
-                        weights.append(in_cls.sum())
+                        weights.append(cell.sum())
                 if scores:
                     rows.append({"input": name, "attribute": attribute, "group": group,
                                  "auc_within_label": float(np.average(scores, weights=weights))})

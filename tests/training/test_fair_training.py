@@ -160,3 +160,21 @@ def test_reference_dates_lie_in_the_validation_months():
     # a validation period that starts mid-month: its first whole month, never a training-month date
     mid = SplitBounds(pd.Timestamp("2023-11-15"), pd.Timestamp("2024-01-15"), pd.Timestamp("2024-03-01"))
     assert reference_dates(mid, 3) == [pd.Timestamp("2023-12-01"), pd.Timestamp("2024-01-01")]
+
+
+def test_proxy_screening_within_benefits_sets_apart_what_only_the_benefit_mix_tells():
+    from riskrank.training.proxies import proxy_report
+
+    # Pensioners (65+) are nearly all in one benefit, whose amounts are high: overall the amount "tells" the age
+    # band, but within each benefit it tells nothing, so the report within benefits puts it near 0.5.
+    rng = np.random.default_rng(5)
+    n = 6000
+    benefit = np.where(rng.random(n) < 0.5, "pension", "child")
+    old = np.where(benefit == "pension", rng.random(n) < 0.9, rng.random(n) < 0.05)
+    frame = pd.DataFrame({"benefit": benefit, "age_band": np.where(old, "65+", "30-44"),
+                          "amount": np.where(benefit == "pension", 10.0, 1.0) + rng.normal(size=n),
+                          "label": (rng.random(n) < 0.1).astype(int)})
+    overall = proxy_report(frame, ["amount"], "label", {"age_band": None})
+    within = proxy_report(frame, ["amount"], "label", {"age_band": None}, stratum="benefit")
+    assert overall["auc_within_label"].max() > 0.85
+    assert within["auc_within_label"].max() < 0.56
