@@ -127,6 +127,18 @@ def _read_head(conn: Connection) -> tuple[int, str] | None:
     return (row.seq, row.hash) if row else None
 
 
+# Built once: constructing a statement per append cost SQLAlchemy more time (coercion, cache key) than SQLite took
+# to run it.
+_MOVE_HEAD = (
+    audit_head.update()
+    .where(audit_head.c.id == 1)
+    .where(audit_head.c.seq == sa.bindparam("old_seq"))
+    .where(audit_head.c.hash == sa.bindparam("old_hash"))
+    .values(seq=sa.bindparam("new_seq"), hash=sa.bindparam("new_hash"))
+)
+_INSERT = audit_log.insert()
+
+
 def _append_in(conn: Connection, tip: tuple[int, str] | None, items: Sequence[Fields]) -> list[dict[str, Any]]:
     if tip is None:
         tip = _read_head(conn)
@@ -157,15 +169,11 @@ def _append_in(conn: Connection, tip: tuple[int, str] | None, items: Sequence[Fi
         entries.append(entry)
     # One compare-and-set from the head we built on to the last new entry: a writer in another process that moved
     # the head meanwhile makes this match nothing, and the whole batch is rebuilt on the new head.
-    moved = conn.execute(
-        audit_head.update()
-        .where((audit_head.c.id == 1) & (audit_head.c.seq == tip[0]) & (audit_head.c.hash == tip[1]))
-        .values(seq=seq, hash=prev_hash)
-    )
+    moved = conn.execute(_MOVE_HEAD, {"old_seq": tip[0], "old_hash": tip[1], "new_seq": seq, "new_hash": prev_hash})
     if moved.rowcount != 1:
         raise _StaleTip
     try:
-        conn.execute(audit_log.insert(), entries)
+        conn.execute(_INSERT, entries)
     except sa.exc.IntegrityError:
         # E.g. a row with one of these seqs exists although the head said it was free (put there behind the head's
         # back). Refuse rather than overwrite or skip; verify names the damage.
