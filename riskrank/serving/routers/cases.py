@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -11,6 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from riskrank.serving.auth import User
 from riskrank.serving.deps import AUTH_ERRORS, NOTICE, error_responses, get_snapshot, require_investigator
+from riskrank.serving.jsonbody import json_response
 from riskrank.serving.pseudonym import pseudonymise
 from riskrank.serving.schemas import MAX_ID, ScoreResponse
 from riskrank.serving.scoring import audit_reasons, explained_payload, score_payload
@@ -56,8 +56,7 @@ async def case_score(
         details={"reasons": audit_reasons(body)},
     )
     log.debug("scored case %s with model %s", subject, snapshot.version)
-    # Serialise directly: the body is plain floats and strings, and FastAPI's generic encoder costs more than scoring.
-    return Response(json.dumps(body), media_type="application/json")
+    return json_response(body)
 
 
 def _explain_from_store(

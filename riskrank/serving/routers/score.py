@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
 
 from riskrank.serving.auth import User
 from riskrank.serving.deps import AUTH_ERRORS, NOTICE, get_snapshot, require_investigator
+from riskrank.serving.jsonbody import json_response
 from riskrank.serving.schemas import ScoreRequest, ScoreResponse
 from riskrank.serving.scoring import audit_reasons, score_payload
 from riskrank.serving.snapshot import Snapshot
@@ -41,4 +40,4 @@ def score_features(
         actor=user.name, action="score_body", model_version=snapshot.version, score=payload["score"],
         details={"reasons": audit_reasons(payload)},
     )
-    return Response(json.dumps(payload), media_type="application/json")
+    return json_response(payload)
