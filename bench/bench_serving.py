@@ -9,7 +9,8 @@ worker each) and measures, in one run and with the same client code, `--repeats`
 riskrank is measured on ranked cases (top 2 %, explanations stored by the nightly run: what investigators open from
 worklists) and on any active case (explained on request from the feature store). MLflow's server gets the same
 ranked cases' model inputs as a one-row `dataframe_split` and returns only the score. Finally the audit append
-alone (riskrank.serving.audit.append, the same database) is timed in-process, to show its share of the latency.
+alone (direct, and through the group-commit writer the score routes use; the same database) is timed in-process, to
+show its share of the latency.
 
 Run under the shared lock:  flock /tmp/riskrank-bench.lock .venv/bin/python bench/bench_serving.py
 """
@@ -224,20 +225,27 @@ def check_same_scores(rr_port: int, ml_port: int, token: str, case_ids: list[int
 
 
 def time_audit_append(work: Path, n: int = 1000) -> dict:
-    """The audit append alone, as the score route calls it (same database, five reasons in details)."""
+    """The audit append alone (same database, five reasons in details), one caller: direct (audit.append, as
+    outcomes and worklists use it) and through the group-commit writer the score routes use (a thread hand-off more)."""
     from riskrank.db import get_engine
     from riskrank.serving import audit
+    from riskrank.serving.audit_writer import GroupWriter
 
     engine = get_engine(environment(work)["RISKRANK_DATABASE_URL"])
+    writer = GroupWriter(engine)
     reasons = [{"feature": f"feature_{i}", "value": 1.5 * i, "contribution": 0.1 * i} for i in range(5)]
-    times = []
-    for i in range(n):
-        t0 = time.perf_counter()
-        audit.append(engine, actor="bench", action="score", subject=f"p-{i:012d}", model_version=1, score=0.5,
-                     details={"reasons": reasons})
-        times.append(time.perf_counter() - t0)
-    ms = np.array(times) * 1000
-    return {"audit_append_p50_ms": float(np.percentile(ms, 50)), "audit_append_mean_ms": float(ms.mean())}
+    out = {}
+    for name, append in (("audit_append", lambda **kw: audit.append(engine, **kw)), ("audit_group_append", writer.append)):
+        times = []
+        for i in range(n):
+            t0 = time.perf_counter()
+            append(actor="bench", action="score", subject=f"p-{i:012d}", model_version=1, score=0.5,
+                   details={"reasons": reasons})
+            times.append(time.perf_counter() - t0)
+        ms = np.array(times) * 1000
+        out |= {f"{name}_p50_ms": float(np.percentile(ms, 50)), f"{name}_mean_ms": float(ms.mean())}
+    writer.stop()
+    return out
 
 
 def json_rows(model, frame) -> list[dict]:

@@ -16,6 +16,7 @@ from riskrank.db import get_engine
 from riskrank.errors import UserError
 from riskrank.serving import logfilter
 from riskrank.serving.audit import AuditUnavailable
+from riskrank.serving.audit_writer import GroupWriter
 from riskrank.serving.auth import Authenticator
 from riskrank.serving.deps import AUTH_ERRORS, NOTICE, require_manager
 from riskrank.serving.deps import get_engine as engine_dependency
@@ -67,6 +68,7 @@ def create_app(
     engine = get_engine(settings.database_url, settings.database_busy_timeout_seconds)
     source: FeatureSource | None = default_feature_source(engine) if feature_source is _DEFAULT else feature_source
     holder = ModelHolder(settings, source)
+    audit_writer = GroupWriter(engine)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -77,11 +79,13 @@ def create_app(
             yield
         finally:
             holder.stop()
+            audit_writer.stop()  # commits what is queued; requests still waiting on it then answer
 
     app = FastAPI(title="riskrank", version="1", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = engine
     app.state.holder = holder
+    app.state.audit_writer = audit_writer
     app.state.authenticator = Authenticator(engine)
     app.state.worklist_rng = np.random.default_rng(worklist_seed) if worklist_seed is not None else None
     logfilter.install(settings.pseudonym_key)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -57,6 +57,26 @@ class _StaleTip(Exception):
     """The head moved under us (another writer): read it again and retry."""
 
 
+@dataclass(frozen=True)
+class Fields:
+    """What the caller says about one entry; seq, time and hashes are added when it is appended."""
+
+    actor: str
+    action: str
+    subject: str | None = None
+    model_version: str | None = None
+    score: float | None = None
+    details: str = "{}"  # canonical JSON
+
+    @classmethod
+    def of(
+        cls, *, actor: str, action: str, subject: str | None = None, model_version: int | str | None = None,
+        score: float | None = None, details: Any = None,
+    ) -> Fields:
+        return cls(actor, action, subject, None if model_version is None else str(model_version),
+                   None if score is None else float(score), canonical_json(details if details is not None else {}))
+
+
 def append(
     engine: Engine,
     *,
@@ -68,12 +88,21 @@ def append(
     details: Any = None,
     together_with: Callable[[Connection], None] | None = None,
 ) -> dict[str, Any]:
-    """Append one entry and return it (with seq and hash).
+    """Append one entry and return it (with seq and hash), committed.
 
     `together_with(conn)` writes the record being audited (an outcome, a worklist) in the same transaction:
     both commit or neither does. It may run more than once if the transaction is retried.
+    Entries that audit nothing else (scores) can share one commit: riskrank.serving.audit_writer.
     """
-    body = canonical_json(details if details is not None else {})
+    fields = Fields.of(actor=actor, action=action, subject=subject, model_version=model_version, score=score,
+                       details=details)
+    return append_many(engine, [fields], together_with)[0]
+
+
+def append_many(
+    engine: Engine, items: Sequence[Fields], together_with: Callable[[Connection], None] | None = None
+) -> list[dict[str, Any]]:
+    """Append `items` in order in ONE transaction (one head compare-and-set, one commit); all or none commit."""
     key = str(engine.url)
     with _append_lock:
         for attempt in range(_RETRIES):
@@ -82,9 +111,9 @@ def append(
                     if together_with is not None:
                         together_with(conn)
                     tip = _tips.get(key) if attempt == 0 else None
-                    entry = _append_in(conn, tip, actor, action, subject, model_version, score, body)
-                _tips[key] = (entry["seq"], entry["hash"])
-                return entry
+                    entries = _append_in(conn, tip, items)
+                _tips[key] = (entries[-1]["seq"], entries[-1]["hash"])
+                return entries
             except _StaleTip:
                 _tips.pop(key, None)
             except BaseException:
@@ -98,10 +127,19 @@ def _read_head(conn: Connection) -> tuple[int, str] | None:
     return (row.seq, row.hash) if row else None
 
 
-def _append_in(
-    conn: Connection, tip: tuple[int, str] | None, actor: str, action: str, subject: str | None,
-    model_version: int | str | None, score: float | None, body: str,
-) -> dict[str, Any]:
+# Built once: constructing a statement per append cost SQLAlchemy more time (coercion, cache key) than SQLite took
+# to run it.
+_MOVE_HEAD = (
+    audit_head.update()
+    .where(audit_head.c.id == 1)
+    .where(audit_head.c.seq == sa.bindparam("old_seq"))
+    .where(audit_head.c.hash == sa.bindparam("old_hash"))
+    .values(seq=sa.bindparam("new_seq"), hash=sa.bindparam("new_hash"))
+)
+_INSERT = audit_log.insert()
+
+
+def _append_in(conn: Connection, tip: tuple[int, str] | None, items: Sequence[Fields]) -> list[dict[str, Any]]:
     if tip is None:
         tip = _read_head(conn)
         if tip is None:
@@ -112,32 +150,36 @@ def _append_in(
             except sa.exc.IntegrityError:
                 raise _StaleTip from None  # another writer started the chain first; the transaction rolls back
             tip = (0, GENESIS)
-    entry = {
-        "seq": tip[0] + 1,
-        "at": datetime.now(UTC).isoformat(timespec="microseconds"),
-        "actor": actor,
-        "action": action,
-        "subject": subject,
-        "model_version": None if model_version is None else str(model_version),
-        "score": None if score is None else float(score),
-        "details": body,
-        "prev_hash": tip[1],
-    }
-    entry["hash"] = entry_hash(entry)
-    moved = conn.execute(
-        audit_head.update()
-        .where((audit_head.c.id == 1) & (audit_head.c.seq == tip[0]) & (audit_head.c.hash == tip[1]))
-        .values(seq=entry["seq"], hash=entry["hash"])
-    )
+    entries = []
+    seq, prev_hash = tip
+    for item in items:
+        seq += 1
+        entry = {
+            "seq": seq,
+            "at": datetime.now(UTC).isoformat(timespec="microseconds"),
+            "actor": item.actor,
+            "action": item.action,
+            "subject": item.subject,
+            "model_version": item.model_version,
+            "score": item.score,
+            "details": item.details,
+            "prev_hash": prev_hash,
+        }
+        entry["hash"] = prev_hash = entry_hash(entry)
+        entries.append(entry)
+    # One compare-and-set from the head we built on to the last new entry: a writer in another process that moved
+    # the head meanwhile makes this match nothing, and the whole batch is rebuilt on the new head.
+    moved = conn.execute(_MOVE_HEAD, {"old_seq": tip[0], "old_hash": tip[1], "new_seq": seq, "new_hash": prev_hash})
     if moved.rowcount != 1:
         raise _StaleTip
     try:
-        conn.execute(audit_log.insert().values(**entry))
+        conn.execute(_INSERT, entries)
     except sa.exc.IntegrityError:
-        # E.g. a row with this seq exists although the head said it was free (put there behind the head's back).
-        # Refuse rather than overwrite or skip; verify names the damage.
-        raise AuditUnavailable(f"the database refused audit entry {entry['seq']}") from None
-    return entry
+        # E.g. a row with one of these seqs exists although the head said it was free (put there behind the head's
+        # back). Refuse rather than overwrite or skip; verify names the damage.
+        which = f"entry {seq}" if len(entries) == 1 else f"entries {entries[0]['seq']} to {seq}"
+        raise AuditUnavailable(f"the database refused audit {which}") from None
+    return entries
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,14 @@
-"""Faults against a real `riskrank serve` process: SIGKILL after an outcome, a locked database, an
-unreachable model registry, a corrupt model artifact."""
+"""Faults against a real `riskrank serve` process: SIGKILL after an outcome and during group-committed scores, a
+locked database, an unreachable model registry, a corrupt model artifact."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import sqlite3
+import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -65,6 +68,60 @@ def test_sigkill_right_after_an_outcome_then_restart(tmp_path, shared_model_regi
     assert stored == ["KU-2025-0042"]
     assert [json.loads(d)["investigation"] for d in entries] == [pseudonymise("KU-2025-0042", settings.pseudonym_key)]
     assert audit.verify(engine).ok
+
+
+def test_every_acknowledged_score_is_in_the_audit_log_after_a_sigkill_under_load(
+    tmp_path, shared_model_registry, servers
+) -> None:
+    """Scores are group-committed: a 200 must never go out before its entry is committed. 8 clients score until
+    the server is SIGKILLed mid-load; every score a client received has its entry, and the chain is whole."""
+    settings, tokens, server = _setup(tmp_path, shared_model_registry, servers)
+    server.start()
+    acknowledged: Counter[int] = Counter()
+    counted = threading.Lock()
+    stop = threading.Event()
+
+    def client(n: int) -> None:
+        with httpx.Client(base_url=server.url, headers=_auth(tokens), timeout=30) as http:
+            for i in itertools.count():
+                if stop.is_set():
+                    return
+                case_id = 1000 + (n * 75 + i) % 600
+                try:
+                    response = http.get(f"/v1/cases/{case_id}/score")
+                except httpx.TransportError:
+                    return  # killed
+                if response.status_code == 200:
+                    with counted:
+                        acknowledged[case_id] += 1
+
+    def total() -> int:
+        with counted:
+            return sum(acknowledged.values())
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 120
+    while total() < 300 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    server.kill()  # while the clients keep requesting: some requests are queued or mid-commit
+    stop.set()
+    for t in threads:
+        t.join(60)
+    assert total() >= 300
+    engine = get_engine(settings.database_url)
+    with engine.connect() as conn:
+        stored = Counter(conn.execute(sa.select(audit_log.c.subject).where(audit_log.c.action == "score")).scalars())
+    entries_of = {case_id: stored[pseudonymise(case_id, settings.pseudonym_key)] for case_id in acknowledged}
+    lost = {case_id: n - entries_of[case_id] for case_id, n in acknowledged.items() if entries_of[case_id] < n}
+    assert lost == {}, f"acknowledged scores without an audit entry: {lost}"
+    before = audit.verify(engine)
+    assert before.ok and before.entries >= total()
+    server.start()  # a restarted server continues the same chain
+    assert httpx.get(f"{server.url}/v1/cases/1000/score", headers=_auth(tokens), timeout=30).status_code == 200
+    after = audit.verify(engine)
+    assert after.ok and after.entries == before.entries + 1
 
 
 def test_a_locked_database_answers_503_with_retry_after_and_recovers(tmp_path, shared_model_registry, servers) -> None:

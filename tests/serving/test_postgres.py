@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from riskrank.db import get_engine
 from riskrank.serving import audit
+from riskrank.serving.audit_writer import GroupWriter
 from riskrank.serving.outcomes import OutcomeConflict, record_outcome
 from riskrank.serving.tables import audit_log, create_serving_tables
 
@@ -45,6 +46,30 @@ def test_audit_chain_on_postgres(pg_engine) -> None:
         conn.execute(audit_log.update().where(audit_log.c.seq == 17).values(actor="mallory"))
     result = audit.verify(pg_engine)
     assert not result.ok and result.first_bad_seq == 17
+
+
+def test_group_committed_appends_mixed_with_direct_ones_keep_one_chain_on_postgres(pg_engine) -> None:
+    writer = GroupWriter(pg_engine)
+
+    def grouped(n: int) -> None:
+        for i in range(20):
+            writer.append(actor=f"g{n}", action="score", subject=f"s{i}", score=0.5, details={"i": i})
+
+    def direct(n: int) -> None:
+        for i in range(5):
+            audit.append(pg_engine, actor=f"d{n}", action="worklist", details={"i": i})
+
+    threads = [threading.Thread(target=grouped, args=(n,)) for n in range(6)]
+    threads += [threading.Thread(target=direct, args=(n,)) for n in range(2)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    finally:
+        writer.stop()
+    assert not any(t.is_alive() for t in threads)
+    assert audit.verify(pg_engine) == audit.Verification(True, 6 * 20 + 2 * 5)
 
 
 def test_outcome_idempotency_on_postgres(pg_engine) -> None:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import logging
+from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 
-from riskrank.serving import audit
 from riskrank.serving.auth import User
 from riskrank.serving.deps import AUTH_ERRORS, NOTICE, error_responses, get_snapshot, require_investigator
+from riskrank.serving.jsonbody import json_response
 from riskrank.serving.pseudonym import pseudonymise
 from riskrank.serving.schemas import MAX_ID, ScoreResponse
 from riskrank.serving.scoring import audit_reasons, explained_payload, score_payload
@@ -25,13 +26,15 @@ log = logging.getLogger("riskrank.serving.cases")
     summary="Score a case from its stored features, with its top reasons",
     responses=error_responses(404),
 )
-def case_score(
+async def case_score(
     request: Request,
     case_id: int = Path(ge=0, le=MAX_ID),
     top: int = Query(5, ge=0, le=100, description="How many reasons to show"),
     user: User = Depends(require_investigator),
     snapshot: Snapshot = Depends(get_snapshot),
 ) -> Response:
+    # Async, so a ranked case (what investigators open from worklists) takes no thread-pool hop: its body is built
+    # from memory in microseconds on the event loop, and the audit entry is awaited from the group-commit writer.
     app = request.app
     settings = app.state.settings
     position = snapshot.position(case_id)
@@ -43,23 +46,30 @@ def case_score(
                                  str(snapshot.benefits[position]), top)
         as_of = snapshot.as_of
     else:
-        # Scored but not explained ahead (or not scored: not active on the snapshot's date, or missed by the nightly
-        # run): explain from the case's latest stored features.
-        source = app.state.holder.feature_source
-        features = source.get(case_id) if source is not None else None
-        if features is None:
-            raise HTTPException(404, f"no features stored for case {case_id}")
-        # The snapshot's score where these are the features it scored (the store may already hold a newer date).
-        same_date = position is not None and features.get("as_of") == snapshot.as_of
-        score = float(snapshot.scores[position]) if same_date else None
-        body = score_payload(snapshot, snapshot.model.row_array(features), str(features.get("benefit")), top, score)
-        as_of = features.get("as_of")
+        # A feature-store read and a model call block: off the event loop.
+        body, as_of = await run_in_threadpool(_explain_from_store, app, snapshot, position, case_id, top)
     body = {"case_id": case_id, **body, "features_as_of": as_of.isoformat() if as_of is not None else None, "notice": NOTICE}
     subject = pseudonymise(case_id, settings.pseudonym_key)
-    audit.append(
-        app.state.engine, actor=user.name, action="score", subject=subject, model_version=snapshot.version, score=body["score"],
+    # The response goes out only after the entry is committed (group commit shares that commit with concurrent requests).
+    await app.state.audit_writer.append_async(
+        actor=user.name, action="score", subject=subject, model_version=snapshot.version, score=body["score"],
         details={"reasons": audit_reasons(body)},
     )
     log.debug("scored case %s with model %s", subject, snapshot.version)
-    # Serialise directly: the body is plain floats and strings, and FastAPI's generic encoder costs more than scoring.
-    return Response(json.dumps(body), media_type="application/json")
+    return json_response(body)
+
+
+def _explain_from_store(
+    app: Any, snapshot: Snapshot, position: int | None, case_id: int, top: int
+) -> tuple[dict[str, Any], Any]:
+    """Scored but not explained ahead (or not scored: not active on the snapshot's date, or missed by the nightly
+    run): explain from the case's latest stored features. Returns the body and the features' as-of date."""
+    source = app.state.holder.feature_source
+    features = source.get(case_id) if source is not None else None
+    if features is None:
+        raise HTTPException(404, f"no features stored for case {case_id}")
+    # The snapshot's score where these are the features it scored (the store may already hold a newer date).
+    same_date = position is not None and features.get("as_of") == snapshot.as_of
+    score = float(snapshot.scores[position]) if same_date else None
+    body = score_payload(snapshot, snapshot.model.row_array(features), str(features.get("benefit")), top, score)
+    return body, features.get("as_of")

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
 
-from riskrank.serving import audit
 from riskrank.serving.auth import User
 from riskrank.serving.deps import AUTH_ERRORS, NOTICE, get_snapshot, require_investigator
+from riskrank.serving.jsonbody import json_response
 from riskrank.serving.schemas import ScoreRequest, ScoreResponse
 from riskrank.serving.scoring import audit_reasons, score_payload
 from riskrank.serving.snapshot import Snapshot
@@ -37,8 +35,9 @@ def score_features(
         raise RequestValidationError(problems)
     row = snapshot.model.row_array(body.features)
     payload = {**score_payload(snapshot, row, benefit, body.top), "notice": NOTICE}
-    audit.append(
-        request.app.state.engine, actor=user.name, action="score_body", model_version=snapshot.version, score=payload["score"],
+    # Committed before the response (shared with concurrent score requests by the group-commit writer).
+    request.app.state.audit_writer.append(
+        actor=user.name, action="score_body", model_version=snapshot.version, score=payload["score"],
         details={"reasons": audit_reasons(payload)},
     )
-    return Response(json.dumps(payload), media_type="application/json")
+    return json_response(payload)
