@@ -55,6 +55,7 @@ def test_small_tables_are_read_and_checked_like_read_world(small_groups_dir, tmp
     for name in ("persons", "cases", "investigations"):
         pd.testing.assert_frame_equal(getattr(world, name), getattr(whole, name))
     assert world.meta == whole.meta
+    assert world.last_signal_date() == whole.signals["date"].max()  # the span of a world without world.json
     bad = whole.cases.copy()
     bad["benefit"] = bad["benefit"].astype(str).where(bad.index > 0, "lottery")
     folder = tmp_path / "bad"

@@ -99,18 +99,16 @@ def score_all(
 
 def _read_world(path: Path, day):  # noqa: ANN001, ANN202 - pandas is imported lazily
     """The world with its signals left on disk (read a block of persons at a time), checked to span `day`."""
-    import pandas as pd
     import pyarrow as pa
 
+    from riskrank.features.commands import _world_span
     from riskrank.world_blocks import open_world
 
     # Arrow's default pool keeps the buffers of the Parquet read after they are converted and freed; the system
     # allocator returns them, which lowers the peak of score-all by about a fifth (bench/RESULTS.md).
     pa.set_memory_pool(pa.system_memory_pool())
     loaded = open_world(path)
-    meta = loaded.meta
-    start = pd.Timestamp(meta["start_date"]) if "start_date" in meta else loaded.cases["start_date"].min()
-    end = pd.Timestamp(meta["end_date"]) if "end_date" in meta else loaded.last_signal_date()
+    start, end = _world_span(loaded)
     if not (start <= day <= end):
         raise UserError(f"--as-of {day.date()} is outside the world ({start.date()} to {end.date()})")
     return loaded
