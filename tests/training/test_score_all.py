@@ -132,13 +132,15 @@ def test_interrupted_run_resumes_with_one_score_per_active_case(tmp_path, tiny_w
     assert rows["percentile"].notna().all()
 
 
-def test_dask_engine_gives_identical_scores(tmp_path, tiny_world, champion, expected):
+@pytest.mark.parametrize("on_disk", [False, True])
+def test_dask_engine_gives_identical_scores(tmp_path, tiny_world, tiny_world_dir, champion, expected, on_disk):
     from riskrank.features.dask_engine import cluster_client
 
     want, _ = expected
     engine = get_engine(f"sqlite:///{tmp_path / 'ops.db'}")
+    world = open_world(tiny_world_dir) if on_disk else tiny_world
     with cluster_client(n_workers=2) as client:
-        score_all(engine, champion, tiny_world, AS_OF, reasons_share=SHARE, feature_engine="dask", client=client,
+        score_all(engine, champion, world, AS_OF, reasons_share=SHARE, feature_engine="dask", client=client,
                   rows_per_part=3000)
     rows = stored(engine)
     np.testing.assert_array_equal(rows["case_id"], want["case_id"])
