@@ -140,11 +140,14 @@ def main() -> None:
     parser.add_argument("--engine", default="pandas")
     parser.add_argument("--tracking-uri", default=f"sqlite:///{SERVING_MLFLOW}")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--work", type=Path, default=WORK,
+                        help="folder for the operational store (emptied first; several GiB at scale 1.0)")
     args = parser.parse_args()
 
-    shutil.rmtree(WORK, ignore_errors=True)
-    WORK.mkdir(parents=True)
-    env = {**os.environ, "RISKRANK_DATABASE_URL": f"sqlite:///{WORK / 'ops.db'}",
+    work = args.work
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    env = {**os.environ, "RISKRANK_DATABASE_URL": f"sqlite:///{work / 'ops.db'}",
            "RISKRANK_MLFLOW_TRACKING_URI": args.tracking_uri, "RISKRANK_PSEUDONYM_KEY": "bench-key",
            "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false"}
     command = [str(Path(sys.executable).parent / "riskrank"), "score-all", "--world", str(args.world), "--as-of", args.as_of,
@@ -170,7 +173,7 @@ def main() -> None:
         "as_of": args.as_of, "engine": args.engine, "score_all_computed": computed, "score_all_reused": reused,
         "server": server, "batch": rate, "swap": swap,
         "bench_process_peak_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
-        "ops_db_gib": (WORK / "ops.db").stat().st_size / 2**30,
+        "ops_db_gib": (work / "ops.db").stat().st_size / 2**30,
     }
     print(json.dumps(summary, indent=2, default=str))
     if args.json:

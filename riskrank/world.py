@@ -194,9 +194,12 @@ def read_world(path: str | Path, *, validate: bool = True, with_truth: bool = Tr
 
 
 ROWS_PER_SLICE = 4_000_000  # tables go to Parquet in slices, so no second full copy is held in Arrow form
+# Row groups small enough that a block of persons (signals are written sorted by person) is read with little
+# beyond it: score-all reads about 4 M signals per block at scale 1.0 (riskrank.world_blocks).
+ROWS_PER_GROUP = 262_144
 
 
-def _write_table(frame: pd.DataFrame, file: Path) -> None:
+def _write_table(frame: pd.DataFrame, file: Path, rows_per_group: int = ROWS_PER_GROUP) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -205,17 +208,17 @@ def _write_table(frame: pd.DataFrame, file: Path) -> None:
     with pq.ParquetWriter(tmp, schema) as writer:
         for start in range(0, max(len(frame), 1), ROWS_PER_SLICE):
             writer.write_table(pa.Table.from_pandas(frame.iloc[start:start + ROWS_PER_SLICE], schema=schema,
-                                                    preserve_index=False))
+                                                    preserve_index=False), row_group_size=rows_per_group)
     tmp.replace(file)
 
 
-def write_world(world: World, path: str | Path) -> None:
+def write_world(world: World, path: str | Path, *, rows_per_group: int = ROWS_PER_GROUP) -> None:
     """Write every table as Parquet plus world.json; each file is written whole under a temporary name, then
-    renamed into place."""
+    renamed into place. Rows keep the frames' order (the simulation's signals come sorted by person)."""
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     for name, frame in world.tables().items():
-        _write_table(frame, path / f"{name}.parquet")
+        _write_table(frame, path / f"{name}.parquet", rows_per_group)
     tmp = path / f".{META_FILE}.tmp"
     tmp.write_text(json.dumps(world.meta or {}, indent=2, default=str))
     tmp.replace(path / META_FILE)

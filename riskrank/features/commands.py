@@ -18,12 +18,17 @@ def _parse_date(text: str):  # noqa: ANN202 - returns pandas.Timestamp; pandas i
         raise UserError(f"--as-of {text!r} is not a date (use YYYY-MM-DD)") from None
 
 
-def _world_span(world) -> tuple:  # noqa: ANN001
+def _world_span(world) -> tuple:  # noqa: ANN001 - a World, or a WorldOnDisk (riskrank.world_blocks)
     import pandas as pd
+
+    from riskrank.world_blocks import WorldOnDisk
 
     meta = world.meta or {}
     start = pd.Timestamp(meta["start_date"]) if "start_date" in meta else world.cases["start_date"].min()
-    end = pd.Timestamp(meta["end_date"]) if "end_date" in meta else world.signals["date"].max()
+    if "end_date" in meta:
+        end = pd.Timestamp(meta["end_date"])
+    else:
+        end = world.last_signal_date() if isinstance(world, WorldOnDisk) else world.signals["date"].max()
     return start, end
 
 

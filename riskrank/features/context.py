@@ -22,6 +22,9 @@ NETWORK_KINDS: dict[str, str] = {
     "bank_account": "bank_account_registered",
     "provider": "provider_registered",
 }
+IVO_REPORT_KIND = "provider_report"
+# Every signal kind the context reads across persons: the rest are read per person only (per block at scale).
+CONTEXT_SIGNAL_KINDS: tuple[str, ...] = (*NETWORK_KINDS.values(), IVO_REPORT_KIND)
 
 
 def month_start(days: np.ndarray) -> np.ndarray:
@@ -114,7 +117,7 @@ def occupancy(prepared: Prepared, kind: str, first_action: pd.Series) -> Occupan
 
 def build_context(prepared: Prepared, key_days: np.ndarray) -> Context:
     first_action = first_action_day(prepared)
-    reports = signals_of(prepared, "provider_report")
+    reports = signals_of(prepared, IVO_REPORT_KIND)
     return Context(
         peers=peer_amounts(prepared.cases, key_days),
         network={name: occupancy(prepared, kind, first_action) for name, kind in NETWORK_KINDS.items()},

@@ -37,7 +37,7 @@ def cluster_client(scheduler: str | None = None, n_workers: int = 2) -> Iterator
         yield client
 
 
-def _run_partition(
+def run_partition(
     keys: pd.DataFrame, positions: np.ndarray, prepared: Prepared, ctx: Context
 ) -> tuple[np.ndarray, pd.DataFrame]:
     return positions, compute_block(keys, prepared, ctx)
@@ -64,7 +64,7 @@ def iter_on_dask(
         # Scatter the partition's data rather than embedding it in the task graph.
         part_keys, part_tables = client.scatter([keys.iloc[positions].reset_index(drop=True), tables[part]])
         tables[part] = None  # the workers hold it now; free the driver's copy
-        futures.append(client.submit(_run_partition, part_keys, positions, part_tables, ctx_future, pure=False))
+        futures.append(client.submit(run_partition, part_keys, positions, part_tables, ctx_future, pure=False))
     for future in as_completed(futures):
         yield future.result()
         future.release()

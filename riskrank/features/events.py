@@ -29,7 +29,10 @@ class _Encoder:
     """Maps entities (an id array, or a tuple of id arrays) to int64 codes below _RAW_ID_LIMIT; -1 if never seen.
 
     Single non-negative ids are their own code (no hash table). Other ids, and each part of a tuple, are
-    looked up in a sorted index of the values seen; a tuple's code combines its parts' codes."""
+    looked up in a sorted index of the values seen; a tuple's parts' codes combine into one int64, which is
+    then replaced by its rank among the tuples seen. The rank keeps the combined order (so the index sorts
+    exactly as it would by the combined code) and stays below the number of events: at scale 1.0 the
+    combination alone (1.3 M addresses x 3.4 M households) passes the 2**42 that leaves room for the day bits."""
 
     def __init__(self, entity: np.ndarray | tuple[np.ndarray, ...]) -> None:
         self.raw = _raw_ids_ok(entity)
@@ -37,16 +40,16 @@ class _Encoder:
         self.tuple = isinstance(entity, tuple)
         self.parts = [] if self.raw else [pd.Index(np.unique(np.asarray(p))) for p in parts]
         self.sizes = [max(len(p), 1) for p in self.parts]
-        if int(np.prod(np.array(self.sizes, dtype=np.float64))) >= _RAW_ID_LIMIT:
+        if float(np.prod(np.array(self.sizes, dtype=np.float64))) >= 2.0**62:  # the combined code must fit in int64
+            raise ValueError("too many distinct entities for one event index")
+        self.seen: np.ndarray | None = None
+        if self.tuple:
+            combined = self._combine(parts)
+            self.seen = np.unique(combined[combined >= 0])
+        elif not self.raw and self.sizes[0] >= _RAW_ID_LIMIT:
             raise ValueError("too many distinct entities for one event index")
 
-    def encode(self, entity: np.ndarray | tuple[np.ndarray, ...]) -> np.ndarray:
-        if isinstance(entity, tuple) != self.tuple:
-            raise TypeError("entity shape differs from the one the index was built with")
-        if self.raw:
-            ids = np.asarray(entity, dtype=np.int64)
-            return np.where((ids >= 0) & (ids < _RAW_ID_LIMIT), ids, -1)
-        parts = entity if isinstance(entity, tuple) else (entity,)
+    def _combine(self, parts: tuple[np.ndarray, ...]) -> np.ndarray:
         codes = np.zeros(len(parts[0]), dtype=np.int64)
         unknown = np.zeros(len(parts[0]), dtype=bool)
         for index, size, values in zip(self.parts, self.sizes, parts, strict=True):
@@ -54,6 +57,20 @@ class _Encoder:
             unknown |= part < 0
             codes = codes * size + part
         return np.where(unknown, -1, codes)
+
+    def encode(self, entity: np.ndarray | tuple[np.ndarray, ...]) -> np.ndarray:
+        if isinstance(entity, tuple) != self.tuple:
+            raise TypeError("entity shape differs from the one the index was built with")
+        if self.raw:
+            ids = np.asarray(entity, dtype=np.int64)
+            return np.where((ids >= 0) & (ids < _RAW_ID_LIMIT), ids, -1)
+        codes = self._combine(entity if isinstance(entity, tuple) else (entity,))
+        if self.seen is None:
+            return codes
+        if len(self.seen) == 0:
+            return np.full(len(codes), -1, dtype=np.int64)
+        rank = np.minimum(np.searchsorted(self.seen, codes), len(self.seen) - 1)
+        return np.where((codes >= 0) & (self.seen[rank] == codes), rank, -1)
 
 
 def sort_order(key: np.ndarray, tiebreak: np.ndarray) -> np.ndarray:

@@ -1,7 +1,8 @@
 """Cutting keys and the world's per-person tables into parts by a hash of person_id.
 
 Each part holds all events of its persons, so features of its keys need no other part. The Dask engine runs
-one part per task; the chunked pandas path (score-all) runs them one after another to bound memory.
+one part per task; the chunked pandas path (feature_parts, on a world in memory) runs them one after another.
+score-all on a world on disk cuts persons into id ranges instead (riskrank.features.blocks), to read signals per range.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 Both engines run the same family functions (riskrank.features.block); the Dask engine splits keys and the
 world's per-person tables by person and runs each part on a worker, with the cross-person aggregates
-computed once. feature_parts yields the frame a part at a time, so memory stays bounded for a whole country.
+computed once. feature_parts yields the frame a part at a time, from a world prepared whole (bounded by the
+world); riskrank.features.blocks does the same from a world left on disk (bounded by the part).
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ from riskrank.features.events import to_days
 from riskrank.features.inputs import Prepared, check_keys, prepare
 from riskrank.features.partition import key_partitions, partition_count, split_by_person
 from riskrank.world import World, active_cases
+from riskrank.world_blocks import WorldOnDisk
 
 ENGINES = ("pandas", "dask")
 
 
-def _with_keys(keys: pd.DataFrame, features: pd.DataFrame) -> pd.DataFrame:
+def with_keys(keys: pd.DataFrame, features: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([keys[["case_id", "as_of"]].reset_index(drop=True), features.reset_index(drop=True)], axis=1)
 
 
@@ -49,7 +51,7 @@ def compute_features(world: World, keys: pd.DataFrame, engine: str = "pandas", c
         from riskrank.features.dask_engine import compute_on_dask
 
         features = compute_on_dask(checked, own, ctx, client=client)
-    return _with_keys(checked, features)
+    return with_keys(checked, features)
 
 
 def feature_parts(
@@ -67,7 +69,7 @@ def feature_parts(
         parts = _pandas_parts(checked, own, ctx, partition_count(len(checked), rows_per_partition=rows_per_part))
     del own  # the parts take over its tables (consumed as they are split); each part's go once it is computed
     for positions, features in parts:
-        yield _with_keys(checked.iloc[positions], features)
+        yield with_keys(checked.iloc[positions], features)
 
 
 def _pandas_parts(
@@ -83,7 +85,7 @@ def _pandas_parts(
             yield positions, compute_block(keys.iloc[positions].reset_index(drop=True), data, ctx)
 
 
-def active_keys(world: World, as_of: pd.Timestamp | str) -> pd.DataFrame:
+def active_keys(world: World | WorldOnDisk, as_of: pd.Timestamp | str) -> pd.DataFrame:
     as_of = pd.Timestamp(as_of).normalize()
     active = active_cases(world.cases, as_of).sort_values("case_id")
     as_of_column = np.full(len(active), as_of.to_datetime64(), dtype="datetime64[us]")

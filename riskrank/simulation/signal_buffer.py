@@ -41,7 +41,11 @@ class SignalBuffer:
         return sum(len(chunk[0]) for chunk in self._chunks if chunk[0] is not None)
 
     def frame(self, first_day: int, last_day: int) -> pd.DataFrame:
-        """All rows dated within [first_day, last_day], sorted by date then person.
+        """All rows dated within [first_day, last_day], sorted by person then date (rows of one person and day keep the
+        order they were added in).
+
+        Sorted by person so that a block of persons sits in a few Parquet row groups and can be read on its own
+        (riskrank.world_blocks): score-all reads the signals a block at a time instead of the whole world.
 
         Built one column at a time, releasing the chunks as it goes, so the peak stays near one copy.
         """
@@ -57,8 +61,9 @@ class SignalBuffer:
         days = take(2)
         order = np.flatnonzero((days >= first_day) & (days <= last_day))
         person = take(0)
-        # one int64 key (day, person): a single deterministic argsort instead of a multi-key lexsort
-        key = (days[order] - first_day) << 40 | person[order]
+        # one int64 key (person, day): a single deterministic argsort instead of a multi-key lexsort; days span a
+        # few years (< 2**16) and person ids stay below 2**47
+        key = person[order] << 16 | (days[order] - first_day)
         order = order[np.argsort(key, kind="stable")]
         del key
         columns: dict[str, object] = {"person_id": person[order]}

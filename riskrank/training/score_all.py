@@ -25,6 +25,7 @@ from riskrank.features.registry import FEATURE_SET_VERSION
 from riskrank.features.store import FeatureStore
 from riskrank.training.model import ScoringModel
 from riskrank.world import World
+from riskrank.world_blocks import WorldOnDisk
 
 ROWS_PER_PART = 100_000
 
@@ -64,7 +65,7 @@ def benefit_percentiles(benefits: np.ndarray, scores: np.ndarray) -> np.ndarray:
 def score_all(
     engine: Engine,
     model: ScoringModel,
-    world: World,
+    world: World | WorldOnDisk,
     as_of: pd.Timestamp,
     *,
     reasons_share: float = 0.02,
@@ -76,7 +77,9 @@ def score_all(
 ) -> ScoreAllResult:
     """Score every case active on `as_of` with `model`; resumes an unfinished run of the same date and model.
 
-    Memory: pass a world no one else holds (as the CLI does) and its tables are freed once features are prepared.
+    Memory: a WorldOnDisk (riskrank.world_blocks.open_world, as the CLI passes) has its signals read a block of
+    persons at a time, so the peak follows `rows_per_part`, not the world; a World in memory is prepared whole
+    (pass one no one else holds and its tables are freed once features are prepared).
 
     `on_start(total, already_scored)` is called once the work is known (for a progress bar)."""
     from riskrank.features.pipeline import active_keys
@@ -110,6 +113,10 @@ def score_all(
         parts = features.frames(day, case_ids=todo["case_id"].to_numpy())
     elif reuse:
         parts = features.frames(day, rows=rows_per_part)
+    elif isinstance(world, WorldOnDisk):
+        from riskrank.features.blocks import feature_blocks
+
+        parts = feature_blocks(world, todo, engine=feature_engine, client=client, rows_per_part=rows_per_part)
     else:
         from riskrank.features.pipeline import feature_parts
 

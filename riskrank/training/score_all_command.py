@@ -21,8 +21,9 @@ def score_all(
 ) -> None:
     """Score every case active on --as-of with models:/riskrank@champion into the operational store.
 
-    Features are computed a part at a time (or read back if `riskrank features --store` stored that date) and
-    written to the feature store with the scores; a run that was killed resumes where it stopped."""
+    Features are computed a part at a time, reading the world's signals one block of persons at a time (or read
+    back if `riskrank features --store` stored that date), and written to the feature store with the scores; a
+    run that was killed resumes where it stopped."""
     import sqlalchemy as sa
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -67,7 +68,7 @@ def score_all(
             progress.update(task, total=total, completed=done)
 
         def score(client: object = None):  # noqa: ANN202
-            # The world goes straight into score_all, which lets it go once features are prepared.
+            # Only the world's small tables are read here; score_all reads its signals a block of persons at a time.
             return run(get_engine(settings.database_url), model, _read_world(world_path, day), day,
                        reasons_share=reasons_share, feature_engine=engine, client=client, rows_per_part=rows_per_part,
                        progress=lambda n: progress.advance(task, n), on_start=on_start)
@@ -97,16 +98,16 @@ def score_all(
 
 
 def _read_world(path: Path, day):  # noqa: ANN001, ANN202 - pandas is imported lazily
-    """The world, checked to span `day`."""
+    """The world with its signals left on disk (read a block of persons at a time), checked to span `day`."""
     import pyarrow as pa
 
     from riskrank.features.commands import _world_span
-    from riskrank.world import read_world
+    from riskrank.world_blocks import open_world
 
     # Arrow's default pool keeps the buffers of the Parquet read after they are converted and freed; the system
     # allocator returns them, which lowers the peak of score-all by about a fifth (bench/RESULTS.md).
     pa.set_memory_pool(pa.system_memory_pool())
-    loaded = read_world(path, with_truth=False)
+    loaded = open_world(path)
     start, end = _world_span(loaded)
     if not (start <= day <= end):
         raise UserError(f"--as-of {day.date()} is outside the world ({start.date()} to {end.date()})")

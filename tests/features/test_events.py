@@ -31,6 +31,18 @@ def test_pair_entities_and_empty_indexes():
     assert np.isnan(empty.last_value(np.array([1]), np.array([5]))[0])
 
 
+def test_pairs_beyond_the_combined_code_limit_as_at_national_scale():
+    """2.2 M addresses x 2.2 M households pass 2**42 combined codes (scale 1.0 has 1.3 M x 3.4 M); only pairs seen count."""
+    n = 2_200_000
+    first, second = np.arange(n, dtype=np.int64) * 3, np.arange(n, dtype=np.int64)[::-1] + 10
+    index = EventIndex((first, second), np.full(n, 100), np.arange(n, dtype=np.float64))
+    who = (first[[0, 5, n - 1, 0]], second[[0, 5, n - 1, 1]])  # the last pair: both parts known, never together
+    np.testing.assert_array_equal(index.count(who, np.array([100, 100, 99, 100])), [1, 1, 0, 0])
+    np.testing.assert_array_equal(index.total(who, np.array([100, 100, 100, 100])), [0.0, 5.0, n - 1.0, 0.0])
+    empty = EventIndex((np.array([], np.int64), np.array([], np.int64)), np.array([], np.int64))
+    np.testing.assert_array_equal(empty.count((np.array([1]), np.array([2])), np.array([5])), [0])
+
+
 def test_missing_dates_never_match():
     days = to_days(pd.Series(pd.to_datetime(["2024-01-01", None])))
     assert days[1] == NO_DAY

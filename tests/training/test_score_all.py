@@ -22,6 +22,7 @@ from riskrank.features.store import FeatureStore
 from riskrank.settings import get_settings
 from riskrank.training.model import ScoringModel
 from riskrank.training.score_all import score_all
+from riskrank.world_blocks import open_world
 from tests.fixtures.models import ModelRegistry
 
 AS_OF = pd.Timestamp("2024-06-30")
@@ -89,13 +90,29 @@ def test_reuses_stored_features_of_that_date(tmp_path, tiny_world, champion, exp
     np.testing.assert_array_equal(stored(engine)["score"], want["score"])
 
 
+def test_a_world_on_disk_read_per_block_gives_the_same_scores_and_stored_features(tmp_path, tiny_world_dir, champion,
+                                                                                   expected):
+    """The CLI's path: signals read a block of persons at a time (riskrank.world_blocks), the same rows stored."""
+    want, frame = expected
+    engine = get_engine(f"sqlite:///{tmp_path / 'ops.db'}")
+    result = score_all(engine, champion, open_world(tiny_world_dir), AS_OF, reasons_share=SHARE, rows_per_part=2000)
+    assert not result.features_reused and result.scored_now == len(want)
+    rows = stored(engine)
+    np.testing.assert_array_equal(rows["case_id"], want["case_id"])
+    np.testing.assert_array_equal(rows["score"], want["score"])
+    pd.testing.assert_frame_equal(FeatureStore(engine).latest_frame(), frame, check_exact=False, rtol=1e-12)
+
+
 class Interrupted(Exception):
     pass
 
 
-def test_interrupted_run_resumes_with_one_score_per_active_case(tmp_path, tiny_world, champion, expected):
+@pytest.mark.parametrize("on_disk", [False, True])
+def test_interrupted_run_resumes_with_one_score_per_active_case(tmp_path, tiny_world, tiny_world_dir, champion, expected,
+                                                                on_disk):
     want, _ = expected
     engine = get_engine(f"sqlite:///{tmp_path / 'ops.db'}")
+    world = open_world(tiny_world_dir) if on_disk else tiny_world
     seen = []
 
     def stop_after_two_parts(n: int) -> None:
@@ -104,10 +121,10 @@ def test_interrupted_run_resumes_with_one_score_per_active_case(tmp_path, tiny_w
             raise Interrupted
 
     with pytest.raises(Interrupted):
-        score_all(engine, champion, tiny_world, AS_OF, reasons_share=SHARE, rows_per_part=2000, progress=stop_after_two_parts)
+        score_all(engine, champion, world, AS_OF, reasons_share=SHARE, rows_per_part=2000, progress=stop_after_two_parts)
     assert score_store.latest_run(engine) is None  # an unfinished run is invisible to serving
     assert len(stored(engine)) == sum(seen)
-    result = score_all(engine, champion, tiny_world, AS_OF, reasons_share=SHARE, rows_per_part=2000)
+    result = score_all(engine, champion, world, AS_OF, reasons_share=SHARE, rows_per_part=2000)
     assert result.resumed and result.scored_now == len(want) - sum(seen)
     rows = stored(engine)
     assert rows["case_id"].is_unique and len(rows) == len(want)
@@ -115,13 +132,15 @@ def test_interrupted_run_resumes_with_one_score_per_active_case(tmp_path, tiny_w
     assert rows["percentile"].notna().all()
 
 
-def test_dask_engine_gives_identical_scores(tmp_path, tiny_world, champion, expected):
+@pytest.mark.parametrize("on_disk", [False, True])
+def test_dask_engine_gives_identical_scores(tmp_path, tiny_world, tiny_world_dir, champion, expected, on_disk):
     from riskrank.features.dask_engine import cluster_client
 
     want, _ = expected
     engine = get_engine(f"sqlite:///{tmp_path / 'ops.db'}")
+    world = open_world(tiny_world_dir) if on_disk else tiny_world
     with cluster_client(n_workers=2) as client:
-        score_all(engine, champion, tiny_world, AS_OF, reasons_share=SHARE, feature_engine="dask", client=client,
+        score_all(engine, champion, world, AS_OF, reasons_share=SHARE, feature_engine="dask", client=client,
                   rows_per_part=3000)
     rows = stored(engine)
     np.testing.assert_array_equal(rows["case_id"], want["case_id"])
