@@ -39,12 +39,16 @@ outcomes = sa.Table(
 
 @lru_cache
 def get_engine(url: str, busy_timeout_seconds: float = 30.0) -> Engine:
-    """One engine per URL; SQLite gets WAL so readers never block the writer, and waits up to
-    `busy_timeout_seconds` for a writer's lock before failing with OperationalError.
+    """One engine per URL; SQLite gets WAL so readers never block the writer, `synchronous` as the
+    `sqlite_synchronous` setting says, and waits up to `busy_timeout_seconds` for a writer's lock before failing
+    with OperationalError.
 
     Bound parameters are never shown in errors or logs (hide_parameters): they hold case and investigation
     ids and free text."""
     if url.startswith("sqlite"):
+        from riskrank.settings import get_settings
+
+        synchronous = get_settings().sqlite_synchronous
         engine = sa.create_engine(
             url, hide_parameters=True, connect_args={"check_same_thread": False, "timeout": busy_timeout_seconds}
         )
@@ -53,7 +57,7 @@ def get_engine(url: str, busy_timeout_seconds: float = 30.0) -> Engine:
         def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute(f"PRAGMA synchronous={synchronous}")  # a Literal setting, never free text
             cur.close()
 
         return engine

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     demo: bool = False
     # Ed25519 private key (PEM file) that signs audit-log checkpoints; `riskrank audit-log keygen` makes one.
     audit_signing_key: Path | None = None
+    # SQLite's PRAGMA synchronous for the operational store. NORMAL: a committed audit entry survives a killed
+    # process, not a power loss; FULL: it survives that too, at about 0.2-0.3 ms per commit (docs/serving.md).
+    sqlite_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
     # How long a SQLite request waits for a lock before the service answers 503 with Retry-After.
     database_busy_timeout_seconds: float = Field(default=5.0, gt=0)
     # Largest request body the service reads; larger ones get 413.

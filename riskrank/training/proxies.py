@@ -1,12 +1,12 @@
 """Proxy screening: for each model input, how much it tells about a sensitive group beyond what it tells about
 the label.
 
-Within each label class of the training investigations (with action / without), and within each benefit where
-a stratum is given, the input's values are used to tell a group from the rest (ROC-AUC, folded so that 0.5 = no
-information and 1 = perfect); the cells' figures are averaged weighted by their size. Because it is measured within label classes, a feature that only
-differs between groups because their error rates differ scores near 0.5: what is left is the proxy part.
-Categorical inputs are scored through the group's share in each category (within the class), so that their
-figure reads the same way.
+Within each label class of the training investigations (with action / without), and within each benefit where a
+stratum is given, the input's values are used to tell a group from the rest (ROC-AUC, folded so that 0.5 = no
+information and 1 = perfect); the cells' figures are averaged weighted by their size. Because it is measured
+within label classes, a feature that only differs between groups because their error rates differ scores near
+0.5: what is left is the proxy part. Categorical inputs are scored through the group's share in each category
+(within the class), so that their figure reads the same way.
 """
 
 from __future__ import annotations
