@@ -144,6 +144,10 @@ def _append_in(conn: Connection, tip: tuple[int, str] | None, items: Sequence[Fi
         tip = _read_head(conn)
         if tip is None:
             if conn.execute(sa.select(audit_log.c.seq).limit(1)).first() is not None:
+                # SQLite's reads before a write are not one snapshot: another writer may have committed the head
+                # together with its entries between the two reads. Only a head still missing now was removed.
+                if _read_head(conn) is not None:
+                    raise _StaleTip
                 raise AuditHeadMissing("the audit log has entries but its head row is missing; appends are refused")
             try:
                 conn.execute(audit_head.insert().values(id=1, seq=0, hash=GENESIS))
