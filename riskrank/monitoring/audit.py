@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from riskrank.errors import UserError
-from riskrank.training.fairness import SENSITIVE_REFERENCES, bootstrap_cells
+from riskrank.training.fairness import SENSITIVE_REFERENCES, bootstrap_cells, cell_rates
 
 METRICS: tuple[str, ...] = ("selection_rate", "precision", "fpr", "fnr", "found_to_selected")
 METRIC_LABELS: dict[str, str] = {
@@ -196,20 +196,20 @@ def _check_groups(rows: pd.DataFrame, group_col: str) -> list[str]:
 
 def _labelled_estimate(cells: np.ndarray) -> dict[str, np.ndarray]:
     """Per-group confusion matrices and metrics of a fully labelled table from cell counts shaped
-    (..., groups, selected 0/1, outcome 0/1)."""
+    (..., groups, selected 0/1, outcome 0/1); selection rate, precision and FPR are the gate's (cell_rates)."""
+    gate = cell_rates(cells)
     with np.errstate(divide="ignore", invalid="ignore"):
         tn, fn, fp, tp = (cells[..., s, o].astype(float) for s, o in ((0, 0), (0, 1), (1, 0), (1, 1)))
         size = tn + fn + fp + tp
         selected = fp + tp
         positives = fn + tp
         recall = tp / positives
-        selection_rate = selected / size
         return {
             "population_share": size / size.sum(axis=-1, keepdims=True),
             "selected_share": selected / selected.sum(axis=-1, keepdims=True), "population_size": size,
             "base_rate": positives / size, "tp": tp, "fp": fp, "fn": fn, "tn": tn,
-            "selection_rate": selection_rate, "precision": tp / selected, "fpr": fp / (fp + tn), "fnr": fn / positives,
-            "errors_found_share": recall, "found_to_selected": recall / selection_rate,
+            "selection_rate": gate["selection_rate"], "precision": gate["precision"], "fpr": gate["fpr"],
+            "fnr": fn / positives, "errors_found_share": recall, "found_to_selected": recall / gate["selection_rate"],
         }
 
 

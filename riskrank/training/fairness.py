@@ -54,7 +54,7 @@ class GroupRatio:
         return asdict(self) | {"key": self.key}
 
 
-def _rates(cells: np.ndarray) -> dict[str, np.ndarray]:
+def cell_rates(cells: np.ndarray) -> dict[str, np.ndarray]:
     """Rates per group from cell counts shaped (..., groups, selected 0/1, label 0/1); NaN where undefined."""
     n = cells.sum(axis=(-2, -1)).astype(float)
     sel = cells[..., 1, :].sum(axis=-1).astype(float)
@@ -83,7 +83,7 @@ def _standardised(cells: np.ndarray, g: int, r: int, metric: str) -> tuple[np.nd
     group's rate, averaged with the stratum's share of the metric's denominator over all groups (selection rate:
     cases; FPR: negatives; precision: selected). Strata where either group has no denominator are left out of
     both, so the two rates are always compared over the same strata. cells: (..., strata, groups, 2, 2)."""
-    rates = _rates(cells)
+    rates = cell_rates(cells)
     denominator = {"selection_rate": "n", "fpr": "negatives", "precision": "selected"}[metric]
     weight = rates[denominator].sum(axis=-1)  # (..., strata)
     rg, rr = rates[metric][..., g], rates[metric][..., r]
@@ -144,7 +144,7 @@ def group_ratios(frame: pd.DataFrame, attribute: str, selected: str = "selected"
     counts = np.bincount(flat, minlength=int(np.prod(shape)))
     point_cells = counts.reshape(shape)
     boot_cells = bootstrap_cells(point_cells, n_boot, np.random.default_rng(seed))
-    point, boot = _rates(point_cells.sum(axis=0)), _rates(boot_cells.sum(axis=1))
+    point, boot = cell_rates(point_cells.sum(axis=0)), cell_rates(boot_cells.sum(axis=1))
     r = names.index(ref)
     scope = f"within_{stratum}" if stratum else OVERALL
 
