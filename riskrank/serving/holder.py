@@ -119,8 +119,8 @@ class ModelHolder:
                 self.current, self.failure = snapshot, None
                 log.info("now serving %s version %s (was %s)", self.settings.model_name, wanted,
                          current.version if current else None)
-            elif current is not None and _key(*self._source_of(current.model)) != _snapshot_key(current):
-                self.current = self._build(current.model)
+            elif current is not None and _key(*(source := self._source_of(current.model))) != _snapshot_key(current):
+                self.current = self._build(current.model, source)
                 log.info("scores refreshed: %s", _describe(self.current))
             if same_model and self.failure is not None and self.failure.version != wanted:
                 self.failure = None  # the alias moved back to the serving version: nothing is pending any more
@@ -135,8 +135,9 @@ class ModelHolder:
             return "run", run
         return "features", features_as_of
 
-    def _build(self, model: ScoringModel) -> Snapshot:
-        kind, source = self._source_of(model)
+    def _build(self, model: ScoringModel, source_of: tuple[str, Any] | None = None) -> Snapshot:
+        """The snapshot of `model`'s scores from `source_of` (looked up when not given)."""
+        kind, source = source_of or self._source_of(model)
         if kind == "run":
             stored, explanations = score_store.load_scores(get_engine(self.settings.database_url), source)
             return from_run(model, stored, explanations, self.feature_source)
