@@ -127,8 +127,7 @@ class FeatureStore:
     # -- writing a snapshot in parts (riskrank score-all), each in the caller's transaction -------------------
     def clear(self, conn: Connection, as_of: dt.date) -> None:
         """Remove the rows of `as_of` and its snapshot entry: readers no longer see it as written."""
-        conn.execute(sa.delete(self.snapshots).where(
-            (self.snapshots.c.feature_set_version == self.version) & (self.snapshots.c.as_of == as_of)))
+        conn.execute(sa.delete(self.snapshots).where(self._snapshot_of(as_of)))
         conn.execute(sa.delete(self.table).where(self.table.c.as_of == as_of))
 
     def append(self, conn: Connection, frame: pd.DataFrame, as_of: Any) -> None:
@@ -139,15 +138,17 @@ class FeatureStore:
 
     def mark_complete(self, conn: Connection, as_of: dt.date, rows: int) -> None:
         """Record `as_of` as a complete snapshot of `rows` rows (latest_as_of and latest_frame then use it)."""
-        conn.execute(sa.delete(self.snapshots).where(
-            (self.snapshots.c.feature_set_version == self.version) & (self.snapshots.c.as_of == as_of)))
+        conn.execute(sa.delete(self.snapshots).where(self._snapshot_of(as_of)))
         conn.execute(sa.insert(self.snapshots).values(
             feature_set_version=self.version, as_of=as_of, rows=rows, written_at=dt.datetime.now(dt.UTC)))
 
+    def _snapshot_of(self, as_of: dt.date) -> sa.ColumnElement[bool]:
+        """The snapshot entry of `as_of` for this feature set."""
+        return (self.snapshots.c.feature_set_version == self.version) & (self.snapshots.c.as_of == as_of)
+
     def snapshot_rows(self, as_of: Any) -> int | None:
         """How many rows the complete snapshot of `as_of` holds, or None when there is none."""
-        query = sa.select(self.snapshots.c.rows).where(
-            (self.snapshots.c.feature_set_version == self.version) & (self.snapshots.c.as_of == _as_date(as_of)))
+        query = sa.select(self.snapshots.c.rows).where(self._snapshot_of(_as_date(as_of)))
         with self.engine.connect() as conn:
             rows = conn.execute(query).scalar()
         return None if rows is None else int(rows)
