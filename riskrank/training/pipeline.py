@@ -142,13 +142,9 @@ def run_training(world_dir: str | Path, options: TrainOptions | None = None, set
     train, valid, test = (training.part(s) for s in ("train", "valid", "test"))
     pop, capacity, note = _population(world, training, options, step)
     family = options.family()
-    reference = None
-    if any(w > 0 for w in family):
-        step("features of active cases on validation-month dates (the fairness penalty's reference rows)")
-        reference = fair_sweep.reference_rows(world, training.bounds, engine=options.engine)
     step(f"fitting LightGBM on {len(train):,} investigations, {len(inputs)} inputs, fairness weight(s) "
          f"{', '.join(f'{w:g}' for w in family)}")
-    members = fair_sweep.sweep(train, valid, inputs, pop, capacity, family, options.params, reference)
+    members = fair_sweep.sweep(train, valid, inputs, pop, capacity, family, options.params)
     chosen, why = fair_sweep.choose(members)
     result = chosen.fit
     step("evaluating")
