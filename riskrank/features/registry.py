@@ -83,6 +83,8 @@ _MISSING: dict[str, tuple[str, str]] = {
     "adults_at_address": ("no address change on record", "ingen adressändring registrerad"),
     "days_since_permit_expiry": ("no expired residence permit on record", "inget utgånget uppehållstillstånd registrerat"),
     "days_since_notification": ("no notification on record", "ingen underrättelse registrerad"),
+    "days_since_notification_this_case": ("no notification about this case on record",
+                                          "ingen underrättelse om detta ärende registrerad"),
     "days_since_investigation_closed": ("no earlier investigation on record", "ingen tidigare utredning registrerad"),
     "assistance_hours_monthly_mean_12m": ("no assistance hours reported", "inga assistanstimmar rapporterade"),
 }
@@ -208,6 +210,10 @@ _NOTIFICATIONS = [
        "Underrättelser eller tips om personen från alla avsändare, senaste 12 månaderna", list(IMPULSE_SOURCES), monotone=1),
     _f("days_since_notification", "float", "Days since the latest notification or tip about the person",
        "Dagar sedan senaste underrättelse eller tips om personen", list(IMPULSE_SOURCES)),
+    _f("notifications_this_case_12m", "int", "Notifications or tips about this case, last 12 months",
+       "Underrättelser eller tips om detta ärende, senaste 12 månaderna", list(IMPULSE_SOURCES), monotone=1),
+    _f("days_since_notification_this_case", "float", "Days since the latest notification or tip about this case",
+       "Dagar sedan senaste underrättelse eller tips om detta ärende", list(IMPULSE_SOURCES)),
 ]
 
 _INVESTIGATIONS = [

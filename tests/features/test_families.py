@@ -140,6 +140,22 @@ def test_notification_family_counts_by_source_and_age_of_latest():
     assert r["days_since_notification"] == 1
 
 
+def test_notifications_about_this_case_leave_out_the_persons_other_cases():
+    b = WorldBuilder().person(1).case(10, 1, "foraldrapenning", "2021-01-01").case(11, 1, "barnbidrag", "2021-01-01")
+    b.signal(1, "2022-01-01", "notification", case_id=10, source="public")  # this case, over 12 months ago
+    b.signal(1, "2023-03-01", "notification", case_id=10, source="agency")
+    b.signal(1, "2023-06-20", "notification", case_id=11, source="public")  # the person's other case
+    b.signal(1, "2023-06-25", "notification", source="handler")  # about the person, no case named
+    b.signal(1, "2023-07-01", "notification", case_id=10, source="public")  # after as-of
+    this, other = row(b.build(), 10), row(b.build(), 11)
+    assert this["notifications_12m"] == other["notifications_12m"] == 3  # the person's count holds all three
+    assert this["notifications_this_case_12m"] == 1
+    assert this["days_since_notification_this_case"] == (pd.Timestamp(AS_OF) - pd.Timestamp("2023-03-01")).days
+    assert other["notifications_this_case_12m"] == 1 and other["days_since_notification_this_case"] == 10
+    lone = row(WorldBuilder().person(2).case(20, 2, "barnbidrag", "2021-01-01").build(), 20)
+    assert lone["notifications_this_case_12m"] == 0 and math.isnan(lone["days_since_notification_this_case"])
+
+
 def test_investigation_family_known_outcomes_and_open_ones():
     b = WorldBuilder().person(1).case(10, 1, "bostadsbidrag", "2021-01-01").case(11, 1, "barnbidrag", "2021-01-01")
     b.investigation(1, 10, "2022-01-01", "2022-03-01", action=True, detected=5000, police=True)

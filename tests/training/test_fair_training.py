@@ -148,6 +148,21 @@ def test_choose_takes_the_unconstrained_model_when_it_passes():
     assert chosen.weight == 0 and "already passes" in why
 
 
+def _ratio(point: float, low: float, high: float) -> GroupRatio:
+    return GroupRatio("sex", "F", "M", "fpr", point, low, high, low, high, 40, 0.1, 0.1, "within_benefit")
+
+
+def test_without_a_passing_member_the_one_that_fails_least_clearly_is_chosen():
+    clear = Member(0, None, 0.8, [_ratio(1.4, 1.3, 1.5)], GateResult("fairness", False, "", {"scope": "within_benefit"}),
+                   1.0)  # type: ignore[arg-type]
+    # a wild point estimate on a wide interval does not fail; only the narrow 1.3 (1.05..1.6) does, barely
+    barely = Member(5, None, 0.7, [_ratio(3.0, 0.9, 9.0), _ratio(1.3, 1.05, 1.6)],
+                    GateResult("fairness", False, "", {"scope": "within_benefit"}), 1.0)  # type: ignore[arg-type]
+    assert clear.excess() == pytest.approx(np.log(1.3)) and barely.excess() == pytest.approx(np.log(1.05))
+    chosen, why = choose([clear, barely])
+    assert chosen.weight == 5 and "least clearly" in why and "will refuse" in why
+
+
 def test_choose_without_a_passing_member_says_it_will_be_refused():
     chosen, why = choose([_member(0, 0.80, False, 1.9), _member(1, 0.70, False, 1.4), _member(3, 0.6, False, 0.6)])
     assert chosen.weight == 1 and "will refuse" in why

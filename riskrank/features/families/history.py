@@ -27,6 +27,13 @@ def notification_features(keys: pd.DataFrame, prepared: Prepared, ctx: Context) 
     every = EventIndex(s["person_id"].to_numpy(), s["day"].to_numpy())
     out["notifications_12m"] = every.count(person, day, since=day - YEAR_DAYS)
     out["days_since_notification"] = days_since(day, every.last_day(person, day))
+    # The same, only for notifications about this case: a person's count also holds tips about their other
+    # cases, so people with more benefits (more often women) look riskier in each (docs/training.md).
+    about_case = s.loc[s["case_id"] >= 0]  # -1: a notification about the person, no case named
+    on_case = EventIndex(about_case["case_id"].to_numpy(), about_case["day"].to_numpy())
+    case = keys["case_id"].to_numpy(np.int64)
+    out["notifications_this_case_12m"] = on_case.count(case, day, since=day - YEAR_DAYS)
+    out["days_since_notification_this_case"] = days_since(day, on_case.last_day(case, day))
     return out
 
 
