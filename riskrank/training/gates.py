@@ -85,11 +85,6 @@ def _fails(r: GroupRatio, low: float, high: float) -> bool:
     return not (low <= r.ratio <= high) and not (r.gate_low <= 1.0 <= r.gate_high)
 
 
-def judged_scope(ratios: Iterable[GroupRatio]) -> str:
-    """The ratios within benefits where the list has them (JUDGED_SCOPE), else the overall ones."""
-    return JUDGED_SCOPE if any(r.scope == JUDGED_SCOPE for r in ratios) else OVERALL
-
-
 def beyond_noise(r: GroupRatio) -> float:
     """How far a failing ratio's gate interval lies from 1, in log units (0 for a ratio that does not fail): the
     measure of how clearly a model is unfair, which a few cases' wide interval cannot inflate."""
@@ -107,7 +102,7 @@ def fairness_gate(ratios: Iterable[GroupRatio], low: float = FAIR_LOW, high: flo
     investigated benefit is selected more often overall even by a model that ranks it fairly within each benefit
     (docs/training.md, age band 45-64). Overall ratios that would fail are named in the detail, not judged."""
     ratios = list(ratios)
-    scope = judged_scope(ratios)
+    scope = JUDGED_SCOPE if any(r.scope == JUDGED_SCOPE for r in ratios) else OVERALL
     failing, judged, skipped, reported = [], 0, [], []
     for r in ratios:
         if r.support < min_support or not np.isfinite(r.ratio):
