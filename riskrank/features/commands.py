@@ -9,7 +9,8 @@ import typer
 from riskrank.errors import UserError
 
 
-def _parse_date(text: str):  # noqa: ANN202 - returns pandas.Timestamp; pandas is imported lazily
+def parse_date(text: str):  # noqa: ANN202 - returns pandas.Timestamp; pandas is imported lazily
+    """An --as-of date at day precision; a UserError naming the text otherwise (shared by the CLI's commands)."""
     import pandas as pd
 
     try:
@@ -18,7 +19,7 @@ def _parse_date(text: str):  # noqa: ANN202 - returns pandas.Timestamp; pandas i
         raise UserError(f"--as-of {text!r} is not a date (use YYYY-MM-DD)") from None
 
 
-def _world_span(world) -> tuple:  # noqa: ANN001 - a World, or a WorldOnDisk (riskrank.world_blocks)
+def world_span(world) -> tuple:  # noqa: ANN001 - a World, or a WorldOnDisk (riskrank.world_blocks)
     import pandas as pd
 
     from riskrank.world_blocks import WorldOnDisk
@@ -52,7 +53,7 @@ def features(
         raise UserError(f"--engine {engine!r} is not one of {', '.join(ENGINES)}")
     if scheduler and engine != "dask":
         raise UserError("--scheduler needs --engine dask")
-    day = _parse_date(as_of)
+    day = parse_date(as_of)
     out_path = Path(out)
     if out_path.suffix != ".parquet":
         raise UserError(f"--out {out} should be a .parquet file")
@@ -66,7 +67,7 @@ def features(
         from riskrank.world import read_world
 
         loaded = read_world(world_path, with_truth=False)
-    start, end = _world_span(loaded)
+    start, end = world_span(loaded)
     if not (start <= day <= end):
         raise UserError(f"--as-of {day.date()} is outside the world ({start.date()} to {end.date()})")
 

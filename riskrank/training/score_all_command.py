@@ -28,7 +28,7 @@ def score_all(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    from riskrank.features.commands import _parse_date
+    from riskrank.features.commands import parse_date
     from riskrank.features.pipeline import ENGINES
 
     console = Console(stderr=True)
@@ -38,7 +38,7 @@ def score_all(
         raise UserError("--scheduler needs --engine dask")
     if not 0.0 <= reasons_share <= 1.0:
         raise UserError(f"--reasons-share must be between 0 and 1, got {reasons_share}")
-    day = _parse_date(as_of)
+    day = parse_date(as_of)
     world_path = Path(world)
     if not world_path.is_dir():
         raise UserError(f"--world {world} is not a folder")
@@ -101,14 +101,14 @@ def _read_world(path: Path, day):  # noqa: ANN001, ANN202 - pandas is imported l
     """The world with its signals left on disk (read a block of persons at a time), checked to span `day`."""
     import pyarrow as pa
 
-    from riskrank.features.commands import _world_span
+    from riskrank.features.commands import world_span
     from riskrank.world_blocks import open_world
 
     # Arrow's default pool keeps the buffers of the Parquet read after they are converted and freed; the system
     # allocator returns them, which lowers the peak of score-all by about a fifth (bench/RESULTS.md).
     pa.set_memory_pool(pa.system_memory_pool())
     loaded = open_world(path)
-    start, end = _world_span(loaded)
+    start, end = world_span(loaded)
     if not (start <= day <= end):
         raise UserError(f"--as-of {day.date()} is outside the world ({start.date()} to {end.date()})")
     return loaded
