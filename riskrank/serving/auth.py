@@ -71,15 +71,17 @@ class Authenticator:
     def cached(self, token: str) -> User | None:
         """The user if a fresh lookup of `token` is cached, else None: no database round trip, so an async
         endpoint can call it on the event loop."""
-        hit = self._cache.get(hash_token(token))
-        return hit[1] if hit is not None and hit[0] > time.monotonic() else None
+        return self._fresh(hash_token(token), time.monotonic())
+
+    def _fresh(self, digest: str, now: float) -> User | None:
+        hit = self._cache.get(digest)
+        return hit[1] if hit is not None and hit[0] > now else None
 
     def user_for(self, token: str) -> User | None:
         digest = hash_token(token)
         now = time.monotonic()
-        hit = self._cache.get(digest)
-        if hit is not None and hit[0] > now:
-            return hit[1]
+        if (user := self._fresh(digest, now)) is not None:
+            return user
         with self._engine.connect() as conn:
             row = conn.execute(
                 sa.select(users.c.name, users.c.role, users.c.token_sha256).where(
