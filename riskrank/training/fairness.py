@@ -25,6 +25,9 @@ OVERALL = "overall"
 # Reference group per sensitive attribute (None: the largest group), for the gate, the audit and the reports.
 SENSITIVE_REFERENCES: dict[str, str | None] = {"sex": "M", "age_band": None, "born_abroad": "False"}
 STRATUM = "benefit"  # fairness is also measured within each benefit (capacity is set per benefit)
+# The bootstrap's unit in an evaluation population: a case, whatever its number of dates. A code per case (not
+# the case id, which the logged population does not carry), so that training and `promote` resample alike.
+CLUSTER = "case_key"
 
 
 @dataclass(frozen=True)
@@ -94,17 +97,48 @@ def _standardised(cells: np.ndarray, g: int, r: int, metric: str) -> tuple[np.nd
         return (np.where(usable, rg, 0.0) * w).sum(axis=-1) / total, (np.where(usable, rr, 0.0) * w).sum(axis=-1) / total
 
 
-def bootstrap_cells(counts: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+def cluster_patterns(cells: np.ndarray, clusters: np.ndarray, n_cells: int) -> tuple[np.ndarray, np.ndarray]:
+    """The units of a cluster bootstrap: every distinct vector of cell counts a cluster has (shape (P, n_cells))
+    and how many clusters have it. `cells` is each row's cell index, `clusters` its cluster (a case, scored on
+    several evaluation dates). Clusters with the same counts are interchangeable in a resample, so drawing patterns
+    by their multiplicity is drawing clusters, over a few thousand patterns instead of 100,000s of clusters."""
+    owner = pd.factorize(clusters)[0].astype(np.int64)
+    pairs, count = np.unique(owner * n_cells + cells, return_counts=True)
+    owner, cell = pairs // n_cells, pairs % n_cells
+    single = np.bincount(owner)[owner] == 1
+    # Most clusters sit in one cell on every date: their pattern is (cell, count).
+    base = int(count.max()) + 1
+    keys, single_sizes = np.unique(cell[single] * base + count[single], return_counts=True)
+    single_patterns = np.zeros((len(keys), n_cells))
+    single_patterns[np.arange(len(keys)), keys // base] = keys % base
+    # The rest (selected on some dates only, an error that starts or ends) are deduplicated as dense rows.
+    rows, row = np.unique(owner[~single], return_inverse=True)
+    dense = np.zeros((len(rows), n_cells), dtype=np.min_scalar_type(base))
+    dense[row, cell[~single]] = count[~single]
+    multi_patterns, multi_sizes = np.unique(dense, axis=0, return_counts=True)
+    return np.vstack([single_patterns, multi_patterns]), np.concatenate([single_sizes, multi_sizes])
+
+
+def bootstrap_cells(counts: np.ndarray, n_boot: int, rng: np.random.Generator,
+                    clusters: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """`n_boot` bootstrap draws of cell counts shaped (..., 2 selected, 2 label), as (n_boot, *counts.shape).
 
     Resampling rows with replacement is drawing the cell counts from a multinomial: cheap even for millions of
-    rows. Then the selected cases of each draw are split anew into hits and misses by a Jeffreys draw,
+    rows. With `clusters` (cluster_patterns of the rows) whole clusters are resampled instead: the same case
+    scored on six evaluation dates is one observation, not six, and resampling its rows apart would make the
+    intervals too narrow (on a scale-0.05 world the capacity selection's 684 rows were 275-351 cases).
+    Then the selected cases of each draw are split anew into hits and misses by a Jeffreys draw,
     Beta(hits + 1/2, misses + 1/2): a plain bootstrap keeps an empty cell empty, so a group with no hit among its
     12 selected cases would keep none in every resample and its precision ratio 0 would look certain (0..0),
     where chance alone gives it 7 % of the time. Only the split of the selected cases changes, so selection
     rates keep the plain bootstrap's interval."""
-    flat = counts.ravel()
-    cells = rng.multinomial(int(flat.sum()), flat / flat.sum(), size=n_boot).reshape((n_boot, *counts.shape)).astype(float)
+    if clusters is None:
+        flat = counts.ravel()
+        drawn = rng.multinomial(int(flat.sum()), flat / flat.sum(), size=n_boot)
+    else:
+        patterns, sizes = clusters
+        drawn = rng.multinomial(int(sizes.sum()), sizes / sizes.sum(), size=n_boot) @ patterns
+    cells = drawn.reshape((n_boot, *counts.shape)).astype(float)
     hits, misses = cells[..., 1, 1], cells[..., 1, 0]
     share = rng.beta(hits + 0.5, misses + 0.5)
     cells[..., 1, 1], cells[..., 1, 0] = share * (hits + misses), (1 - share) * (hits + misses)
@@ -113,16 +147,18 @@ def bootstrap_cells(counts: np.ndarray, n_boot: int, rng: np.random.Generator) -
 
 def group_ratios(frame: pd.DataFrame, attribute: str, selected: str = "selected", label: str = "label",
                  reference: str | None = None, n_boot: int = N_BOOT, seed: int = 0, level: float = REPORT_LEVEL,
-                 gate_level: float = GATE_LEVEL, stratum: str | None = None) -> list[GroupRatio]:
+                 gate_level: float = GATE_LEVEL, stratum: str | None = None,
+                 cluster: str | None = None) -> list[GroupRatio]:
     """Ratios of every non-reference group of `attribute` to the reference group, with bootstrap intervals.
 
     With `stratum` (e.g. "benefit") the ratios are within strata: each group's rate is standardised to the same
     mix of strata (see _standardised), so a disparity that only reflects how groups spread over strata with
     different selection intensity does not show; the ratios carry scope "within_<stratum>".
-    Rows with a missing attribute are left out. The bootstrap resamples rows with replacement and keeps each
-    row's selection as it was (the uncertainty is in who happened to be in the data, not in the ranking).
+    Rows with a missing attribute are left out. The bootstrap resamples rows with replacement, or with `cluster`
+    (a column such as case_id) whole clusters of rows, and keeps each row's selection as it was (the uncertainty is
+    in who happened to be in the data, not in the ranking).
     """
-    columns = [attribute, selected, label] + ([stratum] if stratum else [])
+    columns = list(dict.fromkeys([attribute, selected, label] + [c for c in (stratum, cluster) if c]))
     data = frame.loc[frame[attribute].notna(), columns]
     if data.empty:
         return []
@@ -143,7 +179,8 @@ def group_ratios(frame: pd.DataFrame, attribute: str, selected: str = "selected"
     flat = ((strata * len(names) + codes) * 2 + sel) * 2 + lab
     counts = np.bincount(flat, minlength=int(np.prod(shape)))
     point_cells = counts.reshape(shape)
-    boot_cells = bootstrap_cells(point_cells, n_boot, np.random.default_rng(seed))
+    patterns = cluster_patterns(flat, data[cluster].to_numpy(), len(counts)) if cluster else None
+    boot_cells = bootstrap_cells(point_cells, n_boot, np.random.default_rng(seed), patterns)
     point, boot = cell_rates(point_cells.sum(axis=0)), cell_rates(boot_cells.sum(axis=1))
     r = names.index(ref)
     scope = f"within_{stratum}" if stratum else OVERALL
@@ -180,27 +217,31 @@ def group_ratios(frame: pd.DataFrame, attribute: str, selected: str = "selected"
 
 def fairness_report(frame: pd.DataFrame, attributes: Mapping[str, str | None], selected: str = "selected",
                     label: str = "label", n_boot: int = N_BOOT, seed: int = 0,
-                    stratum: str | None = None) -> list[GroupRatio]:
+                    stratum: str | None = None, cluster: str | None = None) -> list[GroupRatio]:
     """`attributes` maps each sensitive column to its reference group (None: the largest group). With `stratum`
-    (a column of `frame`), the within-stratum ratios follow the overall ones."""
+    (a column of `frame`), the within-stratum ratios follow the overall ones; with `cluster`, the bootstrap
+    resamples its clusters."""
     out: list[GroupRatio] = []
     for attribute, reference in attributes.items():
         if attribute in frame.columns:
-            out.extend(group_ratios(frame, attribute, selected, label, reference, n_boot, seed))
+            out.extend(group_ratios(frame, attribute, selected, label, reference, n_boot, seed, cluster=cluster))
     if stratum is not None and stratum in frame.columns:
         for attribute, reference in attributes.items():
             if attribute in frame.columns:
-                out.extend(group_ratios(frame, attribute, selected, label, reference, n_boot, seed, stratum=stratum))
+                out.extend(group_ratios(frame, attribute, selected, label, reference, n_boot, seed, stratum=stratum,
+                                        cluster=cluster))
     return out
 
 
 def selection_fairness(population: pd.DataFrame, selected: np.ndarray, label: str = "label", n_boot: int = N_BOOT,
                        seed: int = 0) -> list[GroupRatio]:
     """The fairness of a selection from an evaluation population, as the training run and the promotion gate
-    measure it: every sensitive attribute present, overall and within benefits."""
+    measure it: every sensitive attribute present, overall and within benefits, the bootstrap resampling cases
+    (a case is scored on every evaluation date it is active)."""
     refs = {a: r for a, r in SENSITIVE_REFERENCES.items() if a in population.columns}
     frame = population.assign(selected=np.asarray(selected).astype(int))
-    return fairness_report(frame, refs, "selected", label, n_boot=n_boot, seed=seed, stratum=STRATUM)
+    cluster = CLUSTER if CLUSTER in frame.columns else None
+    return fairness_report(frame, refs, "selected", label, n_boot=n_boot, seed=seed, stratum=STRATUM, cluster=cluster)
 
 
 def ratios_frame(ratios: list[GroupRatio]) -> pd.DataFrame:

@@ -1,7 +1,7 @@
 """Promotion gates: pure decisions over numbers, so they can be tested on hand-made metrics.
 
 - Hit-rate gate: the challenger's hit rate at capacity must not be worse than the champion's beyond noise.
-  On the same evaluation rows (paired) the difference is bootstrapped over the rows either model selects;
+  On the same evaluation rows (paired) the difference is bootstrapped over the cases either model selects;
   without shared rows a normal approximation for two independent proportions is used. The gate fails only
   when the one-sided upper bound (95 %) of challenger - champion is below zero.
 - Fairness gate: every group ratio within benefits (selection rate, false-positive rate, precision; see
@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
 from riskrank.errors import UserError
 from riskrank.training.fairness import OVERALL, STRATUM, GroupRatio
@@ -36,8 +37,9 @@ class GateResult:
 
 
 def paired_hit_rate_gate(label, challenger_selected, champion_selected, n_boot: int = 1000, seed: int = 0,
-                         confidence: float = CONFIDENCE) -> GateResult:
-    """Both models select from the same rows; bootstrap the hit-rate difference over rows either one selected."""
+                         confidence: float = CONFIDENCE, clusters=None) -> GateResult:
+    """Both models select from the same rows; bootstrap the hit-rate difference over rows either one selected, or
+    over `clusters` (one code per case): a case selected on several evaluation dates is one observation."""
     y = np.asarray(label, dtype=float)
     a = np.asarray(challenger_selected, dtype=bool)
     b = np.asarray(champion_selected, dtype=bool)
@@ -47,11 +49,13 @@ def paired_hit_rate_gate(label, challenger_selected, champion_selected, n_boot: 
     y, a, b = y[union], a[union], b[union]
     rate_a, rate_b = y[a].mean(), y[b].mean()
     diff = float(rate_a - rate_b)
+    unit = pd.factorize(np.asarray(clusters)[union])[0] if clusters is not None else np.arange(len(y))
+    sums = [np.bincount(unit, weights=w) for w in (y * a, a, y * b, b)]
     rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(y), (n_boot, len(y)))
-    ya, aa, bb = y[idx], a[idx], b[idx]
+    idx = rng.integers(0, len(sums[0]), (n_boot, len(sums[0])))
+    hits_a, n_a, hits_b, n_b = (s[idx].sum(1) for s in sums)
     with np.errstate(invalid="ignore", divide="ignore"):
-        diffs = (ya * aa).sum(1) / aa.sum(1) - (ya * bb).sum(1) / bb.sum(1)
+        diffs = hits_a / n_a - hits_b / n_b
     diffs = diffs[np.isfinite(diffs)]
     upper = float(np.quantile(diffs, confidence)) if len(diffs) else diff
     return _hit_gate(float(rate_a), float(rate_b), diff, upper, "paired bootstrap", int(a.sum()), int(b.sum()))
@@ -103,7 +107,7 @@ def fairness_gate(ratios: Iterable[GroupRatio], low: float = FAIR_LOW, high: flo
     (docs/training.md, age band 45-64). Overall ratios that would fail are named in the detail, not judged."""
     ratios = list(ratios)
     scope = JUDGED_SCOPE if any(r.scope == JUDGED_SCOPE for r in ratios) else OVERALL
-    failing, judged, skipped, reported = [], 0, [], []
+    failing, judged, skipped, reported, unsure = [], 0, [], [], []
     for r in ratios:
         if r.support < min_support or not np.isfinite(r.ratio):
             skipped.append(r.key)
@@ -115,6 +119,8 @@ def fairness_gate(ratios: Iterable[GroupRatio], low: float = FAIR_LOW, high: flo
         judged += 1
         if _fails(r, low, high):
             failing.append(r)
+        elif not (low <= r.ratio <= high):
+            unsure.append(r)
 
     def describe(r: GroupRatio) -> str:
         return (f"{r.attribute}={r.group} vs {r.reference}: {r.metric} ratio {r.ratio:.2f} "
@@ -125,12 +131,18 @@ def fairness_gate(ratios: Iterable[GroupRatio], low: float = FAIR_LOW, high: flo
         detail = f"{what}: " + "; ".join(describe(r) for r in failing)
     else:
         detail = f"none of {judged} judged {what} ratios outside {low}..{high} beyond noise"
+    if unsure:
+        # A pass on a small evaluation population is no evidence of fairness: say which ratios it could not judge.
+        detail += (" [outside the band but within noise, so not refused: "
+                   + "; ".join(f"{r.attribute}={r.group} {r.metric} {r.ratio:.2f} ({r.gate_low:.2f}..{r.gate_high:.2f})"
+                               for r in unsure) + "]")
     if reported:
         detail += (" [not judged, overall across benefits: " + "; ".join(describe(r) for r in reported)
                    + "; the gate judges ratios within benefits, as capacity per benefit is not the model's choice]")
     if skipped:
         detail += f" ({len(skipped)} ratios with support < {min_support} not judged)"
-    numbers = {r.key: r.ratio for r in failing} | {"judged": judged, "not_judged": len(skipped), "scope": scope}
+    numbers = {r.key: r.ratio for r in failing} | {"judged": judged, "not_judged": len(skipped), "scope": scope,
+                                                   "within_noise": len(unsure)}
     return GateResult("fairness", not failing, detail, numbers)
 
 

@@ -18,7 +18,7 @@ from riskrank.training.calibration import MIN_EVENTS_FOR_SLOPE, Calibration, fit
 from riskrank.training.dataset import LABEL, SPLIT, VALUE, SplitConfig, TrainingSet, build_training_set
 from riskrank.training.evaluate import Evaluation, evaluate
 from riskrank.training.fair_sweep import DEFAULT_WEIGHTS
-from riskrank.training.fairness import SENSITIVE_REFERENCES, STRATUM
+from riskrank.training.fairness import CLUSTER, SENSITIVE_REFERENCES, STRATUM
 from riskrank.training.population import EVAL_DATE, SLOT, evaluation_dates, investigation_population, truth_population
 from riskrank.training.proxies import proxy_report
 from riskrank.training.train import FitResult, build_meta, expected_value_by_benefit, model_inputs, predict, prepare
@@ -73,6 +73,11 @@ def _no_step(_: str) -> None:
 
 
 def _population(world, training: TrainingSet, options: TrainOptions, step: Step) -> tuple[pd.DataFrame, dict[str, int], str]:
+    pop, capacity, note = _population_of(world, training, options, step)
+    return pop.assign(**{CLUSTER: pd.factorize(pop["case_id"])[0]}), capacity, note
+
+
+def _population_of(world, training: TrainingSet, options: TrainOptions, step: Step) -> tuple[pd.DataFrame, dict[str, int], str]:
     test = training.part("test")
     if world.truth is None:
         pop, capacity = investigation_population(test)
@@ -117,10 +122,11 @@ def _calibration_metrics(calibration: Calibration | None, pop: pd.DataFrame, pop
 
 
 def _population_artifact(pop: pd.DataFrame) -> pd.DataFrame:
-    """What the promotion gates re-score: every registry feature and the labels, without case ids."""
+    """What the promotion gates re-score: every registry feature and the labels, without case ids (CLUSTER only
+    says which rows are one case, for the gate's bootstrap)."""
     from riskrank.features import registry
 
-    keep = [SLOT, EVAL_DATE, LABEL, VALUE, "risk_p"] + [f.name for f in registry.FEATURES]
+    keep = [SLOT, EVAL_DATE, CLUSTER, LABEL, VALUE, "risk_p"] + [f.name for f in registry.FEATURES]
     return pop[[c for c in dict.fromkeys(keep) if c in pop.columns]].reset_index(drop=True)
 
 

@@ -23,7 +23,7 @@ from riskrank.settings import Settings, get_settings
 from riskrank.training import promotion_log, tracking
 from riskrank.training.dataset import LABEL
 from riskrank.training.evaluate import selection
-from riskrank.training.fairness import selection_fairness
+from riskrank.training.fairness import CLUSTER, selection_fairness
 from riskrank.training.gates import GateResult, PromotionRefused, fairness_gate, independent_hit_rate_gate, paired_hit_rate_gate
 from riskrank.training.train import prepare
 
@@ -92,7 +92,9 @@ def check_gates(challenger: LoadedVersion, champion: LoadedVersion | None, popul
         return results
     if champion.can_score(population):
         champion_chosen = selection(population, champion.score(population), capacity)
-        results.insert(0, paired_hit_rate_gate(population[LABEL].to_numpy(), chosen, champion_chosen, n_boot=n_boot))
+        cases = population[CLUSTER].to_numpy() if CLUSTER in population.columns else None  # older runs: rows
+        results.insert(0, paired_hit_rate_gate(population[LABEL].to_numpy(), chosen, champion_chosen, n_boot=n_boot,
+                                               clusters=cases))
     else:
         a, b = challenger.meta.get("metrics", {}), champion.meta.get("metrics", {})
         if "cap_hit_rate" not in b or "cap_selected" not in b:

@@ -60,7 +60,11 @@ def test_fairness_gate_passes_inside_band_and_fails_outside():
 
 def test_fairness_gate_lets_a_noisy_ratio_pass_when_its_interval_holds_one():
     # point 1.4 is outside the band, but [0.7, 2.1] contains 1: not beyond noise
-    assert fairness_gate([_ratio(1.4, width=0.7)]).passed
+    noisy = fairness_gate([_ratio(1.4, width=0.7), _ratio(1.1, metric="fpr")])
+    assert noisy.passed
+    # the pass says which ratio it could not judge, so a thin evaluation does not read as shown fair
+    assert "within noise, so not refused: born_abroad=True selection_rate 1.40 (0.70..2.10)" in noisy.detail
+    assert "fpr" not in noisy.detail.split("within noise")[1] and noisy.numbers["within_noise"] == 1
     # same point with a tight interval [1.3, 1.5]: refused
     assert not fairness_gate([_ratio(1.4, width=0.1)]).passed
 
@@ -80,6 +84,23 @@ def test_paired_gate_refuses_clearly_worse_challenger():
     assert not result.passed
     assert result.numbers["difference"] < 0
     assert result.numbers["upper_bound"] < 0
+
+
+def test_paired_gate_counts_a_case_on_several_dates_once():
+    # A challenger 0.06 below the champion on 300 cases: within noise. The same cases on six dates are no more
+    # evidence, so with case codes the gate passes as on one date; resampling the rows alone would refuse it.
+    rng = np.random.default_rng(5)
+    label = rng.random(600) < 0.3
+    champion = np.r_[np.ones(300, bool), np.zeros(300, bool)]
+    challenger = np.r_[np.zeros(300, bool), np.ones(300, bool)]
+    label[:300] = np.arange(300) < 96  # champion's hit rate 0.32
+    label[300:] = np.arange(300) < 78  # challenger's 0.26
+    six = dict(label=np.tile(label, 6), challenger_selected=np.tile(challenger, 6), champion_selected=np.tile(champion, 6))
+    once = paired_hit_rate_gate(label, challenger, champion, n_boot=2000)
+    by_case = paired_hit_rate_gate(**six, n_boot=2000, clusters=np.tile(np.arange(600), 6))
+    by_row = paired_hit_rate_gate(**six, n_boot=2000)
+    assert once.passed and by_case.passed and not by_row.passed
+    assert by_case.numbers["upper_bound"] == pytest.approx(once.numbers["upper_bound"], abs=0.01)
 
 
 def test_paired_gate_passes_identical_models():
@@ -210,3 +231,61 @@ def test_within_benefit_interval_holds_its_estimate_for_a_group_absent_from_most
     assert selection.ratio == pytest.approx(1.0)
     assert selection.gate_low <= selection.ratio <= selection.gate_high
     assert selection.gate_high < 5
+
+
+def _repeated(frame: pd.DataFrame, times: int) -> pd.DataFrame:
+    """Every row as one case scored on `times` evaluation dates, with the same selection and label each time."""
+    cases = frame.assign(case_key=np.arange(len(frame)))
+    return pd.concat([cases] * times, ignore_index=True)
+
+
+def _selection_interval(frame: pd.DataFrame, **kwargs) -> float:
+    (r,) = [r for r in group_ratios(frame, "sex", reference="M", n_boot=2000, **kwargs) if r.metric == "selection_rate"]
+    return np.log(r.gate_high) - np.log(r.gate_low)
+
+
+def test_cases_seen_on_several_dates_count_once_in_the_interval():
+    # 60 of 500 women and 40 of 500 men selected. The same cases on six dates are no more evidence than on one:
+    # resampling cases keeps the interval as wide as the cases' own, where resampling rows narrows it by ~sqrt(6)
+    # and would refuse a model on a disparity that chance can give.
+    f = pd.DataFrame({"sex": "F", "selected": [1] * 60 + [0] * 440, "label": 0})
+    m = pd.DataFrame({"sex": "M", "selected": [1] * 40 + [0] * 460, "label": 0})
+    once = _repeated(pd.concat([f, m], ignore_index=True), 1)
+    six = _repeated(pd.concat([f, m], ignore_index=True), 6)
+    width = _selection_interval(once)
+    assert _selection_interval(six, cluster="case_key") == pytest.approx(width, rel=0.15)
+    assert _selection_interval(six) < 0.6 * width
+    ratios = group_ratios(six, "sex", reference="M", n_boot=200, cluster="case_key")
+    (ratio,) = [r for r in ratios if r.metric == "selection_rate"]
+    assert ratio.ratio == pytest.approx(1.5)  # the point estimate is the rows', as before
+
+
+def test_cluster_patterns_keep_every_row_and_every_case():
+    from riskrank.training.fairness import cluster_patterns
+
+    # cases 7 (cells 0, 0, 1), 8 (2, 2), 9 (3), 10 (0) and 11 (2, 2): 8 and 11 have the same counts
+    cells = np.array([0, 0, 1, 2, 2, 3, 0, 2, 2])
+    cases = np.array([7, 7, 7, 8, 8, 9, 10, 11, 11])
+    patterns, sizes = cluster_patterns(cells, cases, 4)
+    assert sizes.sum() == 5  # cases
+    assert (sizes @ patterns).tolist() == np.bincount(cells, minlength=4).tolist()  # rows per cell
+    assert len(patterns) == 4 and sizes.max() == 2
+    # a whole case is drawn or not: every pattern is one case's counts, here (2, 1, 0, 0) of case 7
+    assert [2, 1, 0, 0] in patterns.tolist()
+
+
+def test_a_selection_is_judged_by_cases_of_the_evaluation_population():
+    from riskrank.training.fairness import selection_fairness
+
+    # A population with a case key (as training builds it and logs it for `promote`): the gate's ratios resample
+    # cases, so repeating its dates narrows nothing.
+    f = pd.DataFrame({"sex": "F", "benefit": "a", "selected": [1] * 60 + [0] * 440, "label": 0})
+    m = pd.DataFrame({"sex": "M", "benefit": "a", "selected": [1] * 40 + [0] * 460, "label": 0})
+    base = pd.concat([f, m], ignore_index=True)
+    widths = []
+    for times in (1, 6):
+        pop = _repeated(base, times)
+        (r,) = [r for r in selection_fairness(pop.drop(columns="selected"), pop["selected"].to_numpy(), "label")
+                if r.metric == "selection_rate" and r.scope == "within_benefit"]
+        widths.append(np.log(r.gate_high) - np.log(r.gate_low))
+    assert widths[1] == pytest.approx(widths[0], rel=0.15)

@@ -74,13 +74,16 @@ def test_train_register_promote_round_trip(tiny_world_dir, mlflow_env):
         run_id=first.run_id, artifact_path="evaluation/population.parquet"))
     assert "case_id" not in population.columns and "person_id" not in population.columns  # no identifiers in artifacts
     assert {"slot", "label", "sex", "born_abroad", "age_band", *meta["feature_names"]} <= set(population.columns)
+    assert population["case_key"].between(0, len(population) - 1).all()  # which rows are one case, not who
     card = mlflow.artifacts.load_text(f"runs:/{first.run_id}/model_card.md")
     assert "never a" in card and "decision" in card and first.training_set.data_hash in card
     assert card.startswith("# Model card: riskrank action model version 1")
 
-    # No champion yet: only the fairness gate applies.
+    # No champion yet: only the fairness gate applies, and it judges the model as training did.
     result = promotion.promote(1)
     assert [g.name for g in result.gates] == ["fairness"]
+    chosen = first.fairness.trade_off.set_index("weight").loc[first.fairness.weight]
+    assert bool(chosen["passes_fairness_gate"]) == result.gates[0].passed
     assert tracking.alias_version(client, "riskrank", "champion") == 1
 
     # A second version is compared with the champion on the same evaluation population.
