@@ -70,10 +70,12 @@ Most important inputs (mean |SHAP|): {", ".join(f"`{n}` {v:.3f}" for n, v in top
 
 ## Fairness
 Ratios of each group's rate to the reference group's among the cases the model would select at capacity
-(selection rate, false-positive rate, precision), with 90 % bootstrap intervals, overall and within benefits
-(each group's rates standardised to the same mix of benefits). The promotion gate judges the within-benefit
-ratios (capacity per benefit is the agency's allocation, not the model's choice) and requires each with enough
-support to stay within 0.8 to 1.25 unless its 99 % interval reaches 1.
+(selection rate, false-positive rate, precision), with 90 % bootstrap intervals (cases resampled: a case
+selected on several evaluation dates is one observation), overall and within benefits (each group's rates
+standardised to the same mix of benefits). The promotion gate judges the within-benefit ratios (capacity per
+benefit is the agency's allocation, not the model's choice) and requires each with enough support to stay
+within 0.8 to 1.25 unless its 99 % interval reaches 1. A ratio outside the band whose interval reaches 1 is
+not refused, but neither is it shown fair: the evaluation is too small to tell.
 
 {_table(fair)}
 ### Fairness-aware training: which model and why
