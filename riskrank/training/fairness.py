@@ -155,7 +155,7 @@ def group_ratios(frame: pd.DataFrame, attribute: str, selected: str = "selected"
     mix of strata (see _standardised), so a disparity that only reflects how groups spread over strata with
     different selection intensity does not show; the ratios carry scope "within_<stratum>".
     Rows with a missing attribute are left out. The bootstrap resamples rows with replacement, or with `cluster`
-    (a column such as case_id) whole clusters of rows, and keeps each row's selection as it was (the uncertainty is
+    (a column such as CLUSTER) whole clusters of rows, and keeps each row's selection as it was (the uncertainty is
     in who happened to be in the data, not in the ranking).
     """
     columns = list(dict.fromkeys([attribute, selected, label] + [c for c in (stratum, cluster) if c]))

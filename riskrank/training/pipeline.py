@@ -73,6 +73,7 @@ def _no_step(_: str) -> None:
 
 
 def _population(world, training: TrainingSet, options: TrainOptions, step: Step) -> tuple[pd.DataFrame, dict[str, int], str]:
+    """The evaluation population, with a code per case (CLUSTER) so that its bootstraps resample cases."""
     pop, capacity, note = _population_of(world, training, options, step)
     return pop.assign(**{CLUSTER: pd.factorize(pop["case_id"])[0]}), capacity, note
 
