@@ -168,39 +168,6 @@ def test_choose_without_a_passing_member_says_it_will_be_refused():
     assert chosen.weight == 1 and "will refuse" in why
 
 
-def _deep(member: Member, passed: bool, ratio: float) -> Member:
-    member.deep_ratios = [GroupRatio("born_abroad", "True", "False", "fpr", ratio, ratio, ratio, ratio, ratio, 300, 0.1,
-                                     0.1, "within_benefit")]
-    member.deep_gate = GateResult("fairness", passed, "", {"scope": "within_benefit"})
-    return member
-
-
-def test_choose_also_reads_the_deeper_cut():
-    # The most accurate member passes at capacity (a few hundred cases) but fails at the top 1 %, where there are
-    # ~15x as many: the next most accurate member passing at both depths is chosen.
-    members = [_deep(_member(0, 0.80, True, 1.2), False, 1.5), _deep(_member(5, 0.75, True, 1.1), True, 1.1),
-               _deep(_member(10, 0.70, True, 1.0), True, 1.0)]
-    chosen, why = choose(members)
-    assert chosen.weight == 5 and "at capacity and at the top 1 % of each benefit" in why
-    assert "0.800 and it fails the gate at the top 1 %" in why
-    assert chosen.deep_worst().ratio == pytest.approx(1.1)
-
-
-def test_when_no_member_passes_at_the_deeper_cut_the_fairest_there_is_chosen():
-    members = [_deep(_member(0, 0.80, True, 1.0), False, 1.6), _deep(_member(5, 0.70, True, 1.0), False, 1.3),
-               _deep(_member(10, 0.75, False, 1.9), False, 1.1)]  # fairest deep, but fails at capacity: not it
-    chosen, why = choose(members)
-    assert chosen.weight == 5
-    assert "2 of 3 members pass the fairness gate at capacity but none" in why and "1.30" in why
-
-
-def test_deep_capacity_is_the_top_share_of_each_slot_and_never_less_than_capacity():
-    from riskrank.training.fair_sweep import deep_capacity
-
-    population = pd.DataFrame({"slot": ["d|a"] * 1000 + ["d|b"] * 300 + ["d|c"] * 40})
-    assert deep_capacity(population, {"d|a": 3, "d|b": 5, "d|c": 2}) == {"d|a": 10, "d|b": 5, "d|c": 2}
-
-
 def test_proxy_screening_ranks_the_proxy_first_and_the_label_signal_near_nothing(data):
     from riskrank.training.proxies import proxy_report
 

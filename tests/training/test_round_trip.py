@@ -84,7 +84,6 @@ def test_train_register_promote_round_trip(tiny_world_dir, mlflow_env):
     assert [g.name for g in result.gates] == ["fairness"]
     chosen = first.fairness.trade_off.set_index("weight").loc[first.fairness.weight]
     assert bool(chosen["passes_fairness_gate"]) == result.gates[0].passed
-    assert first.fairness.trade_off["passes_at_top_1pct"].isin([True, False]).all()  # the deeper cut the choice reads
     assert tracking.alias_version(client, "riskrank", "champion") == 1
 
     # A second version is compared with the champion on the same evaluation population.
