@@ -72,8 +72,10 @@ def _no_step(_: str) -> None:
     pass
 
 
-def _population(world, training: TrainingSet, options: TrainOptions, step: Step) -> tuple[pd.DataFrame, dict[str, int], str]:
-    """The evaluation population, with a code per case (CLUSTER) so that its bootstraps resample cases."""
+def evaluation_population(world, training: TrainingSet, options: TrainOptions,
+                          step: Step = _no_step) -> tuple[pd.DataFrame, dict[str, int], str]:
+    """The evaluation population, its capacity per slot and a note on it; with a code per case (CLUSTER) so
+    that its bootstraps resample cases."""
     pop, capacity, note = _population_of(world, training, options, step)
     return pop.assign(**{CLUSTER: pd.factorize(pop["case_id"])[0]}), capacity, note
 
@@ -147,7 +149,7 @@ def run_training(world_dir: str | Path, options: TrainOptions | None = None, set
     step("assembling the training set (features as of each opening date)")
     training = build_training_set(world, options.split, engine=options.engine)
     train, valid, test = (training.part(s) for s in ("train", "valid", "test"))
-    pop, capacity, note = _population(world, training, options, step)
+    pop, capacity, note = evaluation_population(world, training, options, step)
     family = options.family()
     step(f"fitting LightGBM on {len(train):,} investigations, {len(inputs)} inputs, fairness weight(s) "
          f"{', '.join(f'{w:g}' for w in family)}")

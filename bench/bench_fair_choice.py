@@ -1,0 +1,94 @@
+"""Benchmark: how the family's choice fares on a world it never saw (issue 10).
+
+For each training world the family (fair_sweep.DEFAULT_WEIGHTS) is fitted with several LightGBM seeds (seed 0:
+the default parameters). Each member is judged as `riskrank train` judges it (fair_sweep.judge) and ranked on the
+holdout (top 1 % of active cases, bench_fairness.ratios). Then each rule picks one member per (world, seed): the
+shipped choice (fair_sweep.choose over the family), the same choice over the penalised members only (weight 0
+left out), and each fixed weight (weight 0: the unconstrained model). Per rule: the chosen models with all six
+holdout ratios within 0.8-1.25, and their hit rate against the unconstrained model's. One seed per world is what
+bench_fairness.py measures; a choice rule is only better if it is better over many.
+
+    flock /tmp/riskrank-bench.lock .venv/bin/python bench/bench_fair_choice.py --train /tmp/w/s1 /tmp/w/s2 \
+        /tmp/w/s3 --holdout /tmp/w/s4 --seeds 6 --out /tmp/choice.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import time
+from pathlib import Path
+
+import pandas as pd
+from bench_fairness import holdout_population, ratios, top_share
+
+BAND = (0.8, 1.25)
+
+
+def in_band(holdout: dict[str, float]) -> bool:
+    return all(BAND[0] <= v <= BAND[1] for k, v in holdout.items() if k.endswith("_ratio"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--train", nargs="+", required=True, help="training world folders")
+    parser.add_argument("--holdout", required=True, help="a world not used for training")
+    parser.add_argument("--dates", nargs="+", default=["2024-07-01", "2024-10-01"])
+    parser.add_argument("--seeds", type=int, default=6, help="LightGBM seeds per training world")
+    parser.add_argument("--out", default=None, help="write the results as JSON here")
+    args = parser.parse_args()
+
+    from riskrank.training import fair_sweep
+    from riskrank.training.dataset import build_training_set
+    from riskrank.training.pipeline import TrainOptions, evaluation_population
+    from riskrank.training.train import model_inputs, predict
+    from riskrank.world import read_world
+
+    holdout = holdout_population(args.holdout, args.dates)
+    options, inputs, picks = TrainOptions(), model_inputs(), []
+    for world_dir in args.train:
+        start = time.perf_counter()
+        world = read_world(world_dir)
+        training = build_training_set(world, options.split)
+        train, valid = training.part("train"), training.part("valid")
+        pop, capacity, _ = evaluation_population(world, training, options)
+        print(f"{world_dir}: {len(train):,} training investigations, {len(pop):,} evaluation rows "
+              f"({time.perf_counter() - start:.0f} s)", flush=True)
+        for seed in range(args.seeds):
+            members, held = [], {}
+            for weight in fair_sweep.DEFAULT_WEIGHTS:
+                result = fair_sweep.fit_with_weight(train, valid, inputs, weight, {"seed": seed} if seed else None)
+                hit_rate, ratios_, gate = fair_sweep.judge(result, pop, capacity)
+                members.append(fair_sweep.Member(weight, result, hit_rate, ratios_, gate, 0.0))
+                held[weight] = ratios(holdout, top_share(holdout, predict(result, holdout)))
+            rules = {"shipped: choose over the family": fair_sweep.choose(members)[0].weight,
+                     "choose over weights > 0": fair_sweep.choose([m for m in members if m.weight > 0])[0].weight}
+            rules |= {f"fixed weight {w:g}": w for w in fair_sweep.DEFAULT_WEIGHTS}
+            gate_passed = {m.weight: m.gate.passed for m in members}
+            for rule, weight in rules.items():
+                picks.append({"world": world_dir, "seed": seed, "rule": rule, "weight": weight,
+                              "passes_gate": gate_passed[weight], "in_band": in_band(held[weight]),
+                              "hit_rate_vs_unconstrained": held[weight]["hit_rate"] / held[0.0]["hit_rate"],
+                              "worst_ratio": max(held[weight][k] ** math.copysign(1, math.log(held[weight][k]))
+                                                 for k in held[weight] if k.endswith("_ratio"))})
+            print(f"  seed {seed}: " + ", ".join(f"{r} -> w {w:g}" for r, w in list(rules.items())[:2]), flush=True)
+    frame = pd.DataFrame(picks)
+    summary = frame.groupby("rule", sort=False).agg(
+        in_band=("in_band", "sum"), runs=("in_band", "size"), passes_gate=("passes_gate", "sum"),
+        hit_rate_mean=("hit_rate_vs_unconstrained", "mean"),
+        hit_rate_min=("hit_rate_vs_unconstrained", "min"), worst_ratio_median=("worst_ratio", "median"))
+    summary["in_band_per_world"] = frame.groupby("rule", sort=False).apply(
+        lambda g: " / ".join(str(int(g.loc[g["world"] == w, "in_band"].sum())) for w in args.train))
+    print(summary.round(3).to_string())
+    if args.out:
+        Path(args.out).write_text(json.dumps({
+            "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores (shared)",
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "holdout": args.holdout,
+            "summary": summary.reset_index().to_dict(orient="records"), "picks": picks}, indent=1, default=str))
+
+
+if __name__ == "__main__":
+    main()
