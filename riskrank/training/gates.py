@@ -84,9 +84,13 @@ def _hit_gate(rate_a: float, rate_b: float, diff: float, upper: float, method: s
     return GateResult("hit_rate", passed, detail, numbers)
 
 
+def _outside(r: GroupRatio, low: float, high: float) -> bool:
+    return not (low <= r.ratio <= high)
+
+
 def _fails(r: GroupRatio, low: float, high: float) -> bool:
     """Outside the band and beyond noise: the 99 % interval excludes 1."""
-    return not (low <= r.ratio <= high) and not (r.gate_low <= 1.0 <= r.gate_high)
+    return _outside(r, low, high) and not (r.gate_low <= 1.0 <= r.gate_high)
 
 
 def beyond_noise(r: GroupRatio) -> float:
@@ -119,7 +123,7 @@ def fairness_gate(ratios: Iterable[GroupRatio], low: float = FAIR_LOW, high: flo
         judged += 1
         if _fails(r, low, high):
             failing.append(r)
-        elif not (low <= r.ratio <= high):
+        elif _outside(r, low, high):
             unsure.append(r)
 
     def describe(r: GroupRatio) -> str:
