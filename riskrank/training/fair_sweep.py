@@ -28,9 +28,7 @@ from riskrank.training.train import FitResult, fit, predict
 # Penalty weights of the default family. The penalty is a share-weighted squared calibration gap (0.0025 for a
 # group overstated by 5 points), against a mean logloss of ~0.6, so weights in the tens make it count; at 30 the
 # fits on scale-0.05 worlds began to stop early and lose hit rate, beyond it they collapsed (docs/training.md).
-# Steps of 5: on scale-0.2 worlds, where the gate has power, neighbouring members pass and fail it by turns, and
-# 15 and 25 were the passing members that the steps 10-20-30 left out (bench/RESULTS.md).
-DEFAULT_WEIGHTS: tuple[float, ...] = (0.0, 5.0, 10.0, 15.0, 20.0, 25.0, 30.0)
+DEFAULT_WEIGHTS: tuple[float, ...] = (0.0, 5.0, 10.0, 20.0, 30.0)
 
 
 @dataclass
