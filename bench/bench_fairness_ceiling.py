@@ -5,7 +5,7 @@ selection; women vs men, born abroad vs not) within 0.8-1.25 at 0.95x the uncons
 bench asks what the world allows. On the same holdout as bench_fairness.py it ranks with:
 - the family weights (0: unconstrained) fitted on each training world's investigations, as `riskrank train` does;
 - the same weights fitted on all training worlds' investigations pooled (3x the data: what a larger agency sample
-  gives; the case ids are kept apart per world);
+  gives);
 - the ceiling: the same LightGBM inputs and parameters fitted on the *truth* of every active case of each training
   world's evaluation population (80 % of its cases; the other 20 % for early stopping). No agency has these
   labels; it is the most accurate group-blind ranking these inputs allow, and so shows which disparities come with
@@ -51,6 +51,7 @@ def main() -> None:
     from riskrank.training.fairness import CLUSTER
     from riskrank.training.pipeline import TrainOptions, evaluation_population
     from riskrank.training.train import fit, model_inputs, predict
+    from riskrank.world import read_world
 
     holdout = holdout_population(args.holdout, args.dates)
     options, inputs, rows, parts = TrainOptions(), model_inputs(), [], []
@@ -68,9 +69,7 @@ def main() -> None:
             result = fit_with_weight(train, valid, inputs, weight)
             rank(data, "investigations", weight, len(train), result, time.perf_counter() - start)
 
-    for number, world_dir in enumerate(args.train):
-        from riskrank.world import read_world
-
+    for world_dir in args.train:
         world = read_world(world_dir)
         training = build_training_set(world, options.split)
         train, valid = training.part("train"), training.part("valid")
@@ -82,16 +81,14 @@ def main() -> None:
         start = time.perf_counter()
         result = fit(truth_train, truth_valid, inputs)
         rank(name, "truth (ceiling)", 0.0, len(truth_train), result, time.perf_counter() - start)
-        # case ids are unique only within a world
-        parts.append((train.assign(case_id=f"{number}:" + train["case_id"].astype(str)),
-                      valid.assign(case_id=f"{number}:" + valid["case_id"].astype(str))))
+        parts.append((train, valid))
     if len(parts) > 1:
         print(f"pooled: {sum(len(t) for t, _ in parts):,} training investigations", flush=True)
         investigations("pooled", pd.concat([t for t, _ in parts]), pd.concat([v for _, v in parts]))
 
     frame = pd.DataFrame(rows)
-    frame["hit_rate_vs_unconstrained"] = frame["hit_rate"] / frame.groupby("data")["hit_rate"].transform(
-        lambda s: s.iloc[0])
+    # each data's first row is its unconstrained model (weight 0 on investigations)
+    frame["hit_rate_vs_unconstrained"] = frame["hit_rate"] / frame.groupby("data")["hit_rate"].transform("first")
     print(frame.drop(columns=["selected"]).round(3).to_string(index=False))
     if args.out:
         Path(args.out).write_text(json.dumps({
