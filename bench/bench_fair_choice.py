@@ -38,6 +38,10 @@ def main() -> None:
     parser.add_argument("--holdout", required=True, help="a world not used for training")
     parser.add_argument("--dates", nargs="+", default=["2024-07-01", "2024-10-01"])
     parser.add_argument("--seeds", type=int, default=6, help="LightGBM seeds per training world")
+    parser.add_argument("--first-seed", type=int, default=0, help="the first LightGBM seed (0: the default parameters)")
+    parser.add_argument("--weights", type=float, nargs="+", default=None,
+                        help="the family to fit (default fair_sweep.DEFAULT_WEIGHTS); the default family's choice "
+                             "is then also reported, from the members it shares")
     parser.add_argument("--out", default=None, help="write the results as JSON here")
     args = parser.parse_args()
 
@@ -49,6 +53,7 @@ def main() -> None:
 
     holdout = holdout_population(args.holdout, args.dates)
     options, inputs, picks = TrainOptions(), model_inputs(), []
+    weights = tuple(args.weights or fair_sweep.DEFAULT_WEIGHTS)
     for world_dir in args.train:
         start = time.perf_counter()
         world = read_world(world_dir)
@@ -57,16 +62,19 @@ def main() -> None:
         pop, capacity, _ = evaluation_population(world, training, options)
         print(f"{world_dir}: {len(train):,} training investigations, {len(pop):,} evaluation rows "
               f"({time.perf_counter() - start:.0f} s)", flush=True)
-        for seed in range(args.seeds):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             members, held = [], {}
-            for weight in fair_sweep.DEFAULT_WEIGHTS:
+            for weight in weights:
                 result = fair_sweep.fit_with_weight(train, valid, inputs, weight, {"seed": seed} if seed else None)
                 hit_rate, ratios_, gate = fair_sweep.judge(result, pop, capacity)
                 members.append(fair_sweep.Member(weight, result, hit_rate, ratios_, gate, 0.0))
                 held[weight] = ratios(holdout, top_share(holdout, predict(result, holdout)))
             rules = {"shipped: choose over the family": fair_sweep.choose(members)[0].weight,
                      "choose over weights > 0": fair_sweep.choose([m for m in members if m.weight > 0])[0].weight}
-            rules |= {f"fixed weight {w:g}": w for w in fair_sweep.DEFAULT_WEIGHTS}
+            if set(fair_sweep.DEFAULT_WEIGHTS) < set(weights):
+                default = [m for m in members if m.weight in fair_sweep.DEFAULT_WEIGHTS]
+                rules["the default family's choice"] = fair_sweep.choose(default)[0].weight
+            rules |= {f"fixed weight {w:g}": w for w in weights}
             gate_passed = {m.weight: m.gate.passed for m in members}
             for rule, weight in rules.items():
                 picks.append({"world": world_dir, "seed": seed, "rule": rule, "weight": weight,
