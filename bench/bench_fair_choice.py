@@ -1,7 +1,7 @@
 """Benchmark: how the family's choice fares on a world it never saw (issue 10).
 
-For each training world the family (fair_sweep.DEFAULT_WEIGHTS, or --weights) is fitted with several LightGBM seeds (seed 0:
-the default parameters). Each member is judged as `riskrank train` judges it (fair_sweep.judge) and ranked on the
+For each training world the family (fair_sweep.DEFAULT_WEIGHTS, or --weights) is fitted with several LightGBM
+seeds (seed 0: the default parameters). Each member is judged as `riskrank train` judges it (fair_sweep.judge) and ranked on the
 holdout (top 1 % of active cases, bench_fairness.ratios). Then each rule picks one member per (world, seed): the
 shipped choice (fair_sweep.choose over the family), the same choice over the penalised members only (weight 0
 left out), and each fixed weight (weight 0: the unconstrained model). Per rule: the chosen models with all six
