@@ -1,8 +1,8 @@
 """Benchmark: how the family's choice fares on a world it never saw (issue 10).
 
 For each training world the family (fair_sweep.DEFAULT_WEIGHTS, or --weights) is fitted with several LightGBM
-seeds (seed 0: the default parameters). Each member is judged as `riskrank train` judges it (fair_sweep.judge) and ranked on the
-holdout (top 1 % of active cases, bench_fairness.ratios). Then each rule picks one member per (world, seed): the
+seeds (seed 0: the default parameters). Each member is judged as `riskrank train` judges it (fair_sweep.judge) and
+ranked on the holdout (top 1 % of active cases, bench_fairness.ratios). Then each rule picks one member per (world, seed): the
 shipped choice (fair_sweep.choose over the family), the same choice over the penalised members only (weight 0
 left out), and each fixed weight (weight 0: the unconstrained model). Per rule: the chosen models with all six
 holdout ratios within 0.8-1.25, and their hit rate against the unconstrained model's. One seed per world is what
@@ -14,35 +14,20 @@ bench_fairness.py measures; a choice rule is only better if it is better over ma
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
-import os
-import platform
 import time
-from pathlib import Path
 
 import pandas as pd
-from bench_fairness import holdout_population, ratios, top_share
-
-BAND = (0.8, 1.25)
-
-
-def in_band(holdout: dict[str, float]) -> bool:
-    return all(BAND[0] <= v <= BAND[1] for k, v in holdout.items() if k.endswith("_ratio"))
+from bench_fairness import holdout_parser, holdout_population, in_band, ratios, top_share, write_results
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--train", nargs="+", required=True, help="training world folders")
-    parser.add_argument("--holdout", required=True, help="a world not used for training")
-    parser.add_argument("--dates", nargs="+", default=["2024-07-01", "2024-10-01"])
+    parser = holdout_parser(__doc__)
     parser.add_argument("--seeds", type=int, default=6, help="LightGBM seeds per training world")
     parser.add_argument("--first-seed", type=int, default=0, help="the first LightGBM seed (0: the default parameters)")
     parser.add_argument("--weights", type=float, nargs="+", default=None,
                         help="the family to fit (default fair_sweep.DEFAULT_WEIGHTS); the default family's choice "
                              "is then also reported, from the members it shares")
-    parser.add_argument("--out", default=None, help="write the results as JSON here")
     args = parser.parse_args()
 
     from riskrank.training import fair_sweep
@@ -91,11 +76,8 @@ def main() -> None:
     summary["in_band_per_world"] = frame.groupby("rule", sort=False).apply(
         lambda g: " / ".join(str(int(g.loc[g["world"] == w, "in_band"].sum())) for w in args.train))
     print(summary.round(3).to_string())
-    if args.out:
-        Path(args.out).write_text(json.dumps({
-            "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores (shared)",
-            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "holdout": args.holdout,
-            "summary": summary.reset_index().to_dict(orient="records"), "picks": picks}, indent=1, default=str))
+    write_results(args.out, holdout=args.holdout, summary=summary.reset_index().to_dict(orient="records"),
+                  picks=picks)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,25 @@ import pandas as pd
 
 TOP_SHARE = 0.01
 PAIRS = (("sex", "F", "M"), ("born_abroad", "True", "False"))
+BAND = (0.8, 1.25)
+
+
+def holdout_parser(doc: str | None) -> argparse.ArgumentParser:
+    """The arguments every fairness bench takes: training worlds, a holdout world, its dates, a JSON output."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--train", nargs="+", required=True, help="training world folders")
+    parser.add_argument("--holdout", required=True, help="a world not used for training")
+    parser.add_argument("--dates", nargs="+", default=["2024-07-01", "2024-10-01"])
+    parser.add_argument("--out", default=None, help="write the results as JSON here")
+    return parser
+
+
+def write_results(path: str | None, **fields) -> None:
+    """The results as JSON at `path` (if given), stamped with the machine and the time of the run."""
+    if path:
+        stamp = {"machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores (shared)",
+                 "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+        Path(path).write_text(json.dumps(stamp | fields, indent=1, default=str))
 
 
 def holdout_population(world_dir: str, dates: list[str]) -> pd.DataFrame:
@@ -65,13 +84,12 @@ def ratios(pop: pd.DataFrame, chosen: np.ndarray) -> dict[str, float]:
     return out
 
 
+def in_band(holdout: dict[str, float]) -> bool:
+    return all(BAND[0] <= v <= BAND[1] for k, v in holdout.items() if k.endswith("_ratio"))
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--train", nargs="+", required=True, help="training world folders")
-    parser.add_argument("--holdout", required=True, help="a world not used for training")
-    parser.add_argument("--dates", nargs="+", default=["2024-07-01", "2024-10-01"])
-    parser.add_argument("--out", default=None, help="write the results as JSON here")
-    args = parser.parse_args()
+    args = holdout_parser(__doc__).parse_args()
 
     from riskrank.settings import get_settings
     from riskrank.training import tracking
@@ -119,11 +137,7 @@ def main() -> None:
             row["time_vs_unconstrained"] = row["auto_seconds"] / row["off_seconds"]
             print(json.dumps({k: v for k, v in row.items() if k != "trade_off"}, indent=1, default=str), flush=True)
             results.append(row)
-    summary = {"machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores (shared)",
-               "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "holdout": args.holdout, "dates": args.dates,
-               "results": results}
-    if args.out:
-        Path(args.out).write_text(json.dumps(summary, indent=1, default=str))
+    write_results(args.out, holdout=args.holdout, dates=args.dates, results=results)
 
 
 if __name__ == "__main__":

@@ -17,16 +17,11 @@ bench asks what the world allows. On the same holdout as bench_fairness.py it ra
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import platform
 import time
 from pathlib import Path
 
 import pandas as pd
-from bench_fair_choice import in_band
-from bench_fairness import holdout_population, ratios, top_share
+from bench_fairness import holdout_parser, holdout_population, in_band, ratios, top_share, write_results
 
 WEIGHTS = (0.0, 10.0, 30.0)
 VALID_SHARE = 0.2
@@ -39,12 +34,7 @@ def truth_split(pop: pd.DataFrame, case_key: str) -> tuple[pd.DataFrame, pd.Data
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--train", nargs="+", required=True, help="training world folders")
-    parser.add_argument("--holdout", required=True, help="a world not used for training")
-    parser.add_argument("--dates", nargs="+", default=["2024-07-01", "2024-10-01"])
-    parser.add_argument("--out", default=None, help="write the results as JSON here")
-    args = parser.parse_args()
+    args = holdout_parser(__doc__).parse_args()
 
     from riskrank.training.dataset import build_training_set
     from riskrank.training.fair_sweep import fit_with_weight
@@ -90,11 +80,7 @@ def main() -> None:
     # each data's first row is its unconstrained model (weight 0 on investigations)
     frame["hit_rate_vs_unconstrained"] = frame["hit_rate"] / frame.groupby("data")["hit_rate"].transform("first")
     print(frame.drop(columns=["selected"]).round(3).to_string(index=False))
-    if args.out:
-        Path(args.out).write_text(json.dumps({
-            "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores (shared)",
-            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "holdout": args.holdout,
-            "rows": frame.to_dict(orient="records")}, indent=1, default=str))
+    write_results(args.out, holdout=args.holdout, rows=frame.to_dict(orient="records"))
 
 
 if __name__ == "__main__":
