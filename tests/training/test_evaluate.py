@@ -7,7 +7,13 @@ import pandas as pd
 import pytest
 
 from riskrank.training.dataset import SplitBounds
-from riskrank.training.evaluate import capacity_curve, capacity_metrics, investigation_metrics, random_rate
+from riskrank.training.evaluate import (
+    capacity_curve,
+    capacity_metrics,
+    investigation_metrics,
+    random_rate,
+    top_share_selection,
+)
 from riskrank.training.population import evaluation_dates, investigation_population
 
 
@@ -53,6 +59,27 @@ def test_capacity_hit_rate_for_new_finds():
     pop["label"] = [1, 0, 0, 0, 0, 0, 1, 0]
     metrics, _ = capacity_metrics(pop, scores, CAPACITY)
     assert metrics["cap_hit_rate"] == pytest.approx(2 / 3) and metrics["cap_hit_rate_new_finds"] == 0.0
+
+
+def test_top_share_ranks_all_benefits_together_on_each_date():
+    # 200 rows on each of two dates; the top 1 % is 2 rows per date, whatever their benefit
+    rng = np.random.default_rng(0)
+    pop = pd.DataFrame({"eval_date": np.repeat(["2024-05-01", "2024-06-01"], 200),
+                        "benefit": rng.choice(["a", "b"], 400), "label": 0})
+    scores = rng.random(400)
+    chosen = top_share_selection(pop, scores)
+    for day in ("2024-05-01", "2024-06-01"):
+        on_day = (pop["eval_date"] == day).to_numpy()
+        assert chosen[on_day].sum() == 2
+        assert scores[chosen & on_day].min() > scores[~chosen & on_day].max()
+    pop.loc[chosen, "label"] = 1
+    metrics, _ = capacity_metrics(pop.assign(slot="d|a"), scores, {"d|a": 4})
+    assert metrics["top_share_hit_rate"] == 1.0
+
+
+def test_without_evaluation_dates_there_is_no_top_share():
+    assert top_share_selection(_population(), np.linspace(1, 0, 8)) is None
+    assert "top_share_hit_rate" not in capacity_metrics(_population(), np.linspace(1, 0, 8), CAPACITY)[0]
 
 
 def test_capacity_curve_grows_the_selection():
