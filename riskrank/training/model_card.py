@@ -24,8 +24,9 @@ def _table(frame: pd.DataFrame) -> str:
     return "\n".join([head, sep, *rows]) + "\n"
 
 
-KEY_METRICS = ("cap_hit_rate", "cap_random_rate", "cap_lift", "cap_oracle_hit_rate", "cap_oracle_ratio", "cap_value_sek",
-               "random_sample_hit_rate", "test_auc", "test_auc_random", "test_pr_auc", "test_ece", "valid_auc")
+KEY_METRICS = ("cap_hit_rate", "top_share_hit_rate", "cap_random_rate", "cap_lift", "cap_oracle_hit_rate",
+               "cap_oracle_ratio", "cap_value_sek", "random_sample_hit_rate", "test_auc", "test_auc_random", "test_pr_auc",
+               "test_ece", "valid_auc")
 
 
 def render(*, version: str | int | None, run_id: str, feature_set_version: str, data_hash: str, split: Mapping[str, str],

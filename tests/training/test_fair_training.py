@@ -8,7 +8,7 @@ import pytest
 
 from riskrank.features.registry import SENSITIVE
 from riskrank.training.fair_objective import FairLogloss, as_probability_model, reweighing
-from riskrank.training.fair_sweep import Member, choose, fit_with_weight
+from riskrank.training.fair_sweep import NO_TOP_SHARE, Member, TopShare, choose, fit_with_weight
 from riskrank.training.fairness import GroupRatio
 from riskrank.training.gates import GateResult
 from riskrank.training.train import FitResult, predict, prepare
@@ -131,21 +131,58 @@ def test_reweighing_makes_label_independent_of_group():
     assert w[0] == pytest.approx(0.75)
 
 
-def _member(weight: float, hit_rate: float, passed: bool, ratio: float) -> Member:
+def _member(weight: float, hit_rate: float, passed: bool, ratio: float, top_share: TopShare = NO_TOP_SHARE) -> Member:
     r = GroupRatio("sex", "F", "M", "fpr", ratio, ratio, ratio, ratio, ratio, 50, 0.1, 0.1, "within_benefit")
     gate = GateResult("fairness", passed, "", {"scope": "within_benefit"})
-    return Member(weight, None, hit_rate, [r], gate, 1.0)  # type: ignore[arg-type]
+    return Member(weight, None, hit_rate, [r], gate, 1.0, top_share)  # type: ignore[arg-type]
 
 
-def test_choose_takes_the_most_accurate_member_that_passes():
+def _top(hit_rate: float, born_abroad_fpr: float, support: int = 500) -> TopShare:
+    """A member at the deeper cut: sex in band, born abroad's FPR ratio as given."""
+    return TopShare(hit_rate, [GroupRatio("sex", "F", "M", "fpr", 1.0, *[float("nan")] * 4, support, 0.01, 0.01),
+                               GroupRatio("born_abroad", "True", "False", "fpr", born_abroad_fpr, *[float("nan")] * 4,
+                                          support, 0.01, 0.01)])
+
+
+def test_without_a_deeper_cut_choose_takes_the_member_most_accurate_at_capacity_that_passes():
     members = [_member(0, 0.80, False, 1.6), _member(1, 0.70, True, 1.2), _member(3, 0.75, True, 1.1)]
     chosen, why = choose(members)
-    assert chosen.weight == 3 and "0.800" in why and "fails the gate" in why
+    assert chosen.weight == 3 and "0.800" in why and "fails the gate" in why and "at capacity 0.750" in why
 
 
-def test_choose_takes_the_unconstrained_model_when_it_passes():
-    chosen, why = choose([_member(0, 0.80, True, 1.1), _member(1, 0.80, True, 1.0)])
-    assert chosen.weight == 0 and "already passes" in why
+def test_choose_takes_the_unconstrained_model_when_it_passes_and_is_most_accurate():
+    chosen, why = choose([_member(0, 0.80, True, 1.1, _top(0.30, 1.1)), _member(1, 0.80, True, 1.0, _top(0.28, 1.0))])
+    assert chosen.weight == 0 and why.startswith("the unconstrained model (weight 0) is the most accurate")
+
+
+def test_among_members_within_the_band_the_hit_rate_at_capacity_decides():
+    members = [_member(0, 0.30, False, 1.6, _top(0.25, 1.0)), _member(5, 0.45, True, 1.1, _top(0.20, 1.0)),
+               _member(10, 0.40, True, 1.1, _top(0.23, 1.0))]
+    chosen, why = choose(members)
+    assert chosen.weight == 5 and "the 2 of 3 members that pass" in why and "(hit rate at capacity 0.450)" in why
+    assert "fails the gate" in why
+
+
+def test_choose_prefers_passing_members_within_the_band_at_the_deeper_cut():
+    # the unconstrained model passes the gate (too few cases at capacity to refuse it) but selects innocent
+    # people born abroad 1.5x as often in the top 1 %; weight 10 is inside the band there
+    members = [_member(0, 0.40, True, 1.2, _top(0.26, 1.5)), _member(5, 0.42, True, 1.1, _top(0.25, 1.3)),
+               _member(10, 0.38, True, 1.1, _top(0.24, 1.1)), _member(20, 0.35, False, 1.1, _top(0.26, 1.0))]
+    chosen, why = choose(members)
+    assert chosen.weight == 10 and "the 1 of 4 members that pass the fairness gate and whose ratios" in why
+    assert "outside 0.8-1.25" in why
+
+
+def test_without_a_member_in_the_band_the_most_accurate_passing_one_is_chosen():
+    members = [_member(0, 0.40, True, 1.2, _top(0.26, 1.5)), _member(5, 0.42, True, 1.1, _top(0.25, 1.3))]
+    chosen, why = choose(members)
+    assert chosen.weight == 5 and "none has all its ratios" in why
+
+
+def test_ratios_on_too_few_cases_are_not_held_against_the_band():
+    assert _top(0.2, 1.6, support=5).in_band() is False  # nothing judged: not known to be in band
+    few = TopShare(0.2, _top(0.2, 1.0).ratios + _top(0.2, 3.0, support=5).ratios[1:])
+    assert few.in_band() and not _top(0.2, 1.26).in_band() and _top(0.2, 0.8).in_band()
 
 
 def _ratio(point: float, low: float, high: float) -> GroupRatio:
