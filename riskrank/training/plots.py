@@ -112,18 +112,19 @@ def shap_importance(booster, X: pd.DataFrame) -> pd.Series:
 def trade_off_plot(trade_off: pd.DataFrame, chosen_weight: float, path: Path) -> Path:
     """Per penalty weight, hit rate against the worst fairness ratio: at capacity (the ratios the gate judges) and,
     where the run measured it, in the top 1 % of active cases (the deeper cut the choice reads)."""
-    panels = [("worst_ratio", "cap_hit_rate", "at capacity (worst ratio the gate judges)")]
+    panels = [("worst_ratio", "cap_hit_rate", "hit rate at capacity", "at capacity (worst ratio the gate judges)")]
     if "top_share_hit_rate" in trade_off and trade_off["top_share_hit_rate"].notna().any():
-        panels.append(("top_share_worst_ratio", "top_share_hit_rate", "in the top 1 % (worst of sex, born abroad)"))
+        panels.append(("top_share_worst_ratio", "top_share_hit_rate", "hit rate in the top 1 %",
+                       "in the top 1 % of active cases (worst of sex, born abroad)"))
     plt, fig, axes = _figure(len(panels))
-    for ax, (x, y, where) in zip(np.atleast_1d(axes), panels, strict=True):
+    for ax, (x, y, ylabel, title) in zip(np.atleast_1d(axes), panels, strict=True):
         ax.axvspan(0.8, 1.25, color="#e8f5e9", label="band 0.8-1.25")
         for row in trade_off.itertuples(index=False):
             colour = "#2e7d32" if row.passes_fairness_gate else "#c62828"
             marker = "*" if row.weight == chosen_weight else "o"
             ax.scatter(getattr(row, x), getattr(row, y), color=colour, marker=marker, s=140 if marker == "*" else 40)
             ax.annotate(f"w={row.weight:g}", (getattr(row, x), getattr(row, y)), textcoords="offset points", xytext=(5, 4))
-        ax.set(xlabel="worst fairness ratio (1 = equal)", ylabel=f"hit rate {where.split(' (')[0]}", title=where)
+        ax.set(xlabel="worst fairness ratio (1 = equal)", ylabel=ylabel, title=title)
         ax.legend(loc="lower left", fontsize=8)
     fig.suptitle("Fairness trade-off (green: passes the gate, *: chosen)")
     return _save(plt, fig, path)
