@@ -35,7 +35,8 @@ def train(
     eval_dates: int = typer.Option(6, min=1, help="Test dates on which all active cases are ranked (capacity metrics)."),
     no_register: bool = typer.Option(False, "--no-register", help="Log the run without registering a model version."),
     fairness: str = typer.Option("auto", help="auto: fit a family of fairness penalty weights and register the most "
-                                 "accurate member that passes the fairness gate; off: the unconstrained model."),
+                                 "accurate member that passes the fairness gate, preferring those within 0.8-1.25 for sex "
+                                 "and born abroad in the top 1 % of active cases; off: the unconstrained model."),
     fairness_weight: float | None = typer.Option(None, help="Fix the fairness penalty weight (0 = unconstrained) "
                                                  "instead of choosing it."),
 ) -> None:
