@@ -167,7 +167,7 @@ def _why(best: Member, members: Sequence[Member], passing: list[Member], in_band
     elif np.isfinite(best.top_share.hit_rate):
         among += " (none has all its ratios for sex and born abroad in the top 1 % of active cases within 0.8-1.25)"
     name = "the unconstrained model (weight 0)" if best.weight == 0 else f"weight {best.weight:g}"
-    why = f"{name} is the most accurate of {among} (hit rate at capacity {best.hit_rate:.3f})"
+    why = f"{name} is the most accurate (hit rate at capacity {best.hit_rate:.3f}) of {among}"
     unconstrained = next((m for m in members if m.weight == 0), None)
     if best.weight != 0 and unconstrained is not None:
         why += f"; the unconstrained model's hit rate is {unconstrained.hit_rate:.3f}"
