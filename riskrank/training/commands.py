@@ -47,6 +47,7 @@ def train(
     from rich.table import Table
 
     from riskrank.training.dataset import SplitConfig
+    from riskrank.training.fair_sweep import farthest_from_one
     from riskrank.training.gates import MIN_SUPPORT
     from riskrank.training.pipeline import TrainOptions, check_inputs, run_training
     from riskrank.world import is_world
@@ -82,9 +83,8 @@ def train(
             value = outcome.metrics[key]
             table.add_row(key, f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3f}", meaning)
     console.print(table)
-    judged = [r for r in outcome.evaluation.fairness if r.ratio > 0 and math.isfinite(r.ratio) and r.support >= MIN_SUPPORT]
-    if judged:
-        r = max(judged, key=lambda r: abs(math.log(r.ratio)))
+    r = farthest_from_one([r for r in outcome.evaluation.fairness if r.support >= MIN_SUPPORT])
+    if r is not None:
         console.print(f"fairness: most extreme judged ratio {r.attribute}={r.group} vs {r.reference} {r.metric} {r.ratio:.2f} "
                       f"[{r.low:.2f}, {r.high:.2f}], support {r.support}")
     if outcome.fairness is not None:

@@ -41,6 +41,12 @@ DEFAULT_WEIGHTS: tuple[float, ...] = (0.0, 5.0, 10.0, 20.0, 30.0)
 TOP_SHARE_ATTRIBUTES = ("sex", "born_abroad")
 
 
+def farthest_from_one(ratios: Sequence[GroupRatio]) -> GroupRatio | None:
+    """The ratio farthest from 1 on the log scale (so 0.8 and 1.25 are equally far); None without a usable one."""
+    usable = [r for r in ratios if np.isfinite(r.ratio) and r.ratio > 0]
+    return max(usable, key=lambda r: abs(math.log(r.ratio)), default=None)
+
+
 @dataclass(frozen=True)
 class TopShare:
     """A member at the deeper cut: its hit rate and its overall ratios for TOP_SHARE_ATTRIBUTES (point estimates)."""
@@ -53,8 +59,7 @@ class TopShare:
         return bool(judged) and all(FAIR_LOW <= r.ratio <= FAIR_HIGH for r in judged)
 
     def worst(self) -> GroupRatio | None:
-        usable = [r for r in self.ratios if np.isfinite(r.ratio) and r.ratio > 0]
-        return max(usable, key=lambda r: abs(math.log(r.ratio)), default=None)
+        return farthest_from_one(self.ratios)
 
 
 NO_TOP_SHARE = TopShare(float("nan"), [])
@@ -79,9 +84,7 @@ class Member:
     def worst(self) -> GroupRatio | None:
         """The judged ratio (the gate's scope, enough support) farthest from 1."""
         scope = self.gate.numbers.get("scope")
-        judged = [r for r in self.ratios if r.scope == scope and r.support >= MIN_SUPPORT
-                  and np.isfinite(r.ratio) and r.ratio > 0]
-        return max(judged, key=lambda r: abs(math.log(r.ratio)), default=None)
+        return farthest_from_one([r for r in self.ratios if r.scope == scope and r.support >= MIN_SUPPORT])
 
     def row(self) -> dict:
         worst, top_worst = self.worst(), self.top_share.worst()
