@@ -23,9 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-TOP_SHARE = 0.01
 PAIRS = (("sex", "F", "M"), ("born_abroad", "True", "False"))
-BAND = (0.8, 1.25)
 
 
 def holdout_parser(doc: str | None) -> argparse.ArgumentParser:
@@ -48,6 +46,7 @@ def write_results(path: str | None, **fields) -> None:
 
 def holdout_population(world_dir: str, dates: list[str]) -> pd.DataFrame:
     from riskrank.features.pipeline import features_as_of
+    from riskrank.training.population import EVAL_DATE
     from riskrank.world import in_error_on, read_world
 
     world = read_world(world_dir)
@@ -55,18 +54,9 @@ def holdout_population(world_dir: str, dates: list[str]) -> pd.DataFrame:
     for day in dates:
         feats = features_as_of(world, pd.Timestamp(day))
         feats["label"] = in_error_on(world.truth, feats["case_id"].to_numpy(), pd.Timestamp(day)).astype(int)
-        feats["date"] = day
+        feats[EVAL_DATE] = day
         frames.append(feats)
     return pd.concat(frames, ignore_index=True)
-
-
-def top_share(pop: pd.DataFrame, scores: np.ndarray) -> np.ndarray:
-    """Top TOP_SHARE of the active cases on each date, by score."""
-    chosen = np.zeros(len(pop), bool)
-    for _, idx in pop.groupby("date").indices.items():
-        k = max(1, round(TOP_SHARE * len(idx)))
-        chosen[idx[np.argsort(-scores[idx], kind="stable")[:k]]] = True
-    return chosen
 
 
 def ratios(pop: pd.DataFrame, chosen: np.ndarray) -> dict[str, float]:
@@ -85,7 +75,18 @@ def ratios(pop: pd.DataFrame, chosen: np.ndarray) -> dict[str, float]:
 
 
 def in_band(holdout: dict[str, float]) -> bool:
-    return all(BAND[0] <= v <= BAND[1] for k, v in holdout.items() if k.endswith("_ratio"))
+    from riskrank.training.gates import FAIR_HIGH, FAIR_LOW
+
+    return all(FAIR_LOW <= v <= FAIR_HIGH for k, v in holdout.items() if k.endswith("_ratio"))
+
+
+def top_share(pop: pd.DataFrame, scores: np.ndarray) -> np.ndarray:
+    """The top 1 % of the active cases on each date by score, as `riskrank train`'s deeper cut selects them."""
+    from riskrank.training.evaluate import top_share_selection
+
+    chosen = top_share_selection(pop, scores)
+    assert chosen is not None, "the holdout population carries its dates"
+    return chosen
 
 
 def main() -> None:
