@@ -75,7 +75,7 @@ def ratios(pop: pd.DataFrame, chosen: np.ndarray) -> dict[str, float]:
 
 
 def in_band(holdout: dict[str, float]) -> bool:
-    from riskrank.training.gates import FAIR_HIGH, FAIR_LOW
+    from riskrank.fairness.policy import FAIR_HIGH, FAIR_LOW
 
     return all(FAIR_LOW <= v <= FAIR_HIGH for k, v in holdout.items() if k.endswith("_ratio"))
 
@@ -92,10 +92,10 @@ def top_share(pop: pd.DataFrame, scores: np.ndarray) -> np.ndarray:
 def main() -> None:
     args = holdout_parser(__doc__).parse_args()
 
+    from riskrank.model import registry
+    from riskrank.promotion.promote import load_version, promote
     from riskrank.settings import get_settings
-    from riskrank.training import tracking
     from riskrank.training.pipeline import TrainOptions, run_training
-    from riskrank.training.promotion import load_version, promote
 
     t0 = time.perf_counter()
     holdout = holdout_population(args.holdout, args.dates)
@@ -130,10 +130,10 @@ def main() -> None:
                         row["gates"] = [str(exc)]
                 print(f"{world} {mode}: {row[f'{mode}_seconds']:.0f} s, cap_hit_rate {row[f'{mode}_cap_hit_rate']:.3f}",
                       flush=True)
-            client = tracking.client(settings)
+            client = registry.client(settings)
             for mode, version in versions.items():
-                model = load_version(client, settings.model_name, version)
-                row[f"holdout_{mode}"] = ratios(holdout, top_share(holdout, model.score(holdout)))
+                model, _ = load_version(client, settings.model_name, version)
+                row[f"holdout_{mode}"] = ratios(holdout, top_share(holdout, model.predict_action(holdout)))
             row["hit_rate_vs_unconstrained"] = row["holdout_auto"]["hit_rate"] / row["holdout_off"]["hit_rate"]
             row["time_vs_unconstrained"] = row["auto_seconds"] / row["off_seconds"]
             print(json.dumps({k: v for k, v in row.items() if k != "trade_off"}, indent=1, default=str), flush=True)

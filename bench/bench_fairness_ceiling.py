@@ -36,9 +36,9 @@ def truth_split(pop: pd.DataFrame, case_key: str) -> tuple[pd.DataFrame, pd.Data
 def main() -> None:
     args = holdout_parser(__doc__).parse_args()
 
+    from riskrank.fairness.measure import CLUSTER
     from riskrank.training.dataset import build_training_set
     from riskrank.training.fair_sweep import fit_with_weight
-    from riskrank.training.fairness import CLUSTER
     from riskrank.training.pipeline import TrainOptions, evaluation_population
     from riskrank.training.train import fit, model_inputs, predict
     from riskrank.world import read_world

@@ -113,7 +113,7 @@ def main() -> None:
     import sqlalchemy as sa
 
     from riskrank.db import get_engine, outcomes
-    from riskrank.serving import audit
+    from riskrank.serving import audit_chain
     from riskrank.serving.auth import add_user
     from riskrank.serving.featuresource import default_feature_source
     from riskrank.serving.tables import create_serving_tables
@@ -151,7 +151,7 @@ def main() -> None:
     errors = [e for r in results for e in r[1]]
     created = sum(r[2] for r in results)
     total = sum(len(v) for v in latencies.values())
-    verification = audit.verify(engine)
+    verification = audit_chain.verify(engine)
     with engine.connect() as conn:
         stored = conn.execute(sa.select(sa.func.count()).select_from(outcomes)).scalar()
     summary = {

@@ -81,12 +81,12 @@ def time_server_start(env: dict[str, str]) -> dict:
 
 
 def batch_rate(env: dict[str, str], repeats: int = 3) -> dict:
-    from riskrank import score_store
+    from riskrank.batch import score_store
     from riskrank.db import get_engine
     from riskrank.features.store import FeatureStore
-    from riskrank.training.model import ScoringModel
+    from riskrank.model.registry import load_model
 
-    model = ScoringModel.from_registry(alias="champion", tracking_uri=env["RISKRANK_MLFLOW_TRACKING_URI"])
+    model = load_model(alias="champion", tracking_uri=env["RISKRANK_MLFLOW_TRACKING_URI"])
     engine = get_engine(env["RISKRANK_DATABASE_URL"])
     run = score_store.latest_run(engine)
     assert run is not None
@@ -108,16 +108,16 @@ def batch_rate(env: dict[str, str], repeats: int = 3) -> dict:
 def swap_cost(env: dict[str, str]) -> dict:
     import gc
 
-    from riskrank import score_store
+    from riskrank.batch import score_store
     from riskrank.db import get_engine
     from riskrank.features.store import FeatureStore
+    from riskrank.model.registry import load_model
     from riskrank.serving.snapshot import from_features, from_run
-    from riskrank.training.model import ScoringModel
 
     def rss_gib() -> float:
         return int(Path("/proc/self/status").read_text().split("VmRSS:")[1].split()[0]) / 2**20
 
-    model = ScoringModel.from_registry(alias="champion", tracking_uri=env["RISKRANK_MLFLOW_TRACKING_URI"])
+    model = load_model(alias="champion", tracking_uri=env["RISKRANK_MLFLOW_TRACKING_URI"])
     engine = get_engine(env["RISKRANK_DATABASE_URL"])
     run = score_store.latest_run(engine)
     assert run is not None

@@ -62,12 +62,12 @@ def prepare_world(work: Path, scale: float, seed: int) -> None:
     import pandas as pd
     from mlflow import MlflowClient
 
+    from riskrank.batch.score_all import score_all
     from riskrank.db import get_engine
+    from riskrank.model.registry import load_model
     from riskrank.settings import Settings
     from riskrank.simulation import generate
-    from riskrank.training.model import ScoringModel
     from riskrank.training.pipeline import TrainOptions, run_training
-    from riskrank.training.score_all import score_all
     from riskrank.world import write_world
 
     env = environment(work)
@@ -84,7 +84,7 @@ def prepare_world(work: Path, scale: float, seed: int) -> None:
         settings.model_name, "champion", str(outcome.version)
     )
     print("nightly scores", flush=True)
-    model = ScoringModel.from_registry(alias="champion", tracking_uri=settings.mlflow_tracking_uri)
+    model = load_model(alias="champion", tracking_uri=settings.mlflow_tracking_uri)
     result = score_all(get_engine(settings.database_url), model, world, pd.Timestamp("2024-12-01"))
     (work / "prepared.json").write_text(json.dumps({"scale": scale, "seed": seed, "cases_scored": result.run.cases,
                                                     "cases_with_stored_reasons": result.explained,
@@ -96,7 +96,7 @@ def sample_frame(work: Path, n: int, ranked: bool):
     import pandas as pd
     import sqlalchemy as sa
 
-    from riskrank import score_store
+    from riskrank.batch import score_store
     from riskrank.db import get_engine
     from riskrank.features.store import FeatureStore
 
@@ -225,17 +225,17 @@ def check_same_scores(rr_port: int, ml_port: int, token: str, case_ids: list[int
 
 
 def time_audit_append(work: Path, n: int = 1000) -> dict:
-    """The audit append alone (same database, five reasons in details), one caller: direct (audit.append, as
+    """The audit append alone (same database, five reasons in details), one caller: direct (audit_chain.append, as
     outcomes and worklists use it) and through the group-commit writer the score routes use (a thread hand-off more)."""
     from riskrank.db import get_engine
-    from riskrank.serving import audit
+    from riskrank.serving import audit_chain
     from riskrank.serving.audit_writer import GroupWriter
 
     engine = get_engine(environment(work)["RISKRANK_DATABASE_URL"])
     writer = GroupWriter(engine)
     reasons = [{"feature": f"feature_{i}", "value": 1.5 * i, "contribution": 0.1 * i} for i in range(5)]
     out = {}
-    for name, append in (("audit_append", lambda **kw: audit.append(engine, **kw)), ("audit_group_append", writer.append)):
+    for name, append in (("audit_append", lambda **kw: audit_chain.append(engine, **kw)), ("audit_group_append", writer.append)):
         times = []
         for i in range(n):
             t0 = time.perf_counter()
@@ -268,7 +268,7 @@ def main() -> None:
 
     import pandas as pd
 
-    from riskrank.training.model import ScoringModel
+    from riskrank.model.registry import load_model
 
     work = WORK
     if not (args.reuse and (work / "mlflow.db").exists()):
@@ -276,7 +276,7 @@ def main() -> None:
         work.mkdir(parents=True)
         prepare_world(work, args.scale, args.seed)
     env = environment(work)
-    model = ScoringModel.from_registry(alias="champion", tracking_uri=env["RISKRANK_MLFLOW_TRACKING_URI"])
+    model = load_model(alias="champion", tracking_uri=env["RISKRANK_MLFLOW_TRACKING_URI"])
     ranked = sample_frame(work, 500, ranked=True)
     anyone = sample_frame(work, 500, ranked=False)
     rows = json_rows(model, ranked)

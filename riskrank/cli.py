@@ -12,15 +12,17 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.text import Text
 
-from riskrank.backtest import backtest
+from riskrank.batch.commands import score_all
+from riskrank.demo import demo
 from riskrank.errors import UserError
+from riskrank.fairness.commands import audit
 from riskrank.features.commands import features
-from riskrank.monitoring.commands import audit, report
+from riskrank.monitoring.commands import report
+from riskrank.operation.commands import backtest
+from riskrank.promotion.commands import promote
 from riskrank.serving.commands import audit_log_app, rank, serve, users_app
 from riskrank.simulation.commands import simulate
-from riskrank.training.commands import promote, train
-from riskrank.training.learnability_command import learnability
-from riskrank.training.score_all_command import score_all
+from riskrank.training.commands import learnability, train
 from riskrank.world import ContractError
 
 app = typer.Typer(
@@ -41,20 +43,7 @@ app.command()(report)
 app.command()(learnability)
 app.add_typer(users_app, name="users", help="Service users and their bearer tokens.")
 app.add_typer(audit_log_app, name="audit-log", help="The append-only audit log.")
-
-
-@app.command()
-def demo(
-    out: str = typer.Option("data/demo", help="Folder for the demo world and features."),
-    scale: float = typer.Option(0.01, help="World size as a share of the agency (0.01 is about 50,000 recipients)."),
-    seed: int = typer.Option(7),
-    port: int = typer.Option(8000),
-    serve_after: bool = typer.Option(True, "--serve/--no-serve", help="Start the service at the end."),
-) -> None:
-    """Make a small world, build features, train, register and promote a model, then serve it."""
-    from riskrank.demo import run_demo
-
-    run_demo(out=out, scale=scale, seed=seed, port=port, serve_after=serve_after)
+app.command()(demo)
 
 
 def _fail(message: str) -> NoReturn:

@@ -2,7 +2,7 @@
 
 simulate -> features (two snapshots in the feature store, so drift has a reference) -> train and register
 on the world as known a year before its end -> promote through the gates -> demo users -> a year of
-operation (riskrank/operation.py: the champion's worklists, with their hidden random share, drive part of
+operation (riskrank/operation/operate.py: the champion's worklists, with their hidden random share, drive part of
 the investigations and their outcomes are recorded as the service records them) -> the world's own closed
 investigations as outcome history -> serve. Prints where to look.
 """
@@ -13,6 +13,7 @@ import secrets
 from pathlib import Path
 
 import pandas as pd
+import typer
 from rich.console import Console
 
 from riskrank.errors import UserError
@@ -62,7 +63,7 @@ def _features(world: World, out: Path, engine) -> tuple[pd.Timestamp, int]:
 
 
 def _train(world: World, cutoff: pd.Timestamp, out_dir: Path, settings) -> int:
-    from riskrank.operation import world_as_of
+    from riskrank.operation.operate import world_as_of
     from riskrank.training.pipeline import run_training
 
     known_dir = out_dir / "world-known"
@@ -79,8 +80,8 @@ def _train(world: World, cutoff: pd.Timestamp, out_dir: Path, settings) -> int:
 
 
 def _promote(version: int, settings) -> None:
-    from riskrank.training.gates import PromotionRefused
-    from riskrank.training.promotion import promote
+    from riskrank.promotion.gates import PromotionRefused
+    from riskrank.promotion.promote import promote
 
     try:
         result = promote(version, user="demo", reason="demo: first model", settings=settings)
@@ -111,13 +112,13 @@ def _users(engine) -> dict[str, str]:
 
 
 def _operate(world: World, cutoff: pd.Timestamp, engine, settings, seed: int) -> None:
-    from riskrank.operation import OperationConfig, operate
-    from riskrank.training.model import ScoringModel
+    from riskrank.model.registry import CHAMPION, load_model
+    from riskrank.operation.operate import OperationConfig, operate
 
     start, end = cutoff + pd.Timedelta(days=1), pd.Timestamp((world.meta or {})["end_date"])
     console.print(f"[6/7] operation {start.date()} to {end.date()}: the champion's monthly worklists "
                   f"({DEMO_RANDOM_SHARE:.0%} hidden random share) drive part of the investigations")
-    champion = ScoringModel.from_registry(alias="champion", tracking_uri=settings.mlflow_tracking_uri,
+    champion = load_model(alias=CHAMPION, tracking_uri=settings.mlflow_tracking_uri,
                                           model_name=settings.model_name)
     result = operate(world, champion, engine, OperationConfig(start, end, random_share=DEMO_RANDOM_SHARE, seed=seed),
                      settings.pseudonym_key)
@@ -179,3 +180,14 @@ def run_demo(out: str, scale: float, seed: int, port: int, serve_after: bool) ->
         console.print(f"serving on {base} (Ctrl-C to stop)")
         # demo=True: the one place the default pseudonym key may serve (the app warns); a real deployment sets its own.
         uvicorn.run(create_app(settings.model_copy(update={"demo": True})), host=settings.host, port=port, log_level="warning")
+
+
+def demo(
+    out: str = typer.Option("data/demo", help="Folder for the demo world and features."),
+    scale: float = typer.Option(0.01, help="World size as a share of the agency (0.01 is about 50,000 recipients)."),
+    seed: int = typer.Option(7),
+    port: int = typer.Option(8000),
+    serve_after: bool = typer.Option(True, "--serve/--no-serve", help="Start the service at the end."),
+) -> None:
+    """Make a small world, build features, train, register and promote a model, then serve it."""
+    run_demo(out=out, scale=scale, seed=seed, port=port, serve_after=serve_after)

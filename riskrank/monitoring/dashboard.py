@@ -20,6 +20,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.engine import Engine
 
+from riskrank.model import registry
 from riskrank.monitoring.dashboard_data import dashboard_payload
 from riskrank.monitoring.feature_drift import feature_drift_from_store
 from riskrank.monitoring.kpis import filter_period, hit_rate_table, records, validate_by
@@ -86,19 +87,13 @@ def _mlflow_champion(settings: Settings) -> dict | None:
     if cached and time.monotonic() - cached[0] < _MODEL_CACHE_SECONDS:
         return cached[1] or None
     info: dict = {}
-    if uri.startswith("sqlite:///"):
-        from pathlib import Path
-
-        if not Path(uri.removeprefix("sqlite:///")).exists():  # never create an MLflow database just to look
-            _MODEL_CACHE[uri] = (time.monotonic(), info)
-            return None
-    try:
-        from mlflow import MlflowClient
-
-        version = MlflowClient(tracking_uri=uri, registry_uri=uri).get_model_version_by_alias(settings.model_name, "champion")
-        info = {"serving_version": str(version.version), "source": "mlflow champion alias"}
-    except Exception as exc:  # no registry, no alias, mlflow missing: the dashboard still works
-        log.info("model version from MLflow not available: %s", type(exc).__name__)
+    if registry.store_exists(uri):  # never create an MLflow database just to look
+        try:
+            version = registry.alias_version(registry.client(settings), settings.model_name, registry.CHAMPION)
+            if version is not None:
+                info = {"serving_version": str(version), "source": "mlflow champion alias"}
+        except Exception as exc:  # an unreadable registry: the dashboard still works
+            log.info("model version from MLflow not available: %s", type(exc).__name__)
     _MODEL_CACHE[uri] = (time.monotonic(), info)
     return info or None
 

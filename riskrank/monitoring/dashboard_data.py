@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 
+from riskrank.fairness.policy import SENSITIVE_REFERENCES
 from riskrank.monitoring.drift import score_drift_from_outcomes
 from riskrank.monitoring.kpis import TOTAL, fairness_by_sex, hit_rate_table, lift, records
 from riskrank.monitoring.numbers import BROWSER_LOCALE
-from riskrank.training.fairness import SENSITIVE_REFERENCES
 
 NOTICE = "The score is a ranking aid for investigators, never a decision about a case."
 FAIRNESS_NOTE = ("Measured on closed investigations (outcomes), reference M as in the promotion gate. The precision "

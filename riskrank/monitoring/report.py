@@ -15,10 +15,10 @@ from pathlib import Path
 import pandas as pd
 
 from riskrank.errors import UserError
+from riskrank.fairness.policy import SENSITIVE_REFERENCES
 from riskrank.monitoring.dashboard_data import FAIRNESS_NOTE
 from riskrank.monitoring.kpis import TOTAL, fairness_by_sex, hit_rate_table, lift, operational_indicators
 from riskrank.monitoring.numbers import format_number
-from riskrank.training.fairness import SENSITIVE_REFERENCES
 
 SEX_LABELS = {"F": "Kvinnor", "M": "Män", TOTAL: "Totalt"}
 SELECTION_LABELS = {

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from riskrank.db import get_engine
 from riskrank.errors import UserError
 from riskrank.serving import logfilter
-from riskrank.serving.audit import AuditUnavailable
+from riskrank.serving.audit_chain import AuditUnavailable
 from riskrank.serving.audit_writer import GroupWriter
 from riskrank.serving.auth import Authenticator
 from riskrank.serving.deps import AUTH_ERRORS, NOTICE, require_manager

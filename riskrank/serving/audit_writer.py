@@ -1,7 +1,7 @@
 """Group commit for audit entries that audit nothing else in the database (scores).
 
 The service's writer thread (one per app, so per process and database) takes every entry queued since its last
-commit, appends them all in ONE transaction (riskrank.serving.audit.append_many: the same hash chain, the same
+commit, appends them all in ONE transaction (riskrank.serving.audit_chain.append_many: the same hash chain, the same
 compare-and-set on the head row, so writers in other processes still cannot fork the chain), commits, and only then
 resolves each caller's future. A caller answers its request after its future resolves, so no response claims a
 score was served unless its entry is committed. Concurrent requests share one commit instead of queueing for the
@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from riskrank.serving.audit import AuditUnavailable, Fields, append_many
+from riskrank.serving.audit_chain import AuditUnavailable, Fields, append_many
 
 # Bounds one transaction (and the time the first entry of a big batch waits on the last one's hashing).
 MAX_BATCH = 256

@@ -146,11 +146,11 @@ def _existing_audit_engine():
 
 
 def _verified(checkpoint_head: tuple[int, str] | None = None):
-    from riskrank.serving import audit
+    from riskrank.serving import audit_chain
 
     try:
-        return audit.verify(_existing_audit_engine(), expect=checkpoint_head)
-    except audit.AuditLogMissing as exc:
+        return audit_chain.verify(_existing_audit_engine(), expect=checkpoint_head)
+    except audit_chain.AuditLogMissing as exc:
         raise UserError(f"{exc}; check RISKRANK_DATABASE_URL") from None
 
 

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 
 from riskrank.features import registry
+from riskrank.model.scoring import ScoringModel
 from riskrank.monitoring.numbers import format_number
-from riskrank.training.model import ScoringModel
 
 # Below this distance from the average case (in log-odds) shares would be ratios of near-zero numbers.
 _MIN_DISTANCE = 1e-6

@@ -15,19 +15,20 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from riskrank import score_store
+from riskrank.batch import score_store
 from riskrank.db import get_engine
+from riskrank.model import registry
+from riskrank.model.registry import load_model
+from riskrank.model.scoring import ScoringModel
 from riskrank.serving.featuresource import FeatureSource
 from riskrank.serving.snapshot import Snapshot, from_features, from_run
 from riskrank.settings import Settings
-from riskrank.training.model import ScoringModel
 
 log = logging.getLogger("riskrank.serving.holder")
 
-ALIAS = "champion"
+ALIAS = registry.CHAMPION
 
 
 @dataclass(frozen=True)
@@ -38,19 +39,16 @@ class LoadFailure:
 
 
 def _alias_version(settings: Settings, alias: str) -> int:
-    from mlflow import MlflowClient
-
-    uri = settings.mlflow_tracking_uri
-    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists():
-        # Opening a missing sqlite store would create an empty one; say what is missing instead.
-        raise FileNotFoundError(f"no MLflow store at {uri}; train and promote a model first")
-
-    client = MlflowClient(tracking_uri=settings.mlflow_tracking_uri, registry_uri=settings.mlflow_tracking_uri)
-    return int(client.get_model_version_by_alias(settings.model_name, alias).version)
+    if not registry.store_exists(settings.mlflow_tracking_uri):
+        raise FileNotFoundError(f"no MLflow store at {settings.mlflow_tracking_uri}; train and promote a model first")
+    version = registry.alias_version(registry.client(settings), settings.model_name, alias)
+    if version is None:
+        raise LookupError(f"no version of model {settings.model_name!r} has alias {alias!r}")
+    return version
 
 
 def _load_version(settings: Settings, version: int) -> ScoringModel:
-    model = ScoringModel.from_registry(
+    model = load_model(
         version=version, tracking_uri=settings.mlflow_tracking_uri, model_name=settings.model_name
     )
     model.alias = ALIAS

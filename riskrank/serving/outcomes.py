@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from riskrank.db import outcomes
-from riskrank.serving import audit
+from riskrank.serving import audit_chain
 from riskrank.serving.featuresource import FeatureSource
 from riskrank.serving.pseudonym import pseudonymise
 from riskrank.serving.tables import worklist_items, worklists
@@ -131,7 +131,7 @@ def record_outcome(
         conn.execute(outcomes.insert().values(**record))
 
     try:
-        audit.append(
+        audit_chain.append(
             engine, actor=user, action="outcome", subject=pseudonymise(case_id, pseudonym_key),
             model_version=record["model_version"], score=record["score"], details=_audit_details(record, pseudonym_key),
             together_with=insert,

@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from riskrank.model.scoring import sigmoid
 from riskrank.serving.snapshot import Snapshot
-from riskrank.training.model import sigmoid
 
 
 def explain_rows(

@@ -1,6 +1,6 @@
 """A model version with the scores of every active case: what each request reads, never mutated.
 
-Scores come from the nightly run of `riskrank score-all` for that version (riskrank.score_store), with the
+Scores come from the nightly run of `riskrank score-all` for that version (riskrank.batch.score_store), with the
 precomputed explanations of each benefit's top share; where no run of that version is as new as the feature
 store, they are computed here from the store's latest as-of date, a part at a time. Either way the snapshot
 holds per case only its id, benefit and score (about 20 bytes), not its features: a swap builds the next
@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from riskrank import score_store
+from riskrank.batch import score_store
+from riskrank.model.scoring import ScoringModel
 from riskrank.serving.explain import Explainer
 from riskrank.serving.featuresource import FeatureSource
-from riskrank.training.model import ScoringModel
 
 _PART_ROWS = 100_000
 

@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from riskrank.db import outcomes
 from riskrank.errors import UserError
-from riskrank.serving import audit
+from riskrank.serving import audit_chain
 from riskrank.serving.pseudonym import pseudonymise
 from riskrank.serving.scoring import audit_reasons, explain_rows
 from riskrank.serving.snapshot import Snapshot
@@ -152,7 +152,7 @@ def make_worklist(
         )
 
     # The worklist and its audit entry commit together: a recorded worklist is always audited.
-    audit.append(
+    audit_chain.append(
         engine, actor=user, action="worklist", model_version=snapshot.version, together_with=record,
         details={
             "worklist_id": worklist_id, "benefit": benefit, "k": len(items), "objective": objective,

@@ -1,8 +1,9 @@
-"""`riskrank train` and `riskrank promote`. Heavy libraries are imported inside the functions so --help stays fast."""
+"""`riskrank train` and `riskrank learnability`. Heavy libraries are imported inside the functions so --help stays fast."""
 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import typer
 
@@ -46,9 +47,9 @@ def train(
     from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
+    from riskrank.fairness.policy import MIN_SUPPORT
     from riskrank.training.dataset import SplitConfig
     from riskrank.training.fair_sweep import farthest_from_one
-    from riskrank.training.gates import MIN_SUPPORT
     from riskrank.training.pipeline import TrainOptions, check_inputs, run_training
     from riskrank.world import is_world
 
@@ -95,69 +96,35 @@ def train(
                       f"promote with: riskrank promote --version {outcome.version}")
 
 
-LOG_COLUMNS = ("promoted_at", "promoted_by", "version", "from_alias", "to_alias", "previous_version", "forced", "reason")
 
 
-def _log_cell(column: str, value: object) -> str:
-    if column == "forced":
-        return "yes" if value else ""
-    if column == "promoted_at":
-        return str(value)[:19]
-    return "" if value is None else str(value)
-
-
-def _print_promotion_log(history, as_json: bool, console) -> None:
-    """JSON lines, a table on a terminal, or tab-separated lines in a pipe (whole rows, never cut to 80 columns)."""
-    from rich.table import Table
-
-    from riskrank import jsonsafe
-    from riskrank.training.promotion_log import log_records
-
-    rows = log_records(history)
-    if as_json:
-        for row in rows:
-            print(jsonsafe.dumps(row))
-        return
-    shown = [[_log_cell(column, row[column]) for column in LOG_COLUMNS] for row in rows]
-    if not console.is_terminal:
-        print("\t".join(LOG_COLUMNS))
-        for line in shown:
-            print("\t".join(value.replace("\t", " ").replace("\n", " ") for value in line))
-        return
-    table = Table(title="promotion log (newest first)")
-    for col in LOG_COLUMNS:
-        table.add_column(col)
-    for line in shown:
-        table.add_row(*line)
-    console.print(table)
-
-
-def promote(
-    version: int | None = typer.Option(None, help="Model version to make champion."),
-    force: bool = typer.Option(False, "--force", help="Override failing gates (needs --reason; recorded in the log)."),
-    reason: str | None = typer.Option(None, help="Why; required with --force, recorded in the promotion log."),
-    log: bool = typer.Option(False, "--log", help="Show the promotion log (every alias move) instead of promoting."),
-    limit: int = typer.Option(20, min=1, help="Rows of the log to show."),
-    as_json: bool = typer.Option(False, "--json", help="With --log: print JSON lines."),
+def learnability(
+    world: Path = typer.Option(..., "--world", help="World whose truth the model learns (as of 2024-03-31)."),
+    other_world: Path = typer.Option(..., "--other-world", help="Another world (another seed) it ranks (as of 2024-09-30)."),
+    max_rows: int = typer.Option(0, help="Subsample each world's active cases to at most this many (0: all)."),
 ) -> None:
-    """Move the champion alias to a version when the quality and fairness gates pass; or show the promotion log."""
+    """How learnable a synthetic world is: the bound a model trained on investigation outcomes can approach.
+
+    Writes learnability.json and learnability.md beside the calibration report of --other-world."""
+    import json
+
     from rich.console import Console
 
-    from riskrank.training.promotion import promote as do_promote
-    from riskrank.training.promotion import promotion_history
+    from riskrank.training.learnability import measure, to_markdown
+    from riskrank.world import read_world
 
-    console = Console()
-    if log:
-        _print_promotion_log(promotion_history(limit=limit), as_json, console)
-        return
-    if version is None:
-        raise UserError("give --version N to promote, or --log to see the promotion log")
-    if version < 1:
-        raise UserError(f"--version must be a positive model version, got {version}")
-    result = do_promote(version, force=force, reason=reason)
-    for gate in result.gates:
-        mark = "[green]pass[/green]" if gate.passed else "[red]FAIL[/red]"
-        console.print(f"{mark} {gate.name}: {gate.detail}")
-    before = f"from version {result.previous_version}" if result.previous_version is not None else "(no champion before)"
-    forced = " [yellow]FORCED over failing gates[/yellow]" if result.forced and not all(g.passed for g in result.gates) else ""
-    console.print(f"version {result.version} is now champion {before}{forced}; logged as promotion #{result.log_id}")
+    if max_rows < 0:
+        raise UserError(f"--max-rows must be 0 (all) or positive, got {max_rows}")
+    if world.resolve() == other_world.resolve():
+        raise UserError("--other-world must be another world (another seed) than --world: the model must not have seen it")
+    train_world, test_world = read_world(world), read_world(other_world)
+    seeds = {(w.meta or {}).get("seed") for w in (train_world, test_world)}
+    if len(seeds) == 1 and None not in seeds:
+        raise UserError(f"both worlds have seed {seeds.pop()}: rank a world of another seed, one the model never saw")
+    result = measure(train_world, test_world, max_rows=max_rows or None)
+    text = to_markdown(result, f"`{world}`", f"`{other_world}`")
+    for name, content in (("learnability.json", json.dumps(result.as_dict(), indent=2)), ("learnability.md", text)):
+        tmp = other_world / f".{name}.tmp"
+        tmp.write_text(content, encoding="utf-8")
+        tmp.replace(other_world / name)
+    Console().print(text)

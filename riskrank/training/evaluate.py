@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from riskrank.fairness.measure import GroupRatio, selection_fairness
 from riskrank.training import metrics as m
 from riskrank.training.dataset import LABEL, VALUE
-from riskrank.training.fairness import GroupRatio, selection_fairness
 from riskrank.training.population import EVAL_DATE, NEW_FIND, SLOT
 
 CAPACITY_MULTIPLIERS: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0)

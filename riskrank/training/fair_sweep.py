@@ -24,12 +24,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from riskrank.fairness.gate import GateResult, beyond_noise, fairness_gate
+from riskrank.fairness.measure import GroupRatio, selection_fairness
+from riskrank.fairness.objective import FairLogloss, group_codes
+from riskrank.fairness.policy import FAIR_HIGH, FAIR_LOW, MIN_SUPPORT, OVERALL
 from riskrank.features.registry import SENSITIVE
 from riskrank.training.dataset import LABEL
 from riskrank.training.evaluate import selection, top_share_selection
-from riskrank.training.fair_objective import FairLogloss, group_codes
-from riskrank.training.fairness import OVERALL, GroupRatio, selection_fairness
-from riskrank.training.gates import FAIR_HIGH, FAIR_LOW, MIN_SUPPORT, GateResult, beyond_noise, fairness_gate
 from riskrank.training.train import FitResult, fit, predict
 
 # Penalty weights of the default family. The penalty is a share-weighted squared calibration gap (0.0025 for a

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from riskrank.training.fairness import GroupRatio
+from riskrank.fairness.measure import GroupRatio
 
 
 def _fmt(value) -> str:

@@ -12,16 +12,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from riskrank.fairness.measure import CLUSTER
+from riskrank.fairness.policy import SENSITIVE_REFERENCES, STRATUM
+from riskrank.fairness.proxies import proxy_report
+from riskrank.model import registry
+from riskrank.model.scoring import prepare
 from riskrank.settings import Settings, get_settings
-from riskrank.training import fair_sweep, model_card, plots, tracking
+from riskrank.training import fair_sweep, model_card, plots
 from riskrank.training.calibration import MIN_EVENTS_FOR_SLOPE, Calibration, fit_platt
 from riskrank.training.dataset import LABEL, SPLIT, VALUE, SplitConfig, TrainingSet, build_training_set
 from riskrank.training.evaluate import Evaluation, evaluate
 from riskrank.training.fair_sweep import DEFAULT_WEIGHTS
-from riskrank.training.fairness import CLUSTER, SENSITIVE_REFERENCES, STRATUM
 from riskrank.training.population import EVAL_DATE, SLOT, evaluation_dates, investigation_population, truth_population
-from riskrank.training.proxies import proxy_report
-from riskrank.training.train import FitResult, build_meta, expected_value_by_benefit, model_inputs, predict, prepare
+from riskrank.training.train import FitResult, build_meta, expected_value_by_benefit, model_inputs, predict
 
 Step = Callable[[str], None]
 
@@ -127,9 +130,9 @@ def _calibration_metrics(calibration: Calibration | None, pop: pd.DataFrame, pop
 def _population_artifact(pop: pd.DataFrame) -> pd.DataFrame:
     """What the promotion gates re-score: every registry feature and the labels, without case ids (CLUSTER only
     says which rows are one case, for the gate's bootstrap)."""
-    from riskrank.features import registry
+    from riskrank.features.registry import FEATURES
 
-    keep = [SLOT, EVAL_DATE, CLUSTER, LABEL, VALUE, "risk_p"] + [f.name for f in registry.FEATURES]
+    keep = [SLOT, EVAL_DATE, CLUSTER, LABEL, VALUE, "risk_p"] + [f.name for f in FEATURES]
     return pop[[c for c in dict.fromkeys(keep) if c in pop.columns]].reset_index(drop=True)
 
 
@@ -138,7 +141,7 @@ def run_training(world_dir: str | Path, options: TrainOptions | None = None, set
     import mlflow
 
     from riskrank.features.registry import FEATURE_SET_VERSION
-    from riskrank.training.mlflow_model import log_model
+    from riskrank.model.flavour import log_model
     from riskrank.world import read_world
 
     options = options or TrainOptions()
@@ -170,7 +173,7 @@ def run_training(world_dir: str | Path, options: TrainOptions | None = None, set
     meta = build_meta(result, FEATURE_SET_VERSION, training.data_hash, metrics, expected_value_by_benefit(train),
                       calibration.as_meta() if calibration else None)
     step("logging to MLflow")
-    experiment_id = tracking.configure(settings)
+    experiment_id = registry.configure(settings)
     with mlflow.start_run(experiment_id=experiment_id) as run, tempfile.TemporaryDirectory() as tmp:
         run_id = run.info.run_id
         _log_params(result, options, training, meta)
@@ -185,10 +188,9 @@ def run_training(world_dir: str | Path, options: TrainOptions | None = None, set
         _log_model_card(result, evaluation, training, metrics, note, run_id, importance, registered, choice, calibration)
     version = int(info.registered_model_version) if options.register and info.registered_model_version else None
     if version is not None:
-        from riskrank.training.promotion import record_challenger
-
-        step(f"version {version} registered as {tracking.CHALLENGER}")
-        record_challenger(tracking.client(settings), settings, version, run_id, meta["metrics"])
+        step(f"version {version} registered as {registry.CHALLENGER}")
+        registry.move_alias(settings, registry.CHALLENGER, version, f"new version from training run {run_id}",
+                            metrics=meta["metrics"])
     return TrainOutcome(run_id, version, metrics, evaluation, meta, training, choice)
 
 
@@ -234,11 +236,11 @@ def _log_artifacts(tmp: Path, result: FitResult, evaluation: Evaluation, pop: pd
     importance.rename("mean_abs_shap").to_csv(tables / "shap_importance.csv")
     mlflow.log_artifacts(str(tables), "tables")
 
-    eval_dir = tmp / tracking.EVALUATION_DIR
+    eval_dir = tmp / registry.EVALUATION_DIR
     eval_dir.mkdir()
-    _population_artifact(pop).to_parquet(eval_dir / tracking.POPULATION_FILE, index=False)
-    (eval_dir / tracking.CAPACITY_FILE).write_text(json.dumps(capacity, indent=1))
-    mlflow.log_artifacts(str(eval_dir), tracking.EVALUATION_DIR)
+    _population_artifact(pop).to_parquet(eval_dir / registry.POPULATION_FILE, index=False)
+    (eval_dir / registry.CAPACITY_FILE).write_text(json.dumps(capacity, indent=1))
+    mlflow.log_artifacts(str(eval_dir), registry.EVALUATION_DIR)
     return importance
 
 

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from riskrank.errors import UserError
+from riskrank.model.scoring import prepare
 from riskrank.training.dataset import LABEL, VALUE
 
 DEFAULT_PARAMS: dict = {
@@ -81,22 +82,6 @@ def category_mapping(frame: pd.DataFrame, feature_names: Sequence[str]) -> dict[
     return out
 
 
-def prepare(frame: pd.DataFrame, feature_names: Sequence[str], categories: dict[str, list[str]]) -> pd.DataFrame:
-    """Model matrix: inputs in order; categoricals re-coded to the stored categories (unknown values become NaN)."""
-    missing = [n for n in feature_names if n not in frame.columns]
-    if missing:
-        raise UserError(f"frame lacks model inputs: {missing}")
-    X = frame[list(feature_names)].copy()
-    for name, cats in categories.items():
-        values = X[name].astype("string").astype(object)
-        # Unknown values become missing explicitly (pandas 4 will refuse to do it silently).
-        X[name] = pd.Categorical(values.where(values.isin(cats), None), categories=cats)
-    for name in feature_names:
-        if pd.api.types.is_bool_dtype(X[name]):
-            X[name] = X[name].astype(float)
-    return X
-
-
 @dataclass
 class FitResult:
     booster: Any  # lightgbm.Booster
@@ -114,7 +99,7 @@ def fit(train: pd.DataFrame, valid: pd.DataFrame, feature_names: Sequence[str], 
     for the built-in binary logloss. Row weights (`weight`, a column) go with the built-in objective only."""
     import lightgbm as lgb
 
-    from riskrank.training.fair_objective import as_probability_model, fold_start_score, start_score
+    from riskrank.fairness.objective import as_probability_model, fold_start_score, start_score
 
     if train[LABEL].nunique() < 2:
         raise UserError("the training months hold only one outcome class; a model cannot be fitted")

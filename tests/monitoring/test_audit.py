@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from riskrank.cli import app
 from riskrank.errors import UserError
-from riskrank.monitoring.audit import audit_selections
+from riskrank.fairness.audit import audit_selections
 
 POPULATION = 1000
 WIDE = {**os.environ, "COLUMNS": "250"}  # rich wraps messages at the terminal width

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from riskrank.cli import app
 from riskrank.errors import UserError
-from riskrank.operation import world_as_of
+from riskrank.operation.operate import world_as_of
 from riskrank.training.dataset import SplitConfig
 from riskrank.training.pipeline import TrainOptions, run_training
 from riskrank.world import write_world

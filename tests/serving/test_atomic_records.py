@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from riskrank.db import outcomes
-from riskrank.serving import audit
+from riskrank.serving import audit_chain
 from riskrank.serving.tables import audit_log, worklist_items, worklists
 from tests.serving.conftest import LiveServer
 from tests.serving.test_worklists_outcomes import _report
@@ -39,7 +39,7 @@ def test_an_outcome_whose_audit_entry_fails_is_not_recorded_and_the_retry_audits
     with live.engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(outcomes)).scalar() == 1
     assert _audit_actions(live) == ["outcome"]
-    assert audit.verify(live.engine).ok
+    assert audit_chain.verify(live.engine).ok
 
 
 def test_a_worklist_whose_audit_entry_fails_is_not_recorded(live: LiveServer) -> None:

@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from riskrank.db import get_engine
-from riskrank.serving import audit
+from riskrank.serving import audit_chain
 from riskrank.serving.tables import audit_log, create_serving_tables
 from tests.serving.conftest import LiveServer
 
@@ -42,49 +42,49 @@ def test_chain_verifies_over_http_then_breaks_when_an_entry_is_altered(live: Liv
 
 @pytest.fixture
 def audit_engine(tmp_path):
-    engine = get_engine(f"sqlite:///{tmp_path / 'audit.db'}")
+    engine = get_engine(f"sqlite:///{tmp_path / 'audit_chain.db'}")
     create_serving_tables(engine)
     for i in range(5):
-        audit.append(engine, actor="ann", action="score", subject=f"p{i}", model_version=1, score=i / 10, details={"i": i})
+        audit_chain.append(engine, actor="ann", action="score", subject=f"p{i}", model_version=1, score=i / 10, details={"i": i})
     return engine
 
 
 def test_deleting_an_entry_in_the_middle_is_detected(audit_engine) -> None:
-    assert audit.verify(audit_engine).ok
+    assert audit_chain.verify(audit_engine).ok
     with audit_engine.begin() as conn:
         conn.execute(audit_log.delete().where(audit_log.c.seq == 3))
-    result = audit.verify(audit_engine)
+    result = audit_chain.verify(audit_engine)
     assert not result.ok and result.first_bad_seq == 3 and "missing" in result.problem
 
 
 def test_deleting_the_last_entries_is_detected(audit_engine) -> None:
     with audit_engine.begin() as conn:
         conn.execute(audit_log.delete().where(audit_log.c.seq >= 4))
-    result = audit.verify(audit_engine)
+    result = audit_chain.verify(audit_engine)
     assert not result.ok and result.first_bad_seq == 4 and "deleted from the end" in result.problem
 
 
 def test_rewriting_an_entry_with_a_fresh_hash_breaks_the_next_link(audit_engine) -> None:
     with audit_engine.begin() as conn:
         row = dict(conn.execute(sa.select(audit_log).where(audit_log.c.seq == 2)).mappings().one())
-        row["details"] = audit.canonical_json({"i": 99})
-        row["hash"] = audit.entry_hash(row)
+        row["details"] = audit_chain.canonical_json({"i": 99})
+        row["hash"] = audit_chain.entry_hash(row)
         conn.execute(audit_log.update().where(audit_log.c.seq == 2).values(details=row["details"], hash=row["hash"]))
-    result = audit.verify(audit_engine)
+    result = audit_chain.verify(audit_engine)
     assert not result.ok and result.first_bad_seq == 3 and "does not link" in result.problem
 
 
 def test_concurrent_appends_keep_one_chain(audit_engine) -> None:
     def worker(n: int) -> None:
         for i in range(15):
-            audit.append(audit_engine, actor=f"w{n}", action="score", subject=f"s{i}", details={})
+            audit_chain.append(audit_engine, actor=f"w{n}", action="score", subject=f"s{i}", details={})
 
     threads = [threading.Thread(target=worker, args=(n,)) for n in range(6)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    result = audit.verify(audit_engine)
+    result = audit_chain.verify(audit_engine)
     assert result.ok and result.entries == 5 + 6 * 15
 
 
@@ -109,18 +109,18 @@ def test_appends_continue_the_chain_written_by_another_process(audit_engine) -> 
         tip = conn.execute(sa.select(audit_log).order_by(audit_log.c.seq.desc()).limit(1)).mappings().one()
         entry = {"seq": tip["seq"] + 1, "at": "2026-01-01T00:00:00.000000+00:00", "actor": "cli", "action": "worklist",
                  "subject": None, "model_version": "1", "score": None, "details": "{}", "prev_hash": tip["hash"]}
-        entry["hash"] = audit.entry_hash(entry)
+        entry["hash"] = audit_chain.entry_hash(entry)
         conn.execute(audit_log.insert().values(**entry))
         conn.execute(audit_head.update().values(seq=entry["seq"], hash=entry["hash"]))
-    appended = audit.append(audit_engine, actor="server", action="score", details={})
+    appended = audit_chain.append(audit_engine, actor="server", action="score", details={})
     assert appended["seq"] == entry["seq"] + 1 and appended["prev_hash"] == entry["hash"]
-    assert audit.verify(audit_engine).ok
+    assert audit_chain.verify(audit_engine).ok
 
 
 def _append_from_another_process(engine) -> None:
     """A fresh process (like `riskrank rank` or a restarted server) has no cached tip: it must read the head."""
-    code = ("import sys; from riskrank.db import get_engine; from riskrank.serving import audit; "
-            "audit.append(get_engine(sys.argv[1]), actor='cli', action='worklist', details={})")
+    code = ("import sys; from riskrank.db import get_engine; from riskrank.serving import audit_chain; "
+            "audit_chain.append(get_engine(sys.argv[1]), actor='cli', action='worklist', details={})")
     subprocess.run([sys.executable, "-c", code, str(engine.url)], check=True, timeout=120)
 
 
@@ -128,11 +128,11 @@ def test_deleted_tail_stays_detected_after_an_append_from_a_new_process(audit_en
     with audit_engine.begin() as conn:
         conn.execute(audit_log.delete().where(audit_log.c.seq >= 3))
     _append_from_another_process(audit_engine)
-    result = audit.verify(audit_engine)
+    result = audit_chain.verify(audit_engine)
     assert not result.ok and result.first_bad_seq == 3 and "missing" in result.problem
-    audit._tips.clear()  # the same within this process once its cached tip is gone (a restart)
-    audit.append(audit_engine, actor="server", action="score", details={})
-    assert audit.verify(audit_engine).first_bad_seq == 3
+    audit_chain._tips.clear()  # the same within this process once its cached tip is gone (a restart)
+    audit_chain.append(audit_engine, actor="server", action="score", details={})
+    assert audit_chain.verify(audit_engine).first_bad_seq == 3
 
 
 def test_reordering_entries_is_detected(audit_engine) -> None:
@@ -140,7 +140,7 @@ def test_reordering_entries_is_detected(audit_engine) -> None:
         conn.execute(audit_log.update().where(audit_log.c.seq == 2).values(seq=-2))
         conn.execute(audit_log.update().where(audit_log.c.seq == 3).values(seq=2))
         conn.execute(audit_log.update().where(audit_log.c.seq == -2).values(seq=3))
-    result = audit.verify(audit_engine)
+    result = audit_chain.verify(audit_engine)
     assert not result.ok and result.first_bad_seq == 2
 
 
@@ -149,18 +149,18 @@ def test_verify_sees_one_consistent_snapshot_while_appends_go_on(audit_engine) -
 
     def writer() -> None:
         while not stop.is_set():
-            audit.append(audit_engine, actor="load", action="score", subject="s", details={"reasons": list(range(20))})
+            audit_chain.append(audit_engine, actor="load", action="score", subject="s", details={"reasons": list(range(20))})
 
     threads = [threading.Thread(target=writer) for _ in range(2)]
     for t in threads:
         t.start()
     try:
-        results = [audit.verify(audit_engine) for _ in range(40)]
+        results = [audit_chain.verify(audit_engine) for _ in range(40)]
         # On a loaded machine the writers can be starved through all 40 checks (seen once in CI: 9 entries before
         # and after); keep checking until one of their appends lands, so the test does not rest on scheduling luck.
         deadline = time.monotonic() + 30
         while results[-1].entries == results[0].entries and time.monotonic() < deadline:
-            results.append(audit.verify(audit_engine))
+            results.append(audit_chain.verify(audit_engine))
     finally:
         stop.set()
         for t in threads:
@@ -174,10 +174,10 @@ def test_an_append_after_the_head_row_was_removed_is_refused(audit_engine) -> No
 
     with audit_engine.begin() as conn:
         conn.execute(audit_head.delete())
-    audit._tips.clear()
-    with pytest.raises(audit.AuditHeadMissing):
-        audit.append(audit_engine, actor="server", action="score", details={})
-    result = audit.verify(audit_engine)
+    audit_chain._tips.clear()
+    with pytest.raises(audit_chain.AuditHeadMissing):
+        audit_chain.append(audit_engine, actor="server", action="score", details={})
+    result = audit_chain.verify(audit_engine)
     assert not result.ok and "head record is missing" in result.problem
 
 
@@ -201,13 +201,13 @@ def test_verify_on_a_mistyped_database_is_an_error_and_creates_nothing(tmp_path)
 def test_a_signed_checkpoint_catches_a_consistently_rewritten_chain(tmp_path, audit_engine) -> None:
     from riskrank.serving.tables import audit_head
 
-    key, checkpoint = tmp_path / "audit.key", tmp_path / "head.json"
+    key, checkpoint = tmp_path / "audit_chain.key", tmp_path / "head.json"
     env = {"RISKRANK_DATABASE_URL": str(audit_engine.url), "RISKRANK_AUDIT_SIGNING_KEY": str(key)}
     made = _cli(env, "audit-log", "keygen", "--out", str(key))
     assert made.returncode == 0 and "BEGIN PUBLIC KEY" in made.stdout and oct(key.stat().st_mode & 0o777) == "0o600"
     signed = _cli(env, "audit-log", "checkpoint", "--out", str(checkpoint))
     assert signed.returncode == 0, signed.stderr
-    audit.append(audit_engine, actor="later", action="score", details={})
+    audit_chain.append(audit_engine, actor="later", action="score", details={})
     extends = _cli(env, "audit-log", "verify", "--checkpoint", str(checkpoint))
     assert extends.returncode == 0 and "extends the checkpoint at entry 5" in extends.stdout, extends.stderr
 

@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from riskrank.db import get_engine, outcomes
-from riskrank.serving import audit, audit_writer
+from riskrank.serving import audit_chain, audit_writer
 from riskrank.serving.audit_writer import GroupWriter
 from riskrank.serving.tables import audit_head, audit_log, create_serving_tables
 from tests.serving.conftest import LiveServer
@@ -25,7 +25,7 @@ WAIT = 60  # seconds: a bound on waiting for a future, so a hang fails the test 
 
 @pytest.fixture
 def engine(tmp_path):
-    engine = get_engine(f"sqlite:///{tmp_path / 'audit.db'}", 0.5)
+    engine = get_engine(f"sqlite:///{tmp_path / 'audit_chain.db'}", 0.5)
     create_serving_tables(engine)
     return engine
 
@@ -37,8 +37,8 @@ def writer(engine):
     writer.stop()
 
 
-def _score(i: int) -> audit.Fields:
-    return audit.Fields.of(actor="ann", action="score", subject=f"p{i}", model_version=1, score=i / 1000,
+def _score(i: int) -> audit_chain.Fields:
+    return audit_chain.Fields.of(actor="ann", action="score", subject=f"p{i}", model_version=1, score=i / 1000,
                            details={"reasons": [{"feature": "f", "value": i, "contribution": 0.1}]})
 
 
@@ -73,7 +73,7 @@ def test_queued_entries_share_one_commit_and_keep_the_order_they_were_queued_in(
     assert [e["seq"] for e in entries] == list(range(1, 51))
     assert [e["subject"] for e in entries] == [f"p{i}" for i in range(50)]
     assert all(later["prev_hash"] == earlier["hash"] for earlier, later in zip(entries, entries[1:], strict=False))
-    result = audit.verify(engine)
+    result = audit_chain.verify(engine)
     assert result.ok and result.entries == 50 and result.head_hash == entries[-1]["hash"]
 
 
@@ -90,7 +90,7 @@ def test_concurrent_scores_and_outcomes_keep_one_chain(engine, writer) -> None:
                    "opened_date": date(2024, 7, 1), "closed_date": date(2024, 8, 1), "action": False,
                    "detected_sek": 0.0, "prevented_sek": 0.0, "police_report": False, "disagreed_with_score": False,
                    "recorded_by": "ann", "recorded_at": datetime.now(UTC)}
-            audit.append(engine, actor="ann", action="outcome", details={"investigation": row["investigation_id"]},
+            audit_chain.append(engine, actor="ann", action="outcome", details={"investigation": row["investigation_id"]},
                          together_with=lambda conn, row=row: conn.execute(outcomes.insert().values(**row)))
 
     threads = [threading.Thread(target=scores, args=(n,)) for n in range(8)]
@@ -100,7 +100,7 @@ def test_concurrent_scores_and_outcomes_keep_one_chain(engine, writer) -> None:
     for t in threads:
         t.join(WAIT)
     assert not any(t.is_alive() for t in threads)
-    result = audit.verify(engine)
+    result = audit_chain.verify(engine)
     assert result.ok and result.entries == 8 * 40 + 2 * 10
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(outcomes)).scalar_one() == 20
@@ -138,7 +138,7 @@ def test_two_processes_group_committing_on_one_database_do_not_fork_the_chain(en
     finally:
         other.kill()
         writer.stop()
-    result = audit.verify(engine)
+    result = audit_chain.verify(engine)
     assert result.ok and result.entries == 400
     assert _count(engine, actor="other") == 200 and _count(engine, actor="ann") == 200
 
@@ -147,18 +147,18 @@ def test_a_chain_started_by_another_writer_between_two_reads_is_not_taken_for_a_
     # SQLite reads outside a write are not one snapshot: a writer may read no head row, then see the entries that
     # another process committed together with the head in between. Seen as a false "head missing" under load in
     # the two-process test above; the append must re-read and go on.
-    audit.append(engine, actor="other", action="score", details={})  # the other writer started the chain
-    audit._tips.clear()
-    real_read_head = audit._read_head
+    audit_chain.append(engine, actor="other", action="score", details={})  # the other writer started the chain
+    audit_chain._tips.clear()
+    real_read_head = audit_chain._read_head
     calls = {"n": 0}
 
     def read_head_before_the_other_commit(conn):
         calls["n"] += 1
         return None if calls["n"] == 1 else real_read_head(conn)
 
-    monkeypatch.setattr(audit, "_read_head", read_head_before_the_other_commit)
-    entry = audit.append(engine, actor="ann", action="score", details={})
-    assert entry["seq"] == 2 and audit.verify(engine).ok
+    monkeypatch.setattr(audit_chain, "_read_head", read_head_before_the_other_commit)
+    entry = audit_chain.append(engine, actor="ann", action="score", details={})
+    assert entry["seq"] == 2 and audit_chain.verify(engine).ok
 
 
 def test_a_locked_database_fails_every_queued_caller_then_the_writer_recovers(engine, writer) -> None:
@@ -173,30 +173,30 @@ def test_a_locked_database_fails_every_queued_caller_then_the_writer_recovers(en
         lock.execute("ROLLBACK")
         lock.close()
     assert writer.append(actor="ann", action="score", subject="after", details={})["seq"] == 1
-    assert audit.verify(engine).ok and _count(engine) == 1
+    assert audit_chain.verify(engine).ok and _count(engine) == 1
 
 
 def test_a_refused_append_fails_the_batch_with_audit_unavailable(engine, writer) -> None:
     writer.append(actor="ann", action="score", details={})
     with engine.begin() as conn:
         conn.execute(audit_head.delete())
-    audit._tips.clear()  # as after a restart: the head must be read
-    with pytest.raises(audit.AuditHeadMissing):
+    audit_chain._tips.clear()  # as after a restart: the head must be read
+    with pytest.raises(audit_chain.AuditHeadMissing):
         writer.submit(_score(1)).result(WAIT)
     assert _count(engine) == 1
 
 
 def test_stop_commits_what_is_queued_and_refuses_later_entries(engine) -> None:
     writer = GroupWriter(engine)
-    with audit._append_lock:
+    with audit_chain._append_lock:
         futures = [writer.submit(_score(i)) for i in range(20)]
         stopper = threading.Thread(target=writer.stop)
         stopper.start()
     stopper.join(WAIT)
     assert [f.result(0)["seq"] for f in futures] == list(range(1, 21))
-    with pytest.raises(audit.AuditUnavailable):
+    with pytest.raises(audit_chain.AuditUnavailable):
         writer.submit(_score(99))
-    assert audit.verify(engine).entries == 20
+    assert audit_chain.verify(engine).entries == 20
 
 
 def test_a_cancelled_caller_is_not_written(engine, writer) -> None:
@@ -206,7 +206,7 @@ def test_a_cancelled_caller_is_not_written(engine, writer) -> None:
         kept = writer.submit(_score(2))
         assert cancelled.cancel()
     assert first.result(WAIT)["seq"] == 1 and kept.result(WAIT)["seq"] == 2
-    assert _count(engine, subject="p1") == 0 and audit.verify(engine).entries == 2
+    assert _count(engine, subject="p1") == 0 and audit_chain.verify(engine).entries == 2
 
 
 def test_a_score_request_whose_entry_is_refused_gets_503_not_a_hang(live: LiveServer) -> None:
@@ -235,7 +235,7 @@ def test_an_unexpected_writer_error_is_a_500_and_the_next_request_is_served(live
         served = client.get("/v1/cases/1000/score")
     assert failed.status_code == 500 and failed.json() == {"detail": "internal error; it has been logged"}
     assert served.status_code == 200
-    assert audit.verify(live.engine).entries == 1
+    assert audit_chain.verify(live.engine).entries == 1
 
 
 def test_concurrent_score_requests_leave_one_chain_with_an_entry_each(live: LiveServer) -> None:
@@ -252,5 +252,5 @@ def test_concurrent_score_requests_leave_one_chain_with_an_entry_each(live: Live
     for t in threads:
         t.join(WAIT)
     assert statuses == [200] * 200
-    result = audit.verify(live.engine)
+    result = audit_chain.verify(live.engine)
     assert result.ok and result.entries == 200

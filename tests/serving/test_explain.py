@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from riskrank.model.scoring import ScoringModel, logit
 from riskrank.serving.explain import Explainer
-from riskrank.training.model import ScoringModel, logit
 from tests.fixtures.models import fixture_meta, synthetic_feature_frame, train_booster
 
 

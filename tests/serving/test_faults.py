@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from riskrank.db import get_engine, outcomes
-from riskrank.serving import audit
+from riskrank.serving import audit_chain
 from riskrank.serving.pseudonym import pseudonymise
 from riskrank.serving.tables import audit_log
 from tests.fixtures.models import ModelRegistry
@@ -67,7 +67,7 @@ def test_sigkill_right_after_an_outcome_then_restart(tmp_path, shared_model_regi
         entries = conn.execute(sa.select(audit_log.c.details).where(audit_log.c.action == "outcome")).scalars().all()
     assert stored == ["KU-2025-0042"]
     assert [json.loads(d)["investigation"] for d in entries] == [pseudonymise("KU-2025-0042", settings.pseudonym_key)]
-    assert audit.verify(engine).ok
+    assert audit_chain.verify(engine).ok
 
 
 def test_every_acknowledged_score_is_in_the_audit_log_after_a_sigkill_under_load(
@@ -116,11 +116,11 @@ def test_every_acknowledged_score_is_in_the_audit_log_after_a_sigkill_under_load
     entries_of = {case_id: stored[pseudonymise(case_id, settings.pseudonym_key)] for case_id in acknowledged}
     lost = {case_id: n - entries_of[case_id] for case_id, n in acknowledged.items() if entries_of[case_id] < n}
     assert lost == {}, f"acknowledged scores without an audit entry: {lost}"
-    before = audit.verify(engine)
+    before = audit_chain.verify(engine)
     assert before.ok and before.entries >= total()
     server.start()  # a restarted server continues the same chain
     assert httpx.get(f"{server.url}/v1/cases/1000/score", headers=_auth(tokens), timeout=30).status_code == 200
-    after = audit.verify(engine)
+    after = audit_chain.verify(engine)
     assert after.ok and after.entries == before.entries + 1
 
 
@@ -141,7 +141,7 @@ def test_a_locked_database_answers_503_with_retry_after_and_recovers(tmp_path, s
     recovered = httpx.post(f"{server.url}/v1/outcomes", json=REPORT, headers=_auth(tokens), timeout=30)
     assert recovered.status_code == 201 and recovered.json()["created"] is True
     assert "Traceback" not in server.log()
-    assert audit.verify(get_engine(settings.database_url)).ok
+    assert audit_chain.verify(get_engine(settings.database_url)).ok
 
 
 def test_an_unreachable_registry_at_start_means_not_ready_with_the_reason(tmp_path, shared_model_registry, servers) -> None:

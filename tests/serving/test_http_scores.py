@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from riskrank.training.model import ScoringModel
+from riskrank.model.scoring import ScoringModel
 from tests.serving.conftest import LiveServer
 
 
@@ -143,13 +143,13 @@ def test_body_score_names_every_problem(live: LiveServer) -> None:
 
 
 def test_scores_are_audited_with_pseudonyms(live: LiveServer) -> None:
-    from riskrank.serving import audit
+    from riskrank.serving import audit_chain
     from riskrank.serving.pseudonym import pseudonymise
 
     case_id = int(live.frame["case_id"].iloc[7])
     with live.client() as client:
         score = client.get(f"/v1/cases/{case_id}/score").json()["score"]
-    entries = audit.read_entries(live.engine)
+    entries = audit_chain.read_entries(live.engine)
     assert entries[-1]["action"] == "score"
     assert entries[-1]["actor"] == "investigator-user"
     assert entries[-1]["subject"] == pseudonymise(case_id, "test-key") != str(case_id)

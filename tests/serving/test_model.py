@@ -6,13 +6,14 @@ import numpy as np
 import pytest
 
 from riskrank.errors import UserError
-from riskrank.training.model import ScoringModel, logit
+from riskrank.model.registry import load_model
+from riskrank.model.scoring import ScoringModel, logit
 from tests.fixtures.models import FIXTURE_FEATURES, ModelRegistry
 
 
 @pytest.fixture(scope="module")
 def champion(shared_model_registry: ModelRegistry) -> ScoringModel:
-    return ScoringModel.from_registry(
+    return load_model(
         alias="champion", tracking_uri=shared_model_registry.tracking_uri, model_name=shared_model_registry.model_name
     )
 
@@ -48,7 +49,7 @@ def test_expected_sek_uses_benefit_value(champion: ScoringModel, shared_model_re
 
 def test_unknown_alias_is_a_user_error(shared_model_registry: ModelRegistry) -> None:
     with pytest.raises(UserError, match="challenger"):
-        ScoringModel.from_registry(
+        load_model(
             alias="challenger", tracking_uri=shared_model_registry.tracking_uri, model_name=shared_model_registry.model_name
         )
 

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from riskrank.db import get_engine
-from riskrank.serving import audit
+from riskrank.serving import audit_chain
 from riskrank.serving.audit_writer import GroupWriter
 from riskrank.serving.outcomes import OutcomeConflict, record_outcome
 from riskrank.serving.tables import audit_log, create_serving_tables
@@ -34,17 +34,17 @@ def pg_engine(postgres_url: str):
 def test_audit_chain_on_postgres(pg_engine) -> None:
     def worker(n: int) -> None:
         for i in range(10):
-            audit.append(pg_engine, actor=f"w{n}", action="score", subject=f"s{i}", score=0.5, details={"i": i})
+            audit_chain.append(pg_engine, actor=f"w{n}", action="score", subject=f"s{i}", score=0.5, details={"i": i})
 
     threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert audit.verify(pg_engine) == audit.Verification(True, 40)
+    assert audit_chain.verify(pg_engine) == audit_chain.Verification(True, 40)
     with pg_engine.begin() as conn:
         conn.execute(audit_log.update().where(audit_log.c.seq == 17).values(actor="mallory"))
-    result = audit.verify(pg_engine)
+    result = audit_chain.verify(pg_engine)
     assert not result.ok and result.first_bad_seq == 17
 
 
@@ -57,7 +57,7 @@ def test_group_committed_appends_mixed_with_direct_ones_keep_one_chain_on_postgr
 
     def direct(n: int) -> None:
         for i in range(5):
-            audit.append(pg_engine, actor=f"d{n}", action="worklist", details={"i": i})
+            audit_chain.append(pg_engine, actor=f"d{n}", action="worklist", details={"i": i})
 
     threads = [threading.Thread(target=grouped, args=(n,)) for n in range(6)]
     threads += [threading.Thread(target=direct, args=(n,)) for n in range(2)]
@@ -69,7 +69,7 @@ def test_group_committed_appends_mixed_with_direct_ones_keep_one_chain_on_postgr
     finally:
         writer.stop()
     assert not any(t.is_alive() for t in threads)
-    assert audit.verify(pg_engine) == audit.Verification(True, 6 * 20 + 2 * 5)
+    assert audit_chain.verify(pg_engine) == audit_chain.Verification(True, 6 * 20 + 2 * 5)
 
 
 def test_outcome_idempotency_on_postgres(pg_engine) -> None:
@@ -89,15 +89,15 @@ def test_outcome_idempotency_on_postgres(pg_engine) -> None:
     with pytest.raises(OutcomeConflict, match="police_report"):
         record_outcome(pg_engine, Store(), {**report, "police_report": True}, "impulse", "anna", "k")
     # The outcome and its audit entry were written together, once.
-    assert audit.verify(pg_engine) == audit.Verification(True, 1)
+    assert audit_chain.verify(pg_engine) == audit_chain.Verification(True, 1)
 
 
 def test_deleted_tail_stays_detected_on_postgres(pg_engine) -> None:
     for i in range(5):
-        audit.append(pg_engine, actor="a", action="score", details={"i": i})
+        audit_chain.append(pg_engine, actor="a", action="score", details={"i": i})
     with pg_engine.begin() as conn:
         conn.execute(audit_log.delete().where(audit_log.c.seq >= 4))
-    audit._tips.clear()  # as after a restart
-    audit.append(pg_engine, actor="a", action="score", details={})
-    result = audit.verify(pg_engine)
+    audit_chain._tips.clear()  # as after a restart
+    audit_chain.append(pg_engine, actor="a", action="score", details={})
+    result = audit_chain.verify(pg_engine)
     assert not result.ok and result.first_bad_seq == 4

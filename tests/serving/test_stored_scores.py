@@ -9,11 +9,12 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from riskrank import score_store
+from riskrank.batch import score_store
+from riskrank.batch.score_all import score_all
 from riskrank.db import get_engine
 from riskrank.features.store import FeatureStore
-from riskrank.training.model import ScoringModel, logit
-from riskrank.training.score_all import score_all
+from riskrank.model.registry import load_model
+from riskrank.model.scoring import logit
 from tests.fixtures.models import ModelRegistry
 from tests.serving.conftest import LiveServer, add_role_users, make_settings
 
@@ -30,7 +31,7 @@ def nightly(tmp_path, tiny_world, shared_model_registry: ModelRegistry, serve_ap
     settings = make_settings(tmp_path, shared_model_registry, model_poll_seconds=0, worklist_show_scores=True)
     tokens = add_role_users(settings)
     engine = get_engine(settings.database_url)
-    model = ScoringModel.from_registry(alias="champion", tracking_uri=settings.mlflow_tracking_uri,
+    model = load_model(alias="champion", tracking_uri=settings.mlflow_tracking_uri,
                                        model_name=settings.model_name)
     score_all(engine, model, tiny_world, AS_OF, reasons_share=0.02, rows_per_part=5000)
     with engine.begin() as conn:

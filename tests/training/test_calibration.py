@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 from scipy.special import expit, logit
 
+from riskrank.model.registry import load_model
+from riskrank.model.scoring import ScoringModel
 from riskrank.training.calibration import METHOD_INTERCEPT, METHOD_PLATT, fit_platt
-from riskrank.training.model import ScoringModel
 from tests.fixtures.models import fixture_meta, synthetic_feature_frame, train_booster
 
 
@@ -54,7 +55,7 @@ def test_calibrated_score_matches_the_share_in_error(tmp_path, mlflow_env) -> No
     # the upper fifths are then overstated about 2x (scale 0.02: 15 events; docs/training.md).
     write_world(generate(0.04, 3, SimConfig(random_share=0.5)), tmp_path / "world")
     outcome = run_training(tmp_path / "world", TrainOptions(n_eval_dates=1, n_boot=50), settings=mlflow_env)
-    model = ScoringModel.from_registry(version=outcome.version, tracking_uri=mlflow_env.mlflow_tracking_uri)
+    model = load_model(version=outcome.version, tracking_uri=mlflow_env.mlflow_tracking_uri)
     events = model.meta["calibration"]["events"]
     assert model.meta["calibration"]["method"] == "platt"  # slope and intercept fitted, not the small-sample fallback
     world = read_world(tmp_path / "world")

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from riskrank.errors import UserError
+from riskrank.model.scoring import prepare
 from riskrank.training.dataset import (
     LABEL,
     SPLIT,
@@ -19,7 +20,7 @@ from riskrank.training.dataset import (
     data_hash,
     split_bounds,
 )
-from riskrank.training.train import category_mapping, monotone_constraints, prepare
+from riskrank.training.train import category_mapping, monotone_constraints
 
 
 def test_split_bounds_count_whole_months_back_from_the_last_opening():

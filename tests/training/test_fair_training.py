@@ -6,12 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from riskrank.fairness.gate import GateResult
+from riskrank.fairness.measure import GroupRatio
+from riskrank.fairness.objective import FairLogloss, as_probability_model, reweighing
 from riskrank.features.registry import SENSITIVE
-from riskrank.training.fair_objective import FairLogloss, as_probability_model, reweighing
+from riskrank.model.scoring import prepare
 from riskrank.training.fair_sweep import NO_TOP_SHARE, Member, TopShare, choose, fit_with_weight
-from riskrank.training.fairness import GroupRatio
-from riskrank.training.gates import GateResult
-from riskrank.training.train import FitResult, predict, prepare
+from riskrank.training.train import FitResult, predict
 
 HIT_RATE_BOUND = 0.85  # the fair model keeps at least this share of the unconstrained model's hit rate here
 
@@ -206,7 +207,7 @@ def test_choose_without_a_passing_member_says_it_will_be_refused():
 
 
 def test_proxy_screening_ranks_the_proxy_first_and_the_label_signal_near_nothing(data):
-    from riskrank.training.proxies import proxy_report
+    from riskrank.fairness.proxies import proxy_report
 
     train = data[0]
     report = proxy_report(train, ["signal", "proxy", "noise"], "label", {"born_abroad": "False"})
@@ -218,7 +219,7 @@ def test_proxy_screening_ranks_the_proxy_first_and_the_label_signal_near_nothing
 
 
 def test_proxy_screening_within_benefits_sets_apart_what_only_the_benefit_mix_tells():
-    from riskrank.training.proxies import proxy_report
+    from riskrank.fairness.proxies import proxy_report
 
     # Pensioners (65+) are nearly all in one benefit, whose amounts are high: overall the amount "tells" the age
     # band, but within each benefit it tells nothing, so the report within benefits puts it near 0.5.

@@ -4,13 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from riskrank.training.fairness import GroupRatio, group_ratios
-from riskrank.training.gates import (
-    PromotionRefused,
-    fairness_gate,
-    independent_hit_rate_gate,
-    paired_hit_rate_gate,
-)
+from riskrank.fairness.gate import fairness_gate
+from riskrank.fairness.measure import GroupRatio, group_ratios
+from riskrank.promotion.gates import PromotionRefused, independent_hit_rate_gate, paired_hit_rate_gate
 
 
 def _frame() -> pd.DataFrame:
@@ -261,7 +257,7 @@ def test_cases_seen_on_several_dates_count_once_in_the_interval():
 
 
 def test_cluster_patterns_keep_every_row_and_every_case():
-    from riskrank.training.fairness import cluster_patterns
+    from riskrank.fairness.measure import cluster_patterns
 
     # cases 7 (cells 0, 0, 1), 8 (2, 2), 9 (3), 10 (0) and 11 (2, 2): 8 and 11 have the same counts
     cells = np.array([0, 0, 1, 2, 2, 3, 0, 2, 2])
@@ -275,7 +271,7 @@ def test_cluster_patterns_keep_every_row_and_every_case():
 
 
 def test_a_selection_is_judged_by_cases_of_the_evaluation_population():
-    from riskrank.training.fairness import selection_fairness
+    from riskrank.fairness.measure import selection_fairness
 
     # A population with a case key (as training builds it and logs it for `promote`): the gate's ratios resample
     # cases, so repeating its dates narrows nothing.

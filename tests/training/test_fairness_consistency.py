@@ -19,10 +19,11 @@ def _outcomes() -> pd.DataFrame:
 
 
 def test_training_audit_dashboard_and_excel_agree_on_the_precision_ratio() -> None:
-    from riskrank.monitoring.audit import audit_selections
+    from riskrank.fairness.audit import audit_selections
+    from riskrank.fairness.measure import group_ratios
+    from riskrank.fairness.policy import SENSITIVE_REFERENCES
     from riskrank.monitoring.dashboard_data import dashboard_payload
     from riskrank.monitoring.report import build_workbook
-    from riskrank.training.fairness import SENSITIVE_REFERENCES, group_ratios
 
     frame = _outcomes()
     labelled = pd.DataFrame({"sex": frame["sex"], "selected": (frame["selection"] == "model").astype(int),

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from riskrank.cli import app
 from riskrank.db import get_engine
-from riskrank.training.promotion_log import AliasMove, record
+from riskrank.model.promotion_log import AliasMove, record
 
 LONG_REASON = "first champion after the quarterly review of the sjukpenning gates, signed off by the controller on duty"
 

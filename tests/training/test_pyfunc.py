@@ -10,13 +10,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from riskrank.training.model import ScoringModel
+from riskrank.model.registry import load_model
+from riskrank.model.scoring import ScoringModel
 from tests.fixtures.models import FIXTURE_FEATURES, ModelRegistry
 
 
 @pytest.fixture(scope="module")
 def champion(shared_model_registry: ModelRegistry) -> ScoringModel:
-    return ScoringModel.from_registry(
+    return load_model(
         alias="champion", tracking_uri=shared_model_registry.tracking_uri, model_name=shared_model_registry.model_name
     )
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from riskrank.training import promotion
+from riskrank.model.registry import promotion_history
+from riskrank.promotion.gates import PromotionRefused
+from riskrank.promotion.promote import promote
 from riskrank.training.pipeline import TrainOptions, run_training
 
 pytestmark = pytest.mark.slow
@@ -33,15 +35,15 @@ def test_model_fed_born_abroad_is_refused_in_a_world_that_makes_it_unfair(tmp_pa
     write_world(generate(0.05, 11, SimConfig(born_abroad_error_ratio=2.5)), world_dir)
     out = run_training(world_dir, TrainOptions(extra_inputs=("born_abroad",), n_eval_dates=1, fairness="off"))
     assert "born_abroad" in out.meta["feature_names"]
-    with pytest.raises(promotion.PromotionRefused) as refused:
-        promotion.promote(out.version)
+    with pytest.raises(PromotionRefused) as refused:
+        promote(out.version)
     fairness = next(g for g in refused.value.results if g.name == "fairness")
     assert not fairness.passed
     failing_keys = [k for k in fairness.numbers if k.startswith("fair_born_abroad_True")]
     assert failing_keys, fairness.detail
     assert any(fairness.numbers[k] > 1.25 for k in failing_keys)
     assert "born_abroad=True" in str(refused.value)
-    assert promotion.promotion_history()["to_alias"].tolist() == ["challenger"]  # the refusal moved nothing
+    assert promotion_history()["to_alias"].tolist() == ["challenger"]  # the refusal moved nothing
 
 
 def test_without_proxies_born_abroad_passes_the_fairness_gate(tmp_path, mlflow_env):
@@ -57,9 +59,9 @@ def test_without_proxies_born_abroad_passes_the_fairness_gate(tmp_path, mlflow_e
     write_world(generate(0.05, 11, SimConfig(proxy_strength=0.0)), world_dir)
     out = run_training(world_dir, TrainOptions(n_eval_dates=6, fairness="off"))
     try:
-        result = promotion.promote(out.version)
+        result = promote(out.version)
         gates = result.gates
-    except promotion.PromotionRefused as refused:
+    except PromotionRefused as refused:
         gates = refused.results
     fairness = next(g for g in gates if g.name == "fairness")
     assert fairness.numbers["judged"] >= 5  # enough ratios had the support to be judged
@@ -76,8 +78,8 @@ def test_proxy_discrimination_is_refused_even_without_sensitive_inputs(small_wor
     1.53 within benefits.)"""
     out = run_training(small_world_dir, TrainOptions(n_eval_dates=6, fairness="off"))
     assert not any(name in out.meta["feature_names"] for name in ("sex", "born_abroad", "age_band"))
-    with pytest.raises(promotion.PromotionRefused) as refused:
-        promotion.promote(out.version)
+    with pytest.raises(PromotionRefused) as refused:
+        promote(out.version)
     fairness = next(g for g in refused.value.results if g.name == "fairness")
     proxied = ("fair_born_abroad_True", "fair_sex_F")
     assert any(k.startswith(proxied) and fairness.numbers[k] > 1.25 for k in fairness.numbers), fairness.detail
@@ -100,10 +102,10 @@ def test_default_model_is_judged_by_the_sweep_exactly_as_promote_judges_it(small
     if len(passing):
         assert row["cap_hit_rate"] == preferred["cap_hit_rate"].max()
     if row["passes_fairness_gate"]:
-        result = promotion.promote(out.version)
+        result = promote(out.version)
         assert not result.forced and all(g.passed for g in result.gates)
     else:
         assert not out.fairness.trade_off["passes_fairness_gate"].any()  # the chosen one passes if any does
         assert "will refuse" in out.fairness.reason
-        with pytest.raises(promotion.PromotionRefused):
-            promotion.promote(out.version)
+        with pytest.raises(PromotionRefused):
+            promote(out.version)

@@ -9,11 +9,14 @@ import pandas as pd
 import pytest
 
 from riskrank.errors import UserError
-from riskrank.training import promotion, tracking
+from riskrank.model import registry
+from riskrank.model.flavour import load_uri
+from riskrank.model.registry import load_model, promotion_history
+from riskrank.model.scoring import prepare
+from riskrank.promotion.gates import PromotionRefused
+from riskrank.promotion.promote import promote
 from riskrank.training.dataset import SplitConfig
-from riskrank.training.mlflow_model import load_uri
 from riskrank.training.pipeline import TrainOptions, run_training
-from riskrank.training.train import prepare
 
 FAST = TrainOptions(split=SplitConfig(test_months=6, valid_months=6), n_eval_dates=1, n_boot=30)
 META_KEYS = {"feature_names", "categories", "feature_set_version", "trained_at", "train_data_hash", "metrics",
@@ -28,9 +31,9 @@ def test_train_register_promote_round_trip(tiny_world_dir, mlflow_env):
 
     first = run_training(tiny_world_dir, FAST)
     assert first.version == 1
-    client = tracking.client(mlflow_env)
-    assert tracking.alias_version(client, mlflow_env.model_name, "challenger") == 1
-    assert tracking.alias_version(client, mlflow_env.model_name, "champion") is None
+    client = registry.client(mlflow_env)
+    assert registry.alias_version(client, mlflow_env.model_name, "challenger") == 1
+    assert registry.alias_version(client, mlflow_env.model_name, "champion") is None
 
     # META comes back from the registry exactly as logged, and the model follows the interface contract.
     meta = mlflow.models.get_model_info("models:/riskrank/1").metadata
@@ -49,9 +52,9 @@ def test_train_register_promote_round_trip(tiny_world_dir, mlflow_env):
     X = prepare(test, meta["feature_names"], meta["categories"])
     np.testing.assert_allclose(booster.predict(X), first.evaluation.test_scores, rtol=1e-9)
     # ...and so does serving's loader, which reads only META and the registry.
-    from riskrank.training.model import ScoringModel, logit
+    from riskrank.model.scoring import logit
 
-    served = ScoringModel.from_registry(version=1)
+    served = load_model(version=1)
     np.testing.assert_allclose(served.predict_action(test), first.evaluation.test_scores, rtol=1e-9)
     # The shown score is the action probability calibrated on the random control sample (META["calibration"]).
     cal = meta["calibration"]
@@ -80,34 +83,34 @@ def test_train_register_promote_round_trip(tiny_world_dir, mlflow_env):
     assert card.startswith("# Model card: riskrank action model version 1")
 
     # No champion yet: only the fairness gate applies, and it judges the model as training did.
-    result = promotion.promote(1)
+    result = promote(1)
     assert [g.name for g in result.gates] == ["fairness"]
     chosen = first.fairness.trade_off.set_index("weight").loc[first.fairness.weight]
     assert bool(chosen["passes_fairness_gate"]) == result.gates[0].passed
-    assert tracking.alias_version(client, "riskrank", "champion") == 1
+    assert registry.alias_version(client, "riskrank", "champion") == 1
 
     # A second version is compared with the champion on the same evaluation population.
     second = run_training(tiny_world_dir, TrainOptions(split=FAST.split, n_eval_dates=1, n_boot=30,
                                                        params={"num_leaves": 4, "learning_rate": 0.2}))
     assert second.version == 2
-    assert tracking.alias_version(client, "riskrank", "challenger") == 2
+    assert registry.alias_version(client, "riskrank", "challenger") == 2
     with pytest.raises(UserError, match="--reason"):
-        promotion.promote(2, force=True, reason="  ")
-    assert tracking.alias_version(client, "riskrank", "champion") == 1  # refused input changed nothing
+        promote(2, force=True, reason="  ")
+    assert registry.alias_version(client, "riskrank", "champion") == 1  # refused input changed nothing
 
     try:
-        outcome = promotion.promote(2)
+        outcome = promote(2)
         forced = False
-    except promotion.PromotionRefused as refused:
-        assert tracking.alias_version(client, "riskrank", "champion") == 1
+    except PromotionRefused as refused:
+        assert registry.alias_version(client, "riskrank", "champion") == 1
         assert any(not g.passed for g in refused.results)
-        outcome = promotion.promote(2, force=True, reason="round-trip test overrides the gates")
+        outcome = promote(2, force=True, reason="round-trip test overrides the gates")
         forced = True
     assert [g.name for g in outcome.gates] == ["hit_rate", "fairness"]
     assert outcome.previous_version == 1
-    assert tracking.alias_version(client, "riskrank", "champion") == 2
+    assert registry.alias_version(client, "riskrank", "champion") == 2
 
-    log = promotion.promotion_history()
+    log = promotion_history()
     moves = list(zip(log["version"], log["to_alias"], strict=True))[::-1]  # oldest first
     assert moves == [(1, "challenger"), (1, "champion"), (2, "challenger"), (2, "champion")]
     last = log.iloc[0]
@@ -118,6 +121,6 @@ def test_train_register_promote_round_trip(tiny_world_dir, mlflow_env):
     assert {g["name"] for g in json.loads(last["gates"])} == {"hit_rate", "fairness"}
 
     with pytest.raises(UserError, match="already the champion"):
-        promotion.promote(2)
+        promote(2)
     with pytest.raises(UserError, match="no version 9"):
-        promotion.promote(9)
+        promote(9)

@@ -15,13 +15,15 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from riskrank import cli, score_store
+from riskrank import cli
+from riskrank.batch import score_store
+from riskrank.batch.score_all import score_all
 from riskrank.db import get_engine
 from riskrank.features.pipeline import features_as_of
 from riskrank.features.store import FeatureStore
+from riskrank.model.registry import load_model
+from riskrank.model.scoring import ScoringModel
 from riskrank.settings import get_settings
-from riskrank.training.model import ScoringModel
-from riskrank.training.score_all import score_all
 from riskrank.world_blocks import open_world
 from tests.fixtures.models import ModelRegistry
 
@@ -31,7 +33,7 @@ SHARE = 0.05
 
 @pytest.fixture(scope="module")
 def champion(shared_model_registry: ModelRegistry) -> ScoringModel:
-    return ScoringModel.from_registry(
+    return load_model(
         alias="champion", tracking_uri=shared_model_registry.tracking_uri, model_name=shared_model_registry.model_name)
 
 

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from riskrank.training.model import ScoringModel
+from riskrank.model.registry import load_model
 from tests.fixtures.models import FIXTURE_FEATURES, ModelRegistry
 
 
@@ -33,6 +33,6 @@ def test_spark_udf_scores_like_scoring_model(shared_model_registry: ModelRegistr
         scored = spark_frame.withColumn("score", udf(struct(*FIXTURE_FEATURES))).select("case_id", "score").toPandas()
     finally:
         spark.stop()
-    champion = ScoringModel.from_registry(alias="champion", tracking_uri=registry.tracking_uri, model_name=registry.model_name)
+    champion = load_model(alias="champion", tracking_uri=registry.tracking_uri, model_name=registry.model_name)
     expected = dict(zip(frame["case_id"].tolist(), champion.predict(frame).tolist(), strict=True))
     np.testing.assert_allclose(scored["score"].to_numpy(), scored["case_id"].map(expected).to_numpy(), rtol=1e-12, atol=0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from riskrank.serving import audit
+from riskrank.serving import audit_chain
 from riskrank.serving.auth import User
 from riskrank.serving.deps import AUTH_ERRORS, require_auditor
 from riskrank.serving.schemas import MAX_ID
@@ -19,10 +19,10 @@ def read_audit_log(
     limit: int = Query(100, ge=1, le=1000),
     user: User = Depends(require_auditor),
 ) -> dict:
-    return {"entries": audit.read_entries(request.app.state.engine, after, limit)}
+    return {"entries": audit_chain.read_entries(request.app.state.engine, after, limit)}
 
 
 @router.get("/verify", summary="Check the hash chain; names the first edited or deleted entry")
 def verify_audit_log(request: Request, user: User = Depends(require_auditor)) -> dict:
-    result = audit.verify(request.app.state.engine)
+    result = audit_chain.verify(request.app.state.engine)
     return {"ok": result.ok, "entries": result.entries, "first_bad_seq": result.first_bad_seq, "problem": result.problem}

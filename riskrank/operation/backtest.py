@@ -1,6 +1,6 @@
 """`riskrank backtest`: replay the champion's worklists on months it never saw, scored against the world's truth.
 
-The operational period of riskrank/operation.py runs into a throw-away operational store (a temporary SQLite
+The operational period of riskrank/operation/operate.py runs into a throw-away operational store (a temporary SQLite
 file, so the real outcomes table is never touched); the managers' indicators are computed from what it
 recorded, and logged to the champion's MLflow run as `backtest_*` metrics plus `backtest/<from>_<to>.json`.
 """
@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import typer
 
 from riskrank.errors import UserError
 
@@ -78,14 +77,14 @@ def _dates(start: str, end: str, world_meta: dict, trained_until: str | None) ->
 def run_backtest(world_dir: Path, start: str, end: str, random_share: float | None = None, seed: int = 0,
                  progress=None) -> BacktestResult:
     import mlflow
-    from mlflow import MlflowClient
 
     from riskrank import jsonsafe
     from riskrank.db import get_engine
+    from riskrank.model import registry
+    from riskrank.model.registry import CHAMPION, load_model
     from riskrank.monitoring.sources import outcomes_from_db
-    from riskrank.operation import OperationConfig, operate
+    from riskrank.operation.operate import OperationConfig, operate
     from riskrank.settings import get_settings
-    from riskrank.training.model import ScoringModel
     from riskrank.world import is_world, read_world
 
     settings = get_settings()
@@ -94,8 +93,8 @@ def run_backtest(world_dir: Path, start: str, end: str, random_share: float | No
         raise UserError(f"--random-share must be between 0 and 1, got {share}")
     if not is_world(world_dir):
         raise UserError(f"{world_dir} is not a world folder (expected cases.parquet and world.json)")
-    model = ScoringModel.from_registry(alias="champion")
-    client = MlflowClient(tracking_uri=settings.mlflow_tracking_uri, registry_uri=settings.mlflow_tracking_uri)
+    model = load_model(alias=CHAMPION)
+    client = registry.client(settings)
     run_id = client.get_model_version(settings.model_name, str(model.version)).run_id
     trained_until = client.get_run(run_id).data.params.get("split_last_opened") if run_id else None
     world = read_world(world_dir)
@@ -116,27 +115,3 @@ def run_backtest(world_dir: Path, start: str, end: str, random_share: float | No
             mlflow.log_text(jsonsafe.dumps({"from": result.start, "to": result.end, "random_share": share, **summary},
                                            indent=1), f"backtest/{result.start}_{result.end}.json")
     return result
-
-
-def backtest(
-    world: Path = typer.Option(..., help="World folder with a truth table (simulated)."),
-    start: str = typer.Option(..., "--from", help="First day of the replay (after the model's training data)."),
-    end: str = typer.Option(..., "--to", help="Last day of the replay."),
-    random_share: float | None = typer.Option(None, help=RANDOM_SHARE_HELP),
-    seed: int = typer.Option(0, help="Seed for the random share and the simulated investigations."),
-) -> None:
-    """Replay the champion's worklists month by month on months it never saw, score them against the truth and
-    log the results to the model's MLflow run."""
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console()
-    result = run_backtest(world, start, end, random_share, seed, progress=lambda s: console.print(f"  {s}"))
-    table = Table(title=f"backtest of version {result.version}, {result.start} to {result.end}")
-    table.add_column("indicator")
-    table.add_column("value", justify="right")
-    for key, value in result.summary.items():
-        shown = "-" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
-        table.add_row(key, shown)
-    console.print(table)
-    console.print(f"logged to MLflow run {result.run_id} (metrics backtest_*, artifact backtest/)")

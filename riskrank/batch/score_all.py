@@ -4,7 +4,7 @@ A part of the active cases at a time (all cases of a person in one part): its fe
 back from the feature store when that date is stored already), scored, and written in one transaction with
 the features, so a run killed midway keeps whole parts and a restart scores only the rest. When every case
 is scored, percentiles per benefit and the explanations of each benefit's top share are stored and the run
-becomes visible to serving (riskrank.score_store).
+becomes visible to serving (riskrank.batch.score_store).
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ import pandas as pd
 from scipy.stats import rankdata
 from sqlalchemy.engine import Engine
 
-from riskrank import score_store
+from riskrank.batch import score_store
 from riskrank.features.registry import FEATURE_SET_VERSION
 from riskrank.features.store import FeatureStore
-from riskrank.training.model import ScoringModel
+from riskrank.model.scoring import ScoringModel
 from riskrank.world import World
 from riskrank.world_blocks import WorldOnDisk
 

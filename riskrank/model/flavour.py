@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from riskrank.training.model import ScoringModel
+from riskrank.model.scoring import ScoringModel
 
 DATA_DIR = "riskrank_model"  # the model's data folder inside the logged model
 BOOSTER_FILE = "booster.txt"  # LightGBM's own text format: readable by lleaves/treelite as well

@@ -24,7 +24,7 @@ convention of published audits such as the one of the Swedish agency's temporary
 The fully labelled shape (`selected_col`): one row per case with a 1/0 selection and the outcome of every row (a
 test set, or a pilot where every case was checked). Each group's confusion matrix is then counted directly, with
 no random sample and no population size; the metrics, ratios, intervals (rows resampled) and outputs are the same.
-Selection rate, false-positive rate and precision are the definitions of riskrank.training.fairness, and the
+Selection rate, false-positive rate and precision are the definitions of riskrank.fairness.measure, and the
 default reference groups are its SENSITIVE_REFERENCES where the column is one of them.
 """
 
@@ -38,7 +38,8 @@ import numpy as np
 import pandas as pd
 
 from riskrank.errors import UserError
-from riskrank.training.fairness import SENSITIVE_REFERENCES, bootstrap_cells, cell_rates
+from riskrank.fairness.measure import bootstrap_cells, cell_rates
+from riskrank.fairness.policy import FAIR_HIGH, FAIR_LOW, SENSITIVE_REFERENCES
 
 METRICS: tuple[str, ...] = ("selection_rate", "precision", "fpr", "fnr", "found_to_selected")
 METRIC_LABELS: dict[str, str] = {
@@ -52,7 +53,6 @@ METRIC_SHORT: dict[str, str] = {
     "selection_rate": "Selection rate", "precision": "Precision", "fpr": "False-positive rate", "fnr": "False-negative rate",
     "found_to_selected": "Errors found / selected",
 }
-FAIR_LOW, FAIR_HIGH = 0.8, 1.25
 AUDITED = ("model", "random")
 IGNORED_SELECTIONS = ("impulse", "fk_initiated")
 _STATES = ("pos", "neg", "blank")

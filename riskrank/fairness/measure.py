@@ -2,7 +2,7 @@
 
 A selection is the set of cases a ranking sends to investigation (top-k per benefit). Each group of a sensitive
 attribute is compared with a reference group (the largest one unless named): ratio = rate(group) / rate(reference).
-The four-fifths rule reads a ratio outside 0.8..1.25 as a sign of disparate impact.
+policy.py holds the band and the groups.
 """
 
 from __future__ import annotations
@@ -14,17 +14,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-FAIRNESS_METRICS: tuple[str, ...] = ("selection_rate", "fpr", "precision")
-REPORT_LEVEL = 0.90
-# The gate judges ~15 ratios at once (5 non-reference groups x 3 metrics); a 99 % interval per ratio keeps the
-# chance of refusing a fair model on noise alone near 10 % overall (Bonferroni), where 90 % each would make
-# it likelier than not.
-GATE_LEVEL = 0.99
-N_BOOT = 2000
-OVERALL = "overall"
-# Reference group per sensitive attribute (None: the largest group), for the gate, the audit and the reports.
-SENSITIVE_REFERENCES: dict[str, str | None] = {"sex": "M", "age_band": None, "born_abroad": "False"}
-STRATUM = "benefit"  # fairness is also measured within each benefit (capacity is set per benefit)
+from riskrank.fairness.policy import FAIRNESS_METRICS, GATE_LEVEL, N_BOOT, OVERALL, REPORT_LEVEL, SENSITIVE_REFERENCES, STRATUM
+
 # The bootstrap's unit in an evaluation population: a case, whatever its number of dates. A code per case (not
 # the case id, which the logged population does not carry), so that training and `promote` resample alike.
 CLUSTER = "case_key"

@@ -1,4 +1,4 @@
-"""`riskrank score-all`: nightly scoring of every active case with the champion (riskrank.training.score_all)."""
+"""`riskrank score-all`: nightly scoring of every active case with the champion (riskrank.batch.score_all)."""
 
 from __future__ import annotations
 
@@ -43,14 +43,14 @@ def score_all(
     if not world_path.is_dir():
         raise UserError(f"--world {world} is not a folder")
 
+    from riskrank.batch.score_all import score_all as run
     from riskrank.db import get_engine
+    from riskrank.model.registry import CHAMPION, load_model
     from riskrank.settings import get_settings
-    from riskrank.training.model import ScoringModel
-    from riskrank.training.score_all import score_all as run
 
     settings = get_settings()
     with console.status("loading the champion"):
-        model = ScoringModel.from_registry(alias="champion")
+        model = load_model(alias=CHAMPION)
     from riskrank.features.registry import FEATURE_SET_VERSION
 
     trained_on = model.meta.get("feature_set_version")

@@ -7,7 +7,7 @@ the sigmoid) is worked out once at load so that scoring a prepared row is a sing
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +40,26 @@ def _is_missing(value: Any) -> bool:
     return isinstance(value, float) and value != value
 
 
+def prepare(frame: pd.DataFrame, feature_names: Sequence[str], categories: Mapping[str, Sequence[str]]) -> pd.DataFrame:
+    """Model inputs as LightGBM reads them, in training and in scoring alike: columns in `feature_names` order,
+    categoricals with the stored categories (a value the model never saw is missing to it), the rest float64."""
+    missing = [c for c in feature_names if c not in frame.columns]
+    if missing:
+        raise UserError(f"frame lacks model inputs: {', '.join(missing)}")
+    columns = {}
+    for name in feature_names:
+        col = frame[name]
+        if name in categories:
+            values, known = col.astype("string").astype(object), list(categories[name])
+            # Unknown values become missing explicitly (pandas 4 will refuse to do it silently).
+            columns[name] = pd.Categorical(values.where(values.isin(known), None), categories=known)
+        elif col.dtype == bool or str(col.dtype) == "boolean":
+            columns[name] = col.astype("float64")
+        else:
+            columns[name] = pd.to_numeric(col, errors="raise").astype("float64")
+    return pd.DataFrame(columns, index=frame.index)
+
+
 @dataclass
 class ScoringModel:
     """A LightGBM Booster plus its META (feature_names, categories, expected_value_sek_by_benefit, ...)."""
@@ -68,42 +88,6 @@ class ScoringModel:
         self._slope, self._intercept = float(calibration.get("a", 1.0)), float(calibration.get("b", 0.0))
 
     # -- loading -------------------------------------------------------------------------------
-    @classmethod
-    def from_registry(
-        cls,
-        alias: str | None = "champion",
-        version: int | None = None,
-        tracking_uri: str | None = None,
-        model_name: str | None = None,
-    ) -> ScoringModel:
-        """Load models:/<name>@<alias> (or /<version>) from the MLflow registry named in settings."""
-        import mlflow
-        from mlflow import MlflowClient
-
-        from riskrank.settings import get_settings
-        from riskrank.training.mlflow_model import load_uri
-
-        settings = get_settings()
-        tracking_uri = tracking_uri or settings.mlflow_tracking_uri
-        model_name = model_name or settings.model_name
-        mlflow.set_tracking_uri(tracking_uri)
-        mlflow.set_registry_uri(tracking_uri)
-        client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
-        if version is not None:
-            resolved_version, alias = int(version), None
-        else:
-            if not alias:
-                raise UserError("give an alias or a version")
-            try:
-                resolved_version = int(client.get_model_version_by_alias(model_name, alias).version)
-            except mlflow.exceptions.MlflowException as exc:
-                raise UserError(f"no version of model {model_name!r} has alias {alias!r}") from exc
-        # Load the resolved version, not the alias, so booster and META come from the same version even
-        # if the alias moves while we load.
-        model = load_uri(f"models:/{model_name}/{resolved_version}")
-        model.version, model.alias, model.name = resolved_version, alias, model_name
-        return model
-
     # -- META views ----------------------------------------------------------------------------
     @property
     def feature_names(self) -> list[str]:
@@ -119,22 +103,8 @@ class ScoringModel:
 
     # -- preparing inputs ----------------------------------------------------------------------
     def prepare(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Model inputs as a DataFrame: columns in feature_names order, categoricals with the stored categories."""
-        missing = [c for c in self.feature_names if c not in frame.columns]
-        if missing:
-            raise ValueError(f"frame lacks model features: {', '.join(missing)}")
-        columns = {}
-        for name in self.feature_names:
-            col = frame[name]
-            if name in self.categories:
-                values, known = col.astype("object"), self.categories[name]
-                # A value the model never saw is missing to it (as in prepare_array), said explicitly for pandas.
-                columns[name] = pd.Categorical(values.where(values.isin(known), None), categories=known)
-            elif col.dtype == bool or str(col.dtype) == "boolean":
-                columns[name] = col.astype("float64")
-            else:
-                columns[name] = pd.to_numeric(col, errors="raise").astype("float64")
-        return pd.DataFrame(columns, index=frame.index)
+        """Model inputs as a DataFrame (see `prepare`)."""
+        return prepare(frame, self.feature_names, self.categories)
 
     def prepare_array(self, frame: pd.DataFrame) -> np.ndarray:
         """Model inputs as a float64 matrix: categoricals as their stored codes (NaN if unknown).

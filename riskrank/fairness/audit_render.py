@@ -11,8 +11,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from riskrank.monitoring.audit import FAIR_HIGH, FAIR_LOW, FULLY_LABELLED, METRIC_LABELS, METRIC_SHORT, METRICS, AuditResult
-from riskrank.monitoring.svg import grouped_bars, ratio_chart
+from riskrank.fairness.audit import FULLY_LABELLED, METRIC_LABELS, METRIC_SHORT, METRICS, AuditResult
+from riskrank.fairness.policy import FAIR_HIGH, FAIR_LOW
+from riskrank.fairness.svg import grouped_bars, ratio_chart
 
 INTERVAL_NOTE = ("95 % percentile bootstrap intervals; selection rate, FPR and precision as riskrank's promotion gate "
                  "defines them, but the gate measures the model's own evaluation population with 99 % intervals")

@@ -1,0 +1,92 @@
+"""The fairness gate: a pure decision over group ratios, so it can be tested on hand-made numbers.
+
+Every group ratio within benefits (selection rate, false-positive rate, precision; see measure.py; the overall
+ratios where no within-benefit ones are given) must lie within the band of policy.py. A ratio fails when its
+point estimate is outside the band AND its GATE_LEVEL bootstrap interval excludes 1 (the disparity is not
+explained by sampling noise). Ratios resting on fewer than MIN_SUPPORT selected cases (false positives for the
+FPR) are listed, not judged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from riskrank.fairness.measure import GroupRatio
+from riskrank.fairness.policy import FAIR_HIGH, FAIR_LOW, JUDGED_SCOPE, MIN_SUPPORT, OVERALL
+
+
+@dataclass(frozen=True)
+class GateResult:
+    name: str
+    passed: bool
+    detail: str
+    numbers: dict = field(default_factory=dict)
+
+
+def _outside(r: GroupRatio, low: float, high: float) -> bool:
+    return not (low <= r.ratio <= high)
+
+
+def _fails(r: GroupRatio, low: float, high: float) -> bool:
+    """Outside the band and beyond noise: the 99 % interval excludes 1."""
+    return _outside(r, low, high) and not (r.gate_low <= 1.0 <= r.gate_high)
+
+
+def beyond_noise(r: GroupRatio) -> float:
+    """How far a failing ratio's gate interval lies from 1, in log units (0 for a ratio that does not fail): the
+    measure of how clearly a model is unfair, which a few cases' wide interval cannot inflate."""
+    if not _fails(r, FAIR_LOW, FAIR_HIGH):
+        return 0.0
+    return float(min(abs(np.log(r.gate_low)), abs(np.log(r.gate_high))))
+
+
+def fairness_gate(ratios: Iterable[GroupRatio], low: float = FAIR_LOW, high: float = FAIR_HIGH,
+                  min_support: int = MIN_SUPPORT) -> GateResult:
+    """Fails when a judged ratio with enough support lies outside [low, high] and its gate interval excludes 1.
+
+    Judged are the ratios within benefits where the list has them (JUDGED_SCOPE), else the overall ones. Capacity
+    per benefit is the agency's allocation, not the model's choice: a group that is over-represented in a heavily
+    investigated benefit is selected more often overall even by a model that ranks it fairly within each benefit
+    (docs/training.md, age band 45-64). Overall ratios that would fail are named in the detail, not judged."""
+    ratios = list(ratios)
+    scope = JUDGED_SCOPE if any(r.scope == JUDGED_SCOPE for r in ratios) else OVERALL
+    failing, judged, skipped, reported, unsure = [], 0, [], [], []
+    for r in ratios:
+        if r.support < min_support or not np.isfinite(r.ratio):
+            skipped.append(r.key)
+            continue
+        if r.scope != scope:
+            if _fails(r, low, high):
+                reported.append(r)
+            continue
+        judged += 1
+        if _fails(r, low, high):
+            failing.append(r)
+        elif _outside(r, low, high):
+            unsure.append(r)
+
+    def describe(r: GroupRatio) -> str:
+        return (f"{r.attribute}={r.group} vs {r.reference}: {r.metric} ratio {r.ratio:.2f} "
+                f"(99 % interval {r.gate_low:.2f}..{r.gate_high:.2f}) outside {low}..{high}")
+
+    what = "within-benefit" if scope == JUDGED_SCOPE else "overall"
+    if failing:
+        detail = f"{what}: " + "; ".join(describe(r) for r in failing)
+    else:
+        detail = f"none of {judged} judged {what} ratios outside {low}..{high} beyond noise"
+    if unsure:
+        # A pass on a small evaluation population is no evidence of fairness: say which ratios it could not judge.
+        detail += (" [outside the band but within noise, so not refused: "
+                   + "; ".join(f"{r.attribute}={r.group} {r.metric} {r.ratio:.2f} ({r.gate_low:.2f}..{r.gate_high:.2f})"
+                               for r in unsure) + "]")
+    if reported:
+        detail += (" [not judged, overall across benefits: " + "; ".join(describe(r) for r in reported)
+                   + "; the gate judges ratios within benefits, as capacity per benefit is not the model's choice]")
+    if skipped:
+        detail += f" ({len(skipped)} ratios with support < {min_support} not judged)"
+    numbers = {r.key: r.ratio for r in failing} | {"judged": judged, "not_judged": len(skipped), "scope": scope,
+                                                   "within_noise": len(unsure)}
+    return GateResult("fairness", not failing, detail, numbers)
