@@ -15,7 +15,7 @@ Per group: selection rate (selections / N_g) against population share (statistic
 (hit rate), false-positive rate FP/(N-P), false-negative rate FN/P, and the share of the group's errors
 found against the share of the group selected (found_to_selected = recall / selection rate, the model's
 lift within the group). Each metric is also a ratio to a reference group, with percentile bootstrap
-intervals (random and model rows resampled independently); ratios outside 0.8-1.25 are flagged.
+intervals (random and model rows resampled independently, measure.resample_cells); ratios outside 0.8-1.25 are flagged.
 
 Missing outcomes (`missing_outcome`): random-sample rows without an outcome (not investigated, still open) are
 either left out of each group's base error rate ("unknown", the default) or counted as no error ("no-error", the
@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from riskrank.errors import UserError
-from riskrank.fairness.measure import bootstrap_cells, cell_rates
+from riskrank.fairness.measure import bootstrap_cells, cell_rates, percentile_interval, resample_cells
 from riskrank.fairness.policy import FAIR_HIGH, FAIR_LOW, SENSITIVE_REFERENCES
 
 METRICS: tuple[str, ...] = ("selection_rate", "precision", "fpr", "fnr", "found_to_selected")
@@ -267,7 +267,6 @@ def audit_selections(frame: pd.DataFrame, group_cols: Sequence[str], population:
     if unknown_refs:
         raise UserError(f"reference given for {', '.join(map(repr, unknown_refs))}, which is not a --group column")
     rng = np.random.default_rng(seed)
-    tail = (1 - confidence) / 2 * 100
     records: list[dict] = []
     chosen_refs: dict[str, str] = {}
     notes: list[str] = []
@@ -314,9 +313,8 @@ def audit_selections(frame: pd.DataFrame, group_cols: Sequence[str], population:
             reference = _reference(group_col, groups, random_cells.reshape(shape).sum(axis=1), references)
             boot = None
             if n_boot:
-                r_draw = rng.multinomial(len(random_rows), random_cells / random_cells.sum(), size=n_boot).reshape(n_boot, *shape)
-                m_draw = rng.multinomial(len(model_rows), model_cells / model_cells.sum(), size=n_boot).reshape(n_boot, *shape)
-                boot = _estimate(r_draw.astype(float), m_draw.astype(float), size)
+                boot = _estimate(resample_cells(random_cells.reshape(shape), n_boot, rng),
+                                 resample_cells(model_cells.reshape(shape), n_boot, rng), size)
             r_shaped, m_shaped = random_cells.reshape(shape), model_cells.reshape(shape)
             counts = [{"n_random": int(r_shaped[i].sum()), "n_random_investigated": int(r_shaped[i, :2].sum()),
                        "n_selected": int(m_shaped[i].sum()), "n_selected_investigated": int(m_shaped[i, :2].sum())}
@@ -344,8 +342,8 @@ def audit_selections(frame: pd.DataFrame, group_cols: Sequence[str], population:
                     with np.errstate(divide="ignore", invalid="ignore"):
                         values = boot[metric][:, i]
                         ratios = values / boot[metric][:, ref]
-                    low, high = _interval(values, tail)
-                    r_low, r_high = (1.0, 1.0) if i == ref else _interval(ratios, tail)
+                    low, high = _interval(values, confidence)
+                    r_low, r_high = (1.0, 1.0) if i == ref else _interval(ratios, confidence)
                 record[f"{metric}_low"], record[f"{metric}_high"] = low, high
                 record[f"{metric}_ratio_low"], record[f"{metric}_ratio_high"] = r_low, r_high
                 outside = _num(ratio) is not None and not (FAIR_LOW <= ratio <= FAIR_HIGH)
@@ -364,11 +362,11 @@ def _num(value: float) -> float | None:
     return value if np.isfinite(value) else None
 
 
-def _interval(values: np.ndarray, tail: float) -> tuple[float | None, float | None]:
-    finite = values[np.isfinite(values)]
-    if len(finite) < max(10, len(values) // 2):
+def _interval(values: np.ndarray, confidence: float) -> tuple[float | None, float | None]:
+    """No interval where most draws leave the metric undefined (a group with almost no cases)."""
+    if np.isfinite(values).sum() < max(10, len(values) // 2):
         return None, None
-    return float(np.percentile(finite, tail)), float(np.percentile(finite, 100 - tail))
+    return percentile_interval(values, confidence)
 
 
 def parse_references(items: Sequence[str]) -> dict[str, str]:

@@ -110,30 +110,44 @@ def cluster_patterns(cells: np.ndarray, clusters: np.ndarray, n_cells: int) -> t
     return np.vstack([single_patterns, multi_patterns]), np.concatenate([single_sizes, multi_sizes])
 
 
-def bootstrap_cells(counts: np.ndarray, n_boot: int, rng: np.random.Generator,
-                    clusters: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
-    """`n_boot` bootstrap draws of cell counts shaped (..., 2 selected, 2 label), as (n_boot, *counts.shape).
-
-    Resampling rows with replacement is drawing the cell counts from a multinomial: cheap even for millions of
-    rows. With `clusters` (cluster_patterns of the rows) whole clusters are resampled instead: the same case
-    scored on six evaluation dates is one observation, not six, and resampling its rows apart would make the
-    intervals too narrow (on a scale-0.05 world the capacity selection's 684 rows were 275-351 cases).
-    Then the selected cases of each draw are split anew into hits and misses by a Jeffreys draw,
-    Beta(hits + 1/2, misses + 1/2): a plain bootstrap keeps an empty cell empty, so a group with no hit among its
-    12 selected cases would keep none in every resample and its precision ratio 0 would look certain (0..0),
-    where chance alone gives it 7 % of the time. Only the split of the selected cases changes, so selection
-    rates keep the plain bootstrap's interval."""
+def resample_cells(counts: np.ndarray, n_boot: int, rng: np.random.Generator,
+                   clusters: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """`n_boot` bootstrap draws of a table of cell counts, as (n_boot, *counts.shape): the one resampling every
+    interval in riskrank rests on. Resampling rows with replacement is drawing the cell counts from a
+    multinomial: cheap even for millions of rows. With `clusters` (cluster_patterns of the rows) whole clusters
+    are resampled instead: the same case scored on several evaluation dates is one observation, not several, and
+    resampling its rows apart would make the intervals too narrow."""
     if clusters is None:
         flat = counts.ravel()
         drawn = rng.multinomial(int(flat.sum()), flat / flat.sum(), size=n_boot)
     else:
         patterns, sizes = clusters
         drawn = rng.multinomial(int(sizes.sum()), sizes / sizes.sum(), size=n_boot) @ patterns
-    cells = drawn.reshape((n_boot, *counts.shape)).astype(float)
+    return drawn.reshape((n_boot, *counts.shape)).astype(float)
+
+
+def bootstrap_cells(counts: np.ndarray, n_boot: int, rng: np.random.Generator,
+                    clusters: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """resample_cells of counts shaped (..., 2 selected, 2 label), then the selected cases of each draw split
+    anew into hits and misses by a Jeffreys draw, Beta(hits + 1/2, misses + 1/2): a plain bootstrap keeps an empty
+    cell empty, so a group with no hit among its 12 selected cases would keep none in every resample and its
+    precision ratio 0 would look certain (0..0), where chance alone gives it 7 % of the time. Only the split of
+    the selected cases changes, so selection rates keep the plain bootstrap's interval."""
+    cells = resample_cells(counts, n_boot, rng, clusters)
     hits, misses = cells[..., 1, 1], cells[..., 1, 0]
     share = rng.beta(hits + 0.5, misses + 0.5)
     cells[..., 1, 1], cells[..., 1, 0] = share * (hits + misses), (1 - share) * (hits + misses)
     return cells
+
+
+def percentile_interval(samples: np.ndarray, level: float) -> tuple[float, float]:
+    """The central `level` percentile interval of the finite bootstrap samples (NaN, NaN without any)."""
+    finite = np.asarray(samples, dtype=float)
+    finite = finite[np.isfinite(finite)]
+    if not len(finite):
+        return float("nan"), float("nan")
+    tail = (1 - level) / 2
+    return float(np.quantile(finite, tail)), float(np.quantile(finite, 1 - tail))
 
 
 def group_ratios(frame: pd.DataFrame, attribute: str, selected: str = "selected", label: str = "label",
@@ -176,12 +190,6 @@ def group_ratios(frame: pd.DataFrame, attribute: str, selected: str = "selected"
     r = names.index(ref)
     scope = f"within_{stratum}" if stratum else OVERALL
 
-    def interval(samples: np.ndarray, lvl: float) -> tuple[float, float]:
-        if not len(samples):
-            return float("nan"), float("nan")
-        a = (1 - lvl) / 2
-        return float(np.quantile(samples, a)), float(np.quantile(samples, 1 - a))
-
     out: list[GroupRatio] = []
     for g, name in enumerate(names):
         if g == r:
@@ -196,9 +204,8 @@ def group_ratios(frame: pd.DataFrame, attribute: str, selected: str = "selected"
             ratio = _ratio(rate_g, rate_r)
             with np.errstate(invalid="ignore", divide="ignore"):
                 samples = boot_g / boot_r
-            samples = samples[np.isfinite(samples)]
-            low, high = interval(samples, level)
-            gate_low, gate_high = interval(samples, gate_level)
+            low, high = percentile_interval(samples, level)
+            gate_low, gate_high = percentile_interval(samples, gate_level)
             limiting = point[_SUPPORT[metric]]
             support = int(min(limiting[g], limiting[r]))
             out.append(GroupRatio(attribute, name, ref, metric, ratio, low, high, gate_low, gate_high, support,

@@ -6,12 +6,14 @@ import math
 from collections.abc import Sequence
 from html import escape
 
+from riskrank.fairness.policy import FAIR_HIGH, FAIR_LOW
+
 PALETTE = ("#1f5fa8", "#e07b00", "#2e8b57", "#b03060", "#6a5acd", "#8b6914")
 FLAG_COLOUR = "#c62828"
 
 
 def ratio_chart(items: Sequence[tuple[str, float | None, float | None, float | None, bool]], title: str,
-                band: tuple[float, float] = (0.8, 1.25)) -> str:
+                band: tuple[float, float] = (FAIR_LOW, FAIR_HIGH)) -> str:
     """Ratios to a reference as dots with interval whiskers on a log axis; the fair band is shaded.
 
     items: (label, ratio, low, high, flagged)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from riskrank.fairness import policy
 from riskrank.fairness.policy import SENSITIVE_REFERENCES
 from riskrank.monitoring.drift import score_drift_from_outcomes
 from riskrank.monitoring.kpis import TOTAL, fairness_by_sex, hit_rate_table, lift, records
@@ -13,8 +14,8 @@ NOTICE = "The score is a ranking aid for investigators, never a decision about a
 FAIRNESS_NOTE = ("Measured on closed investigations (outcomes), reference M as in the promotion gate. The precision "
                  "ratio is the gate's and the audit's definition (share with action among model-selected cases); parity "
                  "compares a sex's share of model selections with its share of the random sample, which the gate does "
-                 "not measure. Intervals: 95 % Katz; the gate reads 99 % bootstrap intervals on the evaluation "
-                 "population, the audit 95 % bootstrap.")
+                 "not measure. Intervals: 95 % bootstrap, as the audit; the gate reads 99 % bootstrap intervals on the "
+                 "evaluation population.")
 SELECTION_ORDER = ("model", "random", "impulse", "fk_initiated")
 
 
@@ -55,6 +56,7 @@ def dashboard_payload(frame: pd.DataFrame, benefit: str | None, benefits: list[s
         "lift_by_quarter": lift_by_quarter(frame),
         "fairness": fairness_by_sex(frame, reference=SENSITIVE_REFERENCES["sex"]),
         "fairness_note": FAIRNESS_NOTE,
+        "fairness_policy": policy.as_dict(),
         "drift": {"score": score_drift_from_outcomes(frame), **(feature_drift or {"features": [], "note": None})},
         "model": model or {"serving_version": None, "source": None},
     }

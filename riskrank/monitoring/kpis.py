@@ -16,6 +16,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from riskrank.fairness.measure import group_ratios, percentile_interval, resample_cells
+from riskrank.fairness.policy import N_BOOT
+
 BY_VALUES: tuple[str, ...] = ("benefit", "month", "year", "selection", "sex")
 TOTAL = "total"
 SEXES: tuple[str, ...] = ("F", "M")
@@ -149,25 +152,23 @@ def filter_period(frame: pd.DataFrame, start: pd.Timestamp | None = None, end: p
 
 
 def ratio_of_proportions(a: int, n1: int, c: int, n2: int, confidence: float = 0.95) -> dict[str, float | None]:
-    """(a/n1) / (c/n2) with the Katz log interval: exp(ln RR +- z * sqrt(1/a - 1/n1 + 1/c - 1/n2))."""
+    """(a/n1) / (c/n2) with a percentile bootstrap interval, the two samples resampled independently
+    (fairness.measure's resampling, as every interval in riskrank); no interval when a is 0."""
     if n1 == 0 or n2 == 0 or c == 0:
         return {"ratio": None, "low": None, "high": None}
     ratio = (a / n1) / (c / n2)
     if a == 0:
         return {"ratio": ratio, "low": None, "high": None}
-    z = _z(confidence)
-    se = math.sqrt(1 / a - 1 / n1 + 1 / c - 1 / n2)
-    return {"ratio": ratio, "low": ratio * math.exp(-z * se), "high": ratio * math.exp(z * se)}
-
-
-def _z(confidence: float) -> float:
-    from statistics import NormalDist
-
-    return NormalDist().inv_cdf(0.5 + confidence / 2)
+    rng = np.random.default_rng(0)
+    first = resample_cells(np.array([a, n1 - a]), N_BOOT, rng)[:, 0] / n1
+    second = resample_cells(np.array([c, n2 - c]), N_BOOT, rng)[:, 0] / n2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        low, high = percentile_interval(first / second, confidence)
+    return {"ratio": ratio, "low": low, "high": high}
 
 
 def lift(frame: pd.DataFrame, confidence: float = 0.95) -> dict[str, float | int | None]:
-    """Model-selected hit rate over the random sample's, with a Katz log interval for the ratio.
+    """Model-selected hit rate over the random sample's, with a bootstrap interval for the ratio.
 
     The random sample is the unbiased yardstick: its hit rate is what investigating cases at random
     would find, so lift 1 means the model does no better than chance.
@@ -196,9 +197,9 @@ def fairness_by_sex(frame: pd.DataFrame, reference: str | None = None, confidenc
     """Fairness of the model's selections by sex, from outcomes alone.
 
     - parity: a sex's share among model-selected investigations over its share in the random sample
-      (the random sample stands for the population), Katz interval; 1 means selected in proportion.
+      (the random sample stands for the population), bootstrap interval; 1 means selected in proportion.
     - precision: the model's hit rate for that sex over the reference sex's (default: the sex with most
-      random-sample investigations), Katz interval.
+      random-sample investigations): the gate's precision ratio (fairness.measure.group_ratios) and interval.
     Unknown sex is left out; groups about fewer than four persons are suppressed.
     """
     work = normalise_outcomes(frame)
@@ -209,16 +210,20 @@ def fairness_by_sex(frame: pd.DataFrame, reference: str | None = None, confidenc
     if reference is None:
         counts = random["sex"].value_counts()
         reference = str(counts.index[0])
-    ref_model = model[model["sex"] == reference]
+    precision_ratios = {}
+    if (model["sex"] == reference).any():
+        ratios = group_ratios(model.assign(selected=1), "sex", "selected", "action", reference, level=confidence)
+        precision_ratios = {r.group: r for r in ratios if r.metric == "precision"}
     rows = []
     for sex in SEXES:
         m = model[model["sex"] == sex]
         r = random[random["sex"] == sex]
         suppressed = len(m) < MIN_PERSONS or len(r) < MIN_PERSONS
         parity = ratio_of_proportions(len(m), len(model), len(r), len(random), confidence)
-        precision = ratio_of_proportions(
-            int(m["action"].sum()), len(m), int(ref_model["action"].sum()), len(ref_model), confidence
-        )
+        found = precision_ratios.get(sex)
+        precision = ({"ratio": 1.0, "low": None, "high": None} if sex == reference else
+                     {"ratio": _finite(found.ratio), "low": _finite(found.low), "high": _finite(found.high)} if found else
+                     {"ratio": None, "low": None, "high": None})
         row = {
             "sex": sex,
             "reference": sex == reference,
@@ -231,6 +236,10 @@ def fairness_by_sex(frame: pd.DataFrame, reference: str | None = None, confidenc
                 row[name + suffix] = None if suppressed else values[key]
         rows.append(row)
     return rows
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None
 
 
 def _month_ends(start: pd.Timestamp, end: pd.Timestamp) -> pd.DatetimeIndex:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from riskrank.errors import UserError
-from riskrank.fairness.policy import SENSITIVE_REFERENCES
+from riskrank.fairness.policy import SENSITIVE_REFERENCES, band_text, in_band
 from riskrank.monitoring.dashboard_data import FAIRNESS_NOTE
 from riskrank.monitoring.kpis import TOTAL, fairness_by_sex, hit_rate_table, lift, operational_indicators
 from riskrank.monitoring.numbers import format_number
@@ -181,10 +181,10 @@ def _fairness_sheet(ws, frame: pd.DataFrame) -> None:
             if r["suppressed"]:
                 rows.append([scope, SEX_LABELS[r["sex"]], *[SUPPRESSED] * 8])
                 continue
-            flagged = any(v is not None and not 0.8 <= v <= 1.25 for v in (r["parity"], r["precision_ratio"]))
+            flagged = any(v is not None and not in_band(v) for v in (r["parity"], r["precision_ratio"]))
             rows.append([scope, SEX_LABELS[r["sex"]], r["n_model"], r["n_random"], r["parity"], r["parity_low"],
                          r["parity_high"], r["precision_ratio"], r["precision_ratio_low"], r["precision_ratio_high"]]
-                        + (["outside 0.8-1.25"] if flagged else ["" if not r["reference"] else "reference"]))
+                        + ([f"outside {band_text()}"] if flagged else ["" if not r["reference"] else "reference"]))
     header = ["Benefit", "Sex", "Model-selected", "Random sample", "Parity (share selected / share in random)", "low", "high",
               "Precision ratio to reference", "low", "high", "Flag"]
     _write_sheet_rows(ws, header, rows, {j: "0.00" for j in range(5, 11)})

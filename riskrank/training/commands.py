@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from riskrank.errors import UserError
+from riskrank.fairness.policy import band_text
 
 KEY_METRICS = (
     ("cap_hit_rate", "hit rate of the model's top k per benefit (k = capacity)"),
@@ -36,7 +37,7 @@ def train(
     eval_dates: int = typer.Option(6, min=1, help="Test dates on which all active cases are ranked (capacity metrics)."),
     no_register: bool = typer.Option(False, "--no-register", help="Log the run without registering a model version."),
     fairness: str = typer.Option("auto", help="auto: fit a family of fairness penalty weights and register the most "
-                                 "accurate member that passes the fairness gate, preferring those within 0.8-1.25 for sex "
+                                 f"accurate member that passes the fairness gate, preferring those within {band_text()} for sex "
                                  "and born abroad in the top 1 % of active cases; off: the unconstrained model."),
     fairness_weight: float | None = typer.Option(None, help="Fix the fairness penalty weight (0 = unconstrained) "
                                                  "instead of choosing it."),

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from riskrank.fairness.measure import GroupRatio, selection_fairness
+from riskrank.fairness.policy import N_BOOT
 from riskrank.training import metrics as m
 from riskrank.training.dataset import LABEL, VALUE
 from riskrank.training.population import EVAL_DATE, NEW_FIND, SLOT
@@ -137,7 +138,7 @@ def capacity_curve(pop: pd.DataFrame, scores: np.ndarray, capacity: Mapping[str,
 
 
 def evaluate(test: pd.DataFrame, test_scores: np.ndarray, pop: pd.DataFrame, pop_scores: np.ndarray,
-             capacity: Mapping[str, int], n_boot: int = 2000, seed: int = 0) -> Evaluation:
+             capacity: Mapping[str, int], n_boot: int = N_BOOT, seed: int = 0) -> Evaluation:
     out = investigation_metrics(test, test_scores)
     cap, per_benefit = capacity_metrics(pop, pop_scores, capacity)
     out |= cap

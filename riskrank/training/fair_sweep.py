@@ -27,7 +27,7 @@ import pandas as pd
 from riskrank.fairness.gate import GateResult, beyond_noise, fairness_gate
 from riskrank.fairness.measure import GroupRatio, selection_fairness
 from riskrank.fairness.objective import FairLogloss, group_codes
-from riskrank.fairness.policy import FAIR_HIGH, FAIR_LOW, MIN_SUPPORT, OVERALL
+from riskrank.fairness.policy import FAIR_HIGH, FAIR_LOW, MIN_SUPPORT, N_BOOT, OVERALL, band_text
 from riskrank.features.registry import SENSITIVE
 from riskrank.training.dataset import LABEL
 from riskrank.training.evaluate import selection, top_share_selection
@@ -55,7 +55,7 @@ class TopShare:
     ratios: list[GroupRatio]
 
     def in_band(self) -> bool:
-        """Every ratio within 0.8-1.25; as in the gate, ratios on fewer than MIN_SUPPORT cases are not judged."""
+        """Every ratio within the band; as in the gate, ratios on fewer than MIN_SUPPORT cases are not judged."""
         judged = [r for r in self.ratios if r.support >= MIN_SUPPORT]
         return bool(judged) and all(FAIR_LOW <= r.ratio <= FAIR_HIGH for r in judged)
 
@@ -108,7 +108,7 @@ def fit_with_weight(train: pd.DataFrame, valid: pd.DataFrame, inputs: Sequence[s
 
 
 def judge(result: FitResult, population: pd.DataFrame, capacity: dict[str, int],
-          n_boot: int = 2000) -> tuple[float, list[GroupRatio], GateResult, TopShare]:
+          n_boot: int = N_BOOT) -> tuple[float, list[GroupRatio], GateResult, TopShare]:
     """Hit rate at capacity, fairness ratios and the fairness gate, as `riskrank promote` computes them; and the
     same member at the deeper cut (NO_TOP_SHARE where the population has none)."""
     scores = predict(result, population)
@@ -167,9 +167,9 @@ def _why(best: Member, members: Sequence[Member], passing: list[Member], in_band
     among = f"the {len(passing)} of {len(members)} members that pass the fairness gate"
     if in_band:
         among = (f"the {len(in_band)} of {len(members)} members that pass the fairness gate and whose ratios for sex and "
-                 "born abroad in the top 1 % of active cases lie within 0.8-1.25")
+                 f"born abroad in the top 1 % of active cases lie within {band_text()}")
     elif np.isfinite(best.top_share.hit_rate):
-        among += " (none has all its ratios for sex and born abroad in the top 1 % of active cases within 0.8-1.25)"
+        among += f" (none has all its ratios for sex and born abroad in the top 1 % of active cases within {band_text()})"
     name = "the unconstrained model (weight 0)" if best.weight == 0 else f"weight {best.weight:g}"
     why = f"{name} is the most accurate (hit rate at capacity {best.hit_rate:.3f}) of {among}"
     unconstrained = next((m for m in members if m.weight == 0), None)
@@ -178,7 +178,7 @@ def _why(best: Member, members: Sequence[Member], passing: list[Member], in_band
         if not unconstrained.gate.passed:
             why += " and it fails the gate"
         elif in_band and not unconstrained.top_share.in_band():
-            why += " and its ratios in the top 1 % lie outside 0.8-1.25"
+            why += f" and its ratios in the top 1 % lie outside {band_text()}"
     return why
 
 

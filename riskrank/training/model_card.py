@@ -7,6 +7,7 @@ from collections.abc import Mapping
 import pandas as pd
 
 from riskrank.fairness.measure import GroupRatio
+from riskrank.fairness.policy import band_text
 
 
 def _fmt(value) -> str:
@@ -75,7 +76,7 @@ Ratios of each group's rate to the reference group's among the cases the model w
 selected on several evaluation dates is one observation), overall and within benefits (each group's rates
 standardised to the same mix of benefits). The promotion gate judges the within-benefit ratios (capacity per
 benefit is the agency's allocation, not the model's choice) and requires each with enough support to stay
-within 0.8 to 1.25 unless its 99 % interval reaches 1. A ratio outside the band whose interval reaches 1 is
+within {band_text()} unless its 99 % interval reaches 1. A ratio outside the band whose interval reaches 1 is
 not refused, but neither is it shown fair: the evaluation is too small to tell.
 
 {_table(fair)}

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from riskrank.fairness.measure import CLUSTER
-from riskrank.fairness.policy import SENSITIVE_REFERENCES, STRATUM
+from riskrank.fairness.policy import N_BOOT, SENSITIVE_REFERENCES, STRATUM
 from riskrank.fairness.proxies import proxy_report
 from riskrank.model import registry
 from riskrank.model.scoring import prepare
@@ -36,7 +36,7 @@ class TrainOptions:
     excluded_inputs: tuple[str, ...] = ()  # model inputs left out, e.g. features judged to be proxies
     params: dict = field(default_factory=dict)
     n_eval_dates: int = 6  # one per test month: fewer leave the fairness ratios too noisy to judge (see docs/training.md)
-    n_boot: int = 2000  # fairness bootstrap draws (cheap: drawn over cell counts)
+    n_boot: int = N_BOOT
     engine: str = "pandas"
     register: bool = True
     fairness: str = "auto"  # "auto": fit the family of penalty weights and choose (fair_sweep.py); "off": unconstrained

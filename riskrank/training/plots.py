@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from riskrank.fairness.policy import FAIR_HIGH, FAIR_LOW, band_text
+
 
 def _figure(ncols: int = 1):
     import matplotlib
@@ -118,7 +120,7 @@ def trade_off_plot(trade_off: pd.DataFrame, chosen_weight: float, path: Path) ->
                        "in the top 1 % of active cases (worst of sex, born abroad)"))
     plt, fig, axes = _figure(len(panels))
     for ax, (x, y, ylabel, title) in zip(np.atleast_1d(axes), panels, strict=True):
-        ax.axvspan(0.8, 1.25, color="#e8f5e9", label="band 0.8-1.25")
+        ax.axvspan(FAIR_LOW, FAIR_HIGH, color="#e8f5e9", label=f"band {band_text()}")
         for row in trade_off.itertuples(index=False):
             colour = "#2e7d32" if row.passes_fairness_gate else "#c62828"
             marker = "*" if row.weight == chosen_weight else "o"

@@ -238,7 +238,7 @@
       fairness.push({ label: `${sex}: parity`, value: r.parity, low: r.parity_low, high: r.parity_high });
       if (!r.reference) fairness.push({ label: `${sex}: precision ratio`, value: r.precision_ratio, low: r.precision_ratio_low, high: r.precision_ratio_high });
     }
-    intervalChart($("chart-fairness"), fairness, "fairness", [0.8, 1.25]);
+    intervalChart($("chart-fairness"), fairness, "fairness", data.fairness_policy.band);
     driftChart($("chart-drift"), data.drift);
     document.body.setAttribute("data-loaded-benefit", data.benefit || "");
   }
