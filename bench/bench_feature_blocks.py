@@ -2,8 +2,8 @@
 
 Default: the world on disk (riskrank.world_blocks.open_world + riskrank.features.blocks.feature_blocks), printing
 the resident memory after the small tables, after the context's signals, after the context, and between the
-blocks. `--whole`: the whole-world path (read_world + feature_parts) on the same world, for comparison; at scale
-1.0 it needs about 20 GiB, so run it only at small scales.
+blocks. (The whole-world path it was once compared with, read_world + feature_parts, is gone: bench/RESULTS.md
+keeps its figures.)
 
   flock /tmp/riskrank-bench.lock .venv/bin/python bench/bench_feature_blocks.py --world /tmp/w --as-of 2024-06-30
 """
@@ -29,14 +29,13 @@ def main() -> None:
     parser.add_argument("--world", type=Path, required=True)
     parser.add_argument("--as-of", default="2024-06-30")
     parser.add_argument("--rows-per-part", type=int, default=100_000)
-    parser.add_argument("--whole", action="store_true", help="the whole-world path instead")
     args = parser.parse_args()
 
     import pandas as pd
     import pyarrow as pa
 
     from riskrank.features import blocks
-    from riskrank.features.pipeline import active_keys, feature_parts
+    from riskrank.features.pipeline import active_keys
 
     pa.set_memory_pool(pa.system_memory_pool())  # as score-all does
     t0 = time.perf_counter()
@@ -44,30 +43,21 @@ def main() -> None:
     def report(stage: str) -> None:
         print(f"{stage}: {time.perf_counter() - t0:.1f} s, rss {rss_gib():.2f} GiB, peak {peak_gib():.2f} GiB", flush=True)
 
-    if args.whole:
-        from riskrank.world import read_world
+    from riskrank.world_blocks import open_world
 
-        world = read_world(args.world, with_truth=False)
-        keys = active_keys(world, pd.Timestamp(args.as_of))
-        report(f"read_world, {len(keys):,} keys")
-        parts = feature_parts(world, keys, rows_per_part=args.rows_per_part)
-        del world
-    else:
-        from riskrank.world_blocks import open_world
+    disk = open_world(args.world)
+    keys = active_keys(disk, pd.Timestamp(args.as_of))
+    report(f"small tables read, {len(keys):,} keys")
+    build = blocks.build_context
 
-        disk = open_world(args.world)
-        keys = active_keys(disk, pd.Timestamp(args.as_of))
-        report(f"small tables read, {len(keys):,} keys")
-        build = blocks.build_context
+    def build_and_report(prepared, key_days):  # noqa: ANN001, ANN202
+        report(f"context signals read and prepared ({sum(len(f) for f in prepared.signals.values()):,} rows)")
+        ctx = build(prepared, key_days)
+        report("context built")
+        return ctx
 
-        def build_and_report(prepared, key_days):  # noqa: ANN001, ANN202
-            report(f"context signals read and prepared ({sum(len(f) for f in prepared.signals.values()):,} rows)")
-            ctx = build(prepared, key_days)
-            report("context built")
-            return ctx
-
-        blocks.build_context = build_and_report  # type: ignore[assignment]
-        parts = blocks.feature_blocks(disk, keys, rows_per_part=args.rows_per_part)
+    blocks.build_context = build_and_report  # type: ignore[assignment]
+    parts = blocks.feature_blocks(disk, keys, rows_per_part=args.rows_per_part)
     rows, low, high = 0, float("inf"), 0.0
     for part in parts:
         rows += len(part)

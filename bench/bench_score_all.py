@@ -86,7 +86,7 @@ def batch_rate(env: dict[str, str], repeats: int = 3) -> dict:
     from riskrank.features.store import FeatureStore
     from riskrank.model.registry import load_model
 
-    model = load_model(alias="champion", tracking_uri=env["RISKRANK_MLFLOW_TRACKING_URI"])
+    model = load_model(tracking_uri=env["RISKRANK_MLFLOW_TRACKING_URI"])
     engine = get_engine(env["RISKRANK_DATABASE_URL"])
     run = score_store.latest_run(engine)
     assert run is not None
@@ -117,7 +117,7 @@ def swap_cost(env: dict[str, str]) -> dict:
     def rss_gib() -> float:
         return int(Path("/proc/self/status").read_text().split("VmRSS:")[1].split()[0]) / 2**20
 
-    model = load_model(alias="champion", tracking_uri=env["RISKRANK_MLFLOW_TRACKING_URI"])
+    model = load_model(tracking_uri=env["RISKRANK_MLFLOW_TRACKING_URI"])
     engine = get_engine(env["RISKRANK_DATABASE_URL"])
     run = score_store.latest_run(engine)
     assert run is not None

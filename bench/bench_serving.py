@@ -60,15 +60,16 @@ def environment(work: Path) -> dict[str, str]:
 def prepare_world(work: Path, scale: float, seed: int) -> None:
     """World -> trained, registered champion -> nightly scores (and features) as of the world's last month."""
     import pandas as pd
-    from mlflow import MlflowClient
 
     from riskrank.batch.score_all import score_all
     from riskrank.db import get_engine
+    from riskrank.model import registry
     from riskrank.model.registry import load_model
     from riskrank.settings import Settings
     from riskrank.simulation import generate
     from riskrank.training.pipeline import TrainOptions, run_training
     from riskrank.world import write_world
+    from riskrank.world_blocks import open_world
 
     env = environment(work)
     settings = Settings(
@@ -80,12 +81,10 @@ def prepare_world(work: Path, scale: float, seed: int) -> None:
     write_world(world, work / "world")
     print("training", flush=True)
     outcome = run_training(work / "world", TrainOptions(n_eval_dates=1, n_boot=20), settings)
-    MlflowClient(settings.mlflow_tracking_uri, settings.mlflow_tracking_uri).set_registered_model_alias(
-        settings.model_name, "champion", str(outcome.version)
-    )
+    registry.client(settings).set_registered_model_alias(settings.model_name, registry.CHAMPION, str(outcome.version))
     print("nightly scores", flush=True)
-    model = load_model(alias="champion", tracking_uri=settings.mlflow_tracking_uri)
-    result = score_all(get_engine(settings.database_url), model, world, pd.Timestamp("2024-12-01"))
+    model = load_model(alias=registry.CHAMPION, tracking_uri=settings.mlflow_tracking_uri)
+    result = score_all(get_engine(settings.database_url), model, open_world(work / "world"), pd.Timestamp("2024-12-01"))
     (work / "prepared.json").write_text(json.dumps({"scale": scale, "seed": seed, "cases_scored": result.run.cases,
                                                     "cases_with_stored_reasons": result.explained,
                                                     "investigations": int(len(world.investigations))}))
@@ -276,7 +275,7 @@ def main() -> None:
         work.mkdir(parents=True)
         prepare_world(work, args.scale, args.seed)
     env = environment(work)
-    model = load_model(alias="champion", tracking_uri=env["RISKRANK_MLFLOW_TRACKING_URI"])
+    model = load_model(tracking_uri=env["RISKRANK_MLFLOW_TRACKING_URI"])
     ranked = sample_frame(work, 500, ranked=True)
     anyone = sample_frame(work, 500, ranked=False)
     rows = json_rows(model, ranked)

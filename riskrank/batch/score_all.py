@@ -24,7 +24,6 @@ from riskrank.batch import score_store
 from riskrank.features.registry import FEATURE_SET_VERSION
 from riskrank.features.store import FeatureStore
 from riskrank.model.scoring import ScoringModel
-from riskrank.world import World
 from riskrank.world_blocks import WorldOnDisk
 
 ROWS_PER_PART = 100_000
@@ -65,7 +64,7 @@ def benefit_percentiles(benefits: np.ndarray, scores: np.ndarray) -> np.ndarray:
 def score_all(
     engine: Engine,
     model: ScoringModel,
-    world: World | WorldOnDisk,
+    world: WorldOnDisk,
     as_of: pd.Timestamp,
     *,
     reasons_share: float = 0.02,
@@ -77,9 +76,8 @@ def score_all(
 ) -> ScoreAllResult:
     """Score every case active on `as_of` with `model`; resumes an unfinished run of the same date and model.
 
-    Memory: a WorldOnDisk (riskrank.world_blocks.open_world, as the CLI passes) has its signals read a block of
-    persons at a time, so the peak follows `rows_per_part`, not the world; a World in memory is prepared whole
-    (pass one no one else holds and its tables are freed once features are prepared).
+    Memory: the world (riskrank.world_blocks.open_world) has its signals read a block of persons at a time, so the
+    peak follows `rows_per_part`, not the world.
 
     `on_start(total, already_scored)` is called once the work is known (for a progress bar)."""
     from riskrank.features.pipeline import active_keys
@@ -113,15 +111,10 @@ def score_all(
         parts = features.frames(day, case_ids=todo["case_id"].to_numpy())
     elif reuse:
         parts = features.frames(day, rows=rows_per_part)
-    elif isinstance(world, WorldOnDisk):
+    else:
         from riskrank.features.blocks import feature_blocks
 
         parts = feature_blocks(world, todo, engine=feature_engine, client=client, rows_per_part=rows_per_part)
-    else:
-        from riskrank.features.pipeline import feature_parts
-
-        parts = feature_parts(world, todo, engine=feature_engine, client=client, rows_per_part=rows_per_part)
-    del world  # features are prepared from it once; where the caller let go of it too, its tables are freed then
     scored_now = 0
     for frame in parts:
         scores = model.predict(model.prepare_array(frame))

@@ -240,7 +240,3 @@ def selection_fairness(population: pd.DataFrame, selected: np.ndarray, label: st
     frame = population.assign(selected=np.asarray(selected).astype(int))
     cluster = CLUSTER if CLUSTER in frame.columns else None
     return fairness_report(frame, refs, "selected", label, n_boot=n_boot, seed=seed, stratum=STRATUM, cluster=cluster)
-
-
-def ratios_frame(ratios: list[GroupRatio]) -> pd.DataFrame:
-    return pd.DataFrame([r.as_dict() for r in ratios])

@@ -27,6 +27,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 
 
 def group_codes(frame: pd.DataFrame, attributes: Sequence[str]) -> dict[str, np.ndarray]:
@@ -36,12 +37,6 @@ def group_codes(frame: pd.DataFrame, attributes: Sequence[str]) -> dict[str, np.
         if attribute in frame.columns:
             out[attribute] = pd.Categorical(frame[attribute].astype("string")).codes.astype(np.int64)
     return out
-
-
-def _sigmoid(raw: np.ndarray) -> np.ndarray:
-    from scipy.special import expit
-
-    return expit(raw)
 
 
 class FairLogloss:
@@ -72,7 +67,7 @@ class FairLogloss:
 
     def penalty(self, raw: np.ndarray) -> float:
         """The penalty term of the mean loss, at these raw scores."""
-        prob = _sigmoid(np.asarray(raw, dtype=float))
+        prob = expit(np.asarray(raw, dtype=float))
         return self.weight * sum(float((share * gap**2).sum()) for _, _, gap, share in self._gaps(prob))
 
     def penalty_gradient(self, raw: np.ndarray) -> np.ndarray:
@@ -81,14 +76,14 @@ class FairLogloss:
         grad = np.zeros(len(raw))
         if not self.weight:
             return grad
-        prob = _sigmoid(np.asarray(raw, dtype=float))
+        prob = expit(np.asarray(raw, dtype=float))
         for codes, valid, gap, _ in self._gaps(prob):
             grad[valid] += 2.0 * gap[codes[valid]] * len(raw) / valid.sum()
         return self.weight * grad * prob * (1.0 - prob)
 
     def __call__(self, raw: np.ndarray, dataset=None) -> tuple[np.ndarray, np.ndarray]:
         raw = np.asarray(raw, dtype=float)
-        prob = _sigmoid(raw)
+        prob = expit(raw)
         grad = prob - self.labels + self.penalty_gradient(raw)
         return grad, np.maximum(prob * (1.0 - prob), 1e-6)
 
@@ -121,18 +116,3 @@ def fold_start_score(booster, start: float):
     for leaf in range(n_leaves):
         booster.set_leaf_output(0, leaf, booster.get_leaf_output(0, leaf) + start)
     return booster
-
-
-def reweighing(labels: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    """Kamiran and Calders' reweighing: weight = P(group) P(label) / P(group, label), so that in the weighted
-    data the label is independent of the group. Rows with a missing group (code -1) get weight 1."""
-    labels = np.asarray(labels, dtype=np.int64)
-    groups = np.asarray(groups, dtype=np.int64)
-    out = np.ones(len(labels))
-    valid = groups >= 0
-    frame = pd.DataFrame({"g": groups[valid], "y": labels[valid]})
-    p_g = frame["g"].map(frame["g"].value_counts(normalize=True))
-    p_y = frame["y"].map(frame["y"].value_counts(normalize=True))
-    p_gy = frame.groupby(["g", "y"])["y"].transform("size") / len(frame)
-    out[valid] = (p_g * p_y / p_gy).to_numpy()
-    return out

@@ -16,8 +16,6 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-TOP = 15
-
 
 def _folded_auc(values: np.ndarray, member: np.ndarray) -> float:
     from sklearn.metrics import roc_auc_score

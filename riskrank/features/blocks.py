@@ -1,7 +1,7 @@
 """feature_blocks: the features of keys a block of persons at a time, from a world left on disk (score-all at scale).
 
-feature_parts (riskrank.features.pipeline) prepares the whole world's signals before it cuts them into parts,
-so its peak grows with the country. Here only the cross-person context reads signals of every person, and
+Preparing the whole world's signals (riskrank.features.pipeline) makes the peak grow with the country. Here
+only the cross-person context reads signals of every person, and
 only of the few kinds it needs (riskrank.features.context.CONTEXT_SIGNAL_KINDS); every other signal is read
 and prepared for one block of persons (a person-id range with about `rows_per_part` keys) while that block's
 features are computed, then freed. Values are identical to the whole-world path: the same family functions
@@ -51,8 +51,8 @@ def _block_inputs(world: WorldOnDisk, base: Prepared, block: Block) -> Prepared:
 def feature_blocks(
     world: WorldOnDisk, keys: pd.DataFrame, engine: str = "pandas", client: Any = None, rows_per_part: int = 100_000
 ) -> Iterator[pd.DataFrame]:
-    """Like feature_parts (same columns and values, each key once, parts in no particular order), reading the
-    world's signals one block of persons at a time."""
+    """compute_features of `keys` in parts (same columns and values, each key once, parts in no particular order),
+    reading the world's signals one block of persons at a time."""
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; expected one of {ENGINES}")
     # The small tables whole, with only the signals the cross-person context needs.

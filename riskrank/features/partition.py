@@ -1,7 +1,7 @@
 """Cutting keys and the world's per-person tables into parts by a hash of person_id.
 
 Each part holds all events of its persons, so features of its keys need no other part. The Dask engine runs
-one part per task; the chunked pandas path (feature_parts, on a world in memory) runs them one after another.
+one part per task.
 score-all on a world on disk cuts persons into id ranges instead (riskrank.features.blocks), to read signals per range.
 """
 

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit
+from scipy.special import logit as scipy_logit
 
 from riskrank.errors import UserError
 
@@ -24,13 +26,12 @@ _SINGLE_THREAD_ROWS = 256
 _EPS = 1e-15
 
 
-def logit(p: np.ndarray | float) -> np.ndarray | float:
-    p = np.clip(p, _EPS, 1 - _EPS)
-    return np.log(p / (1 - p))
+def logit(p: np.ndarray | float) -> np.ndarray:
+    return scipy_logit(np.clip(np.asarray(p, dtype=np.float64), _EPS, 1 - _EPS))
 
 
-def sigmoid(x: np.ndarray | float) -> np.ndarray | float:
-    return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=np.float64)))
+def sigmoid(x: np.ndarray | float) -> np.ndarray:
+    return expit(np.asarray(x, dtype=np.float64))
 
 
 def _is_missing(value: Any) -> bool:

@@ -31,11 +31,6 @@ MEASURES: tuple[str, ...] = (
 )
 
 
-def empty_outcomes() -> pd.DataFrame:
-    """An outcomes-like frame with no rows and the right dtypes."""
-    return normalise_outcomes(pd.DataFrame({c: [] for c in OUTCOME_COLUMNS}))
-
-
 def normalise_outcomes(frame: pd.DataFrame) -> pd.DataFrame:
     """Coerce the outcome columns to the dtypes the indicators expect (dates, bools, floats, strings)."""
     missing = [c for c in OUTCOME_COLUMNS if c not in frame.columns]

@@ -7,9 +7,6 @@ into the workbook is formatted here.
 
 from __future__ import annotations
 
-from typing import Literal
-
-NumberLocale = Literal["sv", "en"]
 BROWSER_LOCALE: dict[str, str] = {"sv": "sv-SE", "en": "en-GB"}
 # (thousands separator, decimal mark); Swedish groups with a no-break space, as Intl's sv-SE does
 _SEPARATORS: dict[str, tuple[str, str]] = {"sv": ("\u00a0", ","), "en": (",", ".")}

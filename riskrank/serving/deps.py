@@ -10,7 +10,6 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.engine import Engine
 
 from riskrank.serving.auth import Authenticator, User
-from riskrank.serving.featuresource import FeatureSource
 from riskrank.serving.holder import ModelHolder
 from riskrank.serving.snapshot import Snapshot
 from riskrank.settings import Settings
@@ -47,13 +46,6 @@ def get_settings(request: Request) -> Settings:
 
 def get_holder(request: Request) -> ModelHolder:
     return request.app.state.holder
-
-
-def get_feature_source(request: Request) -> FeatureSource:
-    source = request.app.state.holder.feature_source
-    if source is None:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the feature store is not available")
-    return source
 
 
 # The dependencies every score request runs are async: FastAPI runs a sync dependency in its thread pool, and

@@ -21,10 +21,6 @@ def to_datetime(days: np.ndarray) -> pd.Series | np.ndarray:
     return out
 
 
-def year_of(days: np.ndarray) -> np.ndarray:
-    return days.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
-
-
 def month_index(days: np.ndarray, origin: str = SIGNALS_FROM) -> np.ndarray:
     """Month number counted from `origin`'s month (0 = that month)."""
     months = np.asarray(days).astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)

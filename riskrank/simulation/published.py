@@ -28,10 +28,6 @@ def value(benefit: str, path: str, year: int, sex: str = "total") -> float | Non
     return values.get(sex) if isinstance(values, dict) else values
 
 
-def source_table(benefit: str, path: str) -> str:
-    return block(benefit, path)["source"]["table"]
-
-
 RECIPIENTS = "volumes.recipients_persons"
 CLOSED = "control_investigations.closed_count"
 SHARE_WITH_ACTION = "control_investigations.share_with_action_pct"

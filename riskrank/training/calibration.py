@@ -23,6 +23,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from riskrank.model.scoring import logit, sigmoid
+
 MIN_EVENTS_FOR_SLOPE = 30
 METHOD_PLATT = "platt"
 METHOD_INTERCEPT = "intercept_only"
@@ -42,14 +44,7 @@ class Calibration:
 
     def apply(self, p_action: np.ndarray) -> np.ndarray:
         """The calibrated score for action probabilities (ScoringModel does the same on the Booster's raw score)."""
-        from scipy.special import expit
-
-        return expit(self.a * _logit(p_action) + self.b)
-
-
-def _logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(np.asarray(p, dtype=np.float64), 1e-15, 1 - 1e-15)
-    return np.log(p / (1 - p))
+        return sigmoid(self.a * logit(p_action) + self.b)
 
 
 def fit_platt(p_action: np.ndarray, labels: np.ndarray, fitted_on: str = "random control sample") -> Calibration:
@@ -57,7 +52,7 @@ def fit_platt(p_action: np.ndarray, labels: np.ndarray, fitted_on: str = "random
     from scipy.optimize import brentq
     from scipy.special import expit
 
-    x = _logit(p_action)
+    x = logit(p_action)
     y = np.asarray(labels, dtype=np.float64)
     if len(x) == 0:
         raise ValueError("no random-sample investigations to calibrate on")

@@ -22,30 +22,19 @@ def _as_arrays(labels, scores) -> tuple[np.ndarray, np.ndarray]:
 
 
 def roc_auc(labels, scores) -> float:
-    """Probability that a random positive outranks a random negative (ties count half); NaN with one class only."""
+    """scikit-learn's ROC-AUC; NaN with one class only (where scikit-learn refuses)."""
+    from sklearn.metrics import roc_auc_score
+
     y, s = _as_arrays(labels, scores)
-    n_pos, n_neg = int(y.sum()), int((1 - y).sum())
-    if n_pos == 0 or n_neg == 0:
-        return float("nan")
-    ranks = pd.Series(s).rank(method="average").to_numpy()
-    return float((ranks[y == 1].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+    return float(roc_auc_score(y, s)) if 0 < y.sum() < len(y) else float("nan")
 
 
 def pr_auc(labels, scores) -> float:
-    """Average precision: mean of the precision at the rank of each positive (step-wise PR area, as scikit-learn)."""
+    """scikit-learn's average precision (the step-wise PR area); NaN without a positive."""
+    from sklearn.metrics import average_precision_score
+
     y, s = _as_arrays(labels, scores)
-    n_pos = int(y.sum())
-    if n_pos == 0:
-        return float("nan")
-    order = np.argsort(-s, kind="mergesort")
-    y_sorted, s_sorted = y[order], s[order]
-    # Tied scores form one threshold: precision is taken at the end of each tie block.
-    block_end = np.r_[s_sorted[1:] != s_sorted[:-1], True]
-    cum_hits = np.cumsum(y_sorted)
-    positions = np.arange(1, len(y) + 1)
-    precision = cum_hits[block_end] / positions[block_end]
-    recall_gain = np.diff(np.r_[0.0, cum_hits[block_end]]) / n_pos
-    return float((precision * recall_gain).sum())
+    return float(average_precision_score(y, s)) if y.sum() > 0 else float("nan")
 
 
 def top_k_mask(scores, k: int) -> np.ndarray:
@@ -56,13 +45,6 @@ def top_k_mask(scores, k: int) -> np.ndarray:
     if k:
         mask[np.argsort(-s, kind="mergesort")[:k]] = True
     return mask
-
-
-def hit_rate_at_k(labels, scores, k: int) -> float:
-    """Share of hits among the k highest-scored rows (NaN when k is 0 or there are no rows)."""
-    y, s = _as_arrays(labels, scores)
-    mask = top_k_mask(s, k)
-    return float(y[mask].mean()) if mask.any() else float("nan")
 
 
 def top_k_by_group(frame: pd.DataFrame, score: str, capacity: Mapping[str, int], group: str = "benefit") -> pd.Series:
@@ -90,20 +72,6 @@ class CapacityResult:
     selected: int
     hit_rate: float
     value_sek: float
-
-
-def hit_rate_at_capacity(frame: pd.DataFrame, score: str, label: str, capacity: Mapping[str, int],
-                         group: str = "benefit", value: str | None = None) -> dict[str, CapacityResult]:
-    """Per group and overall ("all"): hits, selected rows, hit rate and summed value among each group's top-k."""
-    selected = top_k_by_group(frame, score, capacity, group)
-    chosen = frame.loc[selected]
-    out: dict[str, CapacityResult] = {}
-    for name, rows in list(chosen.groupby(group, observed=True, sort=True)) + [("all", chosen)]:
-        hits = int(rows[label].astype(float).sum())
-        n = len(rows)
-        val = float(rows[value].fillna(0).sum()) if value else float("nan")
-        out[str(name)] = CapacityResult(hits, n, hits / n if n else float("nan"), val)
-    return out
 
 
 def lift(model_hit_rate: float, random_hit_rate: float) -> float:
@@ -142,5 +110,7 @@ def expected_calibration_error(labels, scores, n_bins: int = 10) -> float:
 
 
 def brier(labels, scores) -> float:
+    from sklearn.metrics import brier_score_loss
+
     y, s = _as_arrays(labels, scores)
-    return float(np.mean((s - y) ** 2)) if len(y) else float("nan")
+    return float(brier_score_loss(y, s)) if len(y) else float("nan")

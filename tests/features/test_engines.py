@@ -11,7 +11,7 @@ from riskrank.features.dask_engine import cluster_client, compute_on_dask
 from riskrank.features.events import to_days
 from riskrank.features.inputs import check_keys, prepare
 from riskrank.features.partition import partition_of
-from riskrank.features.pipeline import compute_features, feature_parts, features_as_of
+from riskrank.features.pipeline import compute_features, features_as_of
 from tests.features.random_world import random_world
 
 
@@ -78,17 +78,6 @@ def test_few_keys_computed_on_their_own_persons_match_the_whole_world(world):
     assert len(own.persons) < len(prepared.persons) // 4
     pd.testing.assert_frame_equal(compute_block(checked, own, ctx), whole, check_exact=True)
     pd.testing.assert_frame_equal(compute_features(world, keys).drop(columns=["case_id", "as_of"]), whole, check_exact=True)
-
-
-@pytest.mark.parametrize("engine", ["pandas", "dask"])
-def test_feature_parts_hold_every_key_once_with_the_whole_frames_values(world, client, engine):
-    whole = features_as_of(world, "2023-09-30")
-    keys = whole[["case_id", "as_of"]]
-    parts = list(feature_parts(world, keys, engine=engine, client=client if engine == "dask" else None, rows_per_part=100))
-    assert len(parts) >= 3
-    assert all(list(p.columns) == list(whole.columns) for p in parts)
-    joined = pd.concat(parts, ignore_index=True).sort_values("case_id").reset_index(drop=True)
-    pd.testing.assert_frame_equal(joined, whole, check_exact=True)
 
 
 def test_dask_engine_and_pipeline_import_without_a_circle():

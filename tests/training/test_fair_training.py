@@ -8,7 +8,7 @@ import pytest
 
 from riskrank.fairness.gate import GateResult
 from riskrank.fairness.measure import GroupRatio
-from riskrank.fairness.objective import FairLogloss, as_probability_model, reweighing
+from riskrank.fairness.objective import FairLogloss, as_probability_model
 from riskrank.features.registry import SENSITIVE
 from riskrank.model.scoring import prepare
 from riskrank.training.fair_sweep import NO_TOP_SHARE, Member, TopShare, choose, fit_with_weight
@@ -120,16 +120,6 @@ def test_as_probability_model_adds_the_objective_once():
     once = as_probability_model(head)
     assert once.count("objective=binary sigmoid:1") == 1
     assert as_probability_model(once) == once
-
-
-def test_reweighing_makes_label_independent_of_group():
-    labels = np.array([1, 1, 0, 0, 0, 0, 1, 0])
-    groups = np.array([0, 0, 0, 0, 1, 1, 1, 1])
-    w = reweighing(labels, groups)
-    rate = [np.average(labels[groups == g], weights=w[groups == g]) for g in (0, 1)]
-    assert rate[0] == pytest.approx(rate[1])
-    # hand-computed: P(g=0)=1/2, P(y=1)=3/8, P(g=0,y=1)=2/8 -> weight 0.75
-    assert w[0] == pytest.approx(0.75)
 
 
 def _member(weight: float, hit_rate: float, passed: bool, ratio: float, top_share: TopShare = NO_TOP_SHARE) -> Member:

@@ -34,30 +34,6 @@ def test_pr_auc_treats_tied_scores_as_one_threshold():
     assert metrics.pr_auc([0, 1], [0.5, 0.5]) == pytest.approx(0.5)
 
 
-def test_hit_rate_at_k_takes_exactly_k_highest():
-    labels = [0, 1, 1, 0, 1]
-    scores = [0.1, 0.9, 0.8, 0.7, 0.2]
-    assert metrics.hit_rate_at_k(labels, scores, 2) == 1.0
-    assert metrics.hit_rate_at_k(labels, scores, 3) == pytest.approx(2 / 3)
-    assert metrics.hit_rate_at_k(labels, scores, 10) == pytest.approx(3 / 5)
-    assert math.isnan(metrics.hit_rate_at_k(labels, scores, 0))
-
-
-def test_hit_rate_at_capacity_per_group_and_overall():
-    frame = pd.DataFrame({
-        "benefit": ["a", "a", "a", "b", "b", "b"],
-        "score": [0.9, 0.5, 0.1, 0.8, 0.7, 0.6],
-        "label": [1, 0, 1, 0, 1, 1],
-        "value": [100.0, 5.0, 7.0, 3.0, 50.0, 20.0],
-    })
-    res = metrics.hit_rate_at_capacity(frame, "score", "label", {"a": 1, "b": 2}, value="value")
-    assert (res["a"].hits, res["a"].selected, res["a"].hit_rate) == (1, 1, 1.0)
-    assert (res["b"].hits, res["b"].selected) == (1, 2)  # 0.8 (miss) and 0.7 (hit)
-    assert res["b"].value_sek == 53.0
-    assert res["all"].hit_rate == pytest.approx(2 / 3)
-    assert res["all"].value_sek == 153.0
-
-
 def test_reliability_and_ece_by_hand():
     # bin [0.1,0.2): scores 0.1, 0.1 labels 0, 1 -> mean 0.1, observed 0.5, gap 0.4
     # bin [0.9,1.0]: scores 0.9, 0.9 labels 1, 1 -> gap 0.1

@@ -54,10 +54,10 @@ def stored_count(engine) -> int:
         return int(conn.execute(sa.select(sa.func.count()).select_from(score_store.case_scores)).scalar_one())
 
 
-def test_scores_equal_the_models_predictions_with_percentiles_and_top_reasons(tmp_path, tiny_world, champion, expected):
+def test_scores_equal_the_models_predictions_with_percentiles_and_top_reasons(tmp_path, tiny_world_dir, champion, expected):
     want, frame = expected
     engine = get_engine(f"sqlite:///{tmp_path / 'ops.db'}")
-    result = score_all(engine, champion, tiny_world, AS_OF, reasons_share=SHARE, rows_per_part=2000)
+    result = score_all(engine, champion, open_world(tiny_world_dir), AS_OF, reasons_share=SHARE, rows_per_part=2000)
     assert not result.resumed and result.scored_now == len(want) > 5000
     rows = stored(engine)
     np.testing.assert_array_equal(rows["case_id"], want["case_id"])
@@ -88,11 +88,11 @@ def test_scores_equal_the_models_predictions_with_percentiles_and_top_reasons(tm
     pd.testing.assert_frame_equal(store.latest_frame(), frame, check_exact=False, rtol=1e-12)
 
 
-def test_reuses_stored_features_of_that_date(tmp_path, tiny_world, champion, expected):
+def test_reuses_stored_features_of_that_date(tmp_path, tiny_world_dir, champion, expected):
     want, frame = expected
     engine = get_engine(f"sqlite:///{tmp_path / 'ops.db'}")
     FeatureStore(engine).write(frame, AS_OF)
-    result = score_all(engine, champion, tiny_world, AS_OF, reasons_share=SHARE, rows_per_part=3000)
+    result = score_all(engine, champion, open_world(tiny_world_dir), AS_OF, reasons_share=SHARE, rows_per_part=3000)
     assert result.features_reused
     np.testing.assert_array_equal(stored(engine)["score"], want["score"])
 
@@ -114,12 +114,10 @@ class Interrupted(Exception):
     pass
 
 
-@pytest.mark.parametrize("on_disk", [False, True])
-def test_interrupted_run_resumes_with_one_score_per_active_case(tmp_path, tiny_world, tiny_world_dir, champion, expected,
-                                                                on_disk):
+def test_interrupted_run_resumes_with_one_score_per_active_case(tmp_path, tiny_world_dir, champion, expected):
     want, _ = expected
     engine = get_engine(f"sqlite:///{tmp_path / 'ops.db'}")
-    world = open_world(tiny_world_dir) if on_disk else tiny_world
+    world = open_world(tiny_world_dir)
     seen = []
 
     def stop_after_two_parts(n: int) -> None:
@@ -139,13 +137,12 @@ def test_interrupted_run_resumes_with_one_score_per_active_case(tmp_path, tiny_w
     assert rows["percentile"].notna().all()
 
 
-@pytest.mark.parametrize("on_disk", [False, True])
-def test_dask_engine_gives_identical_scores(tmp_path, tiny_world, tiny_world_dir, champion, expected, on_disk):
+def test_dask_engine_gives_identical_scores(tmp_path, tiny_world_dir, champion, expected):
     from riskrank.features.dask_engine import cluster_client
 
     want, _ = expected
     engine = get_engine(f"sqlite:///{tmp_path / 'ops.db'}")
-    world = open_world(tiny_world_dir) if on_disk else tiny_world
+    world = open_world(tiny_world_dir)
     with cluster_client(n_workers=2) as client:
         score_all(engine, champion, world, AS_OF, reasons_share=SHARE, feature_engine="dask", client=client,
                   rows_per_part=3000)
@@ -227,7 +224,7 @@ def test_killed_command_restarted_leaves_one_score_per_active_case(tmp_path, tin
     np.testing.assert_array_equal(rows["score"], want["score"])
 
 
-def test_score_all_on_postgres_then_read_back(postgres_url, tiny_world, champion, expected):
+def test_score_all_on_postgres_then_read_back(postgres_url, tiny_world_dir, champion, expected):
     """The same run on PostgreSQL (features by COPY, scores and explanations as bytea), read back as serving does."""
     import uuid
 
@@ -238,7 +235,7 @@ def test_score_all_on_postgres_then_read_back(postgres_url, tiny_world, champion
         conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
     engine = sa.create_engine(postgres_url, connect_args={"options": f"-csearch_path={schema}"})
     try:
-        result = score_all(engine, champion, tiny_world, AS_OF, reasons_share=SHARE, rows_per_part=4000)
+        result = score_all(engine, champion, open_world(tiny_world_dir), AS_OF, reasons_share=SHARE, rows_per_part=4000)
         run = score_store.latest_run(engine)
         assert run is not None and run.run_id == result.run.run_id
         stored_scores, explanations = score_store.load_scores(engine, run)
