@@ -9,8 +9,8 @@ For each sensitive attribute and each group g of it, over the labelled rows with
 
 Mean loss = mean logloss + penalty. Why calibration and not the groups' share of the top: a score that never sees
 the group, applied to groups with more innocent look-alikes (traces, tips), overstates those groups' risk; the
-training investigations show it (action in 44 % of investigated people born abroad against 56 % of others on a
-default world), and precision and false-positive rate at the top follow. The penalty pushes an overstated group's
+training investigations show it (people born abroad investigated end with action less often; figures in
+docs/training.md), and precision and false-positive rate at the top follow. The penalty pushes an overstated group's
 rows down, and trees can move them only through inputs, so what changes is the weight of the inputs that carry
 the group beyond the label (its proxies). Unlike parity of the top share, it does not ask the model to select
 groups equally where their errors differ, and it costs no accuracy where the group tells nothing about the label.

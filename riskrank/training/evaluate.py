@@ -16,7 +16,7 @@ from riskrank.training.dataset import LABEL, VALUE
 from riskrank.training.population import EVAL_DATE, NEW_FIND, SLOT
 
 CAPACITY_MULTIPLIERS: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0)
-# A deeper cut than capacity (about 15x on the default worlds), where a ranking's hit rate and group ratios rest
+# A deeper cut than capacity (many times its cases; docs/training.md), where a ranking's hit rate and group ratios rest
 # on thousands of selected cases instead of hundreds: the top 1 % of all active cases on each evaluation date.
 TOP_SHARE = 0.01
 

@@ -1,16 +1,16 @@
 """A small family of models, one per fairness penalty weight, and the choice among them.
 
-Each member is fitted with fair_objective.FairLogloss at its weight (weight 0: LightGBM's own binary logloss, the
+Each member is fitted with fairness.objective.FairLogloss at its weight (weight 0: LightGBM's own binary logloss, the
 unconstrained model), scored on the evaluation population, and judged exactly as `riskrank promote` will judge it
 (top k per benefit, fairness ratios within benefits, the fairness gate). It is also judged at a deeper cut, the
 top 1 % of active cases (evaluate.top_share_selection), where its ratios for women vs men and born abroad vs not
 rest on thousands of selected cases rather than the few hundred at capacity.
 
 The choice: among the members that pass the gate, prefer those whose ratios at the deeper cut all lie within
-0.8-1.25, and of those take the one with the highest hit rate at capacity. At scale 0.05 the gate has too little
+the band, and of those take the one with the highest hit rate at capacity. On small worlds the gate has too little
 power to refuse most members that a world they never saw shows outside the band; the deeper cut's ratios tell
-those apart better (docs/training.md). Without a deeper cut (no truth: the fallback population) the preference
-falls away. If no member passes, the one that fails the gate least clearly (gates.beyond_noise) is registered,
+those apart better (measured in docs/training.md). Without a deeper cut (no truth: the fallback population) the preference
+falls away. If no member passes, the one that fails the gate least clearly (fairness.gate.beyond_noise) is registered,
 and the run says it will be refused.
 """
 
@@ -34,8 +34,8 @@ from riskrank.training.evaluate import selection, top_share_selection
 from riskrank.training.train import FitResult, fit, predict
 
 # Penalty weights of the default family. The penalty is a share-weighted squared calibration gap (0.0025 for a
-# group overstated by 5 points), against a mean logloss of ~0.6, so weights in the tens make it count; at 30 the
-# fits on scale-0.05 worlds began to stop early and lose hit rate, beyond it they collapsed (docs/training.md).
+# group overstated by 5 points), against a mean logloss of ~0.6, so weights in the tens make it count; beyond the
+# largest the fits stop early and lose hit rate (measured in docs/training.md).
 DEFAULT_WEIGHTS: tuple[float, ...] = (0.0, 5.0, 10.0, 20.0, 30.0)
 # The ratios the deeper cut judges: the attributes with two groups. Over all benefits, the age bands' ratios mostly
 # say which benefits each band draws (pensions at 65+); the gate judges age within benefits.
