@@ -85,7 +85,7 @@ def score_all(
     if not 0.0 <= reasons_share <= 1.0:
         raise ValueError(f"reasons share must be between 0 and 1, got {reasons_share}")
     if model.version is None or model.name is None:
-        raise ValueError("score_all needs a registered model version (ScoringModel.from_registry)")
+        raise ValueError("score_all needs a registered model version (model.registry.load_model)")
     day = as_of.date()
     score_store.create_score_tables(engine)
     features = FeatureStore(engine)

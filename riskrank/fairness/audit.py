@@ -154,6 +154,23 @@ def _cell_counts(rows: pd.DataFrame, group_col: str, groups: list[str]) -> np.nd
     return table.to_numpy(dtype=float).reshape(-1)
 
 
+def _metrics(tn: np.ndarray, fn: np.ndarray, fp: np.ndarray, tp: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-group metrics from confusion matrices (arrays shaped (..., groups)); selection rate, precision and FPR
+    are the gate's (measure.cell_rates)."""
+    cells = np.stack([np.stack([tn, fn], axis=-1), np.stack([fp, tp], axis=-1)], axis=-2)
+    rates = cell_rates(cells)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        size, selected, positives = rates["n"], rates["selected"], fn + tp
+        recall = tp / positives
+        return {
+            "population_share": size / size.sum(axis=-1, keepdims=True),
+            "selected_share": selected / selected.sum(axis=-1, keepdims=True), "population_size": size,
+            "base_rate": positives / size, "tp": tp, "fp": fp, "fn": fn, "tn": tn,
+            "selection_rate": rates["selection_rate"], "precision": rates["precision"], "fpr": rates["fpr"],
+            "fnr": fn / positives, "errors_found_share": recall, "found_to_selected": recall / rates["selection_rate"],
+        }
+
+
 def _estimate(random_cells: np.ndarray, model_cells: np.ndarray, population: int) -> dict[str, np.ndarray]:
     """Per-group population confusion matrices and metrics from cell counts shaped (..., groups, 3)."""
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -164,21 +181,13 @@ def _estimate(random_cells: np.ndarray, model_cells: np.ndarray, population: int
         share = r_n / r_n.sum(axis=-1, keepdims=True)
         size = population * share
         base_rate = r_pos / (r_pos + r_neg)
-        precision = m_pos / (m_pos + m_neg)
         positives = size * base_rate
-        negatives = size - positives
-        tp = np.where(m_n > 0, m_n * precision, 0.0)  # a group with no selections has no true positives
+        tp = np.where(m_n > 0, m_n * m_pos / (m_pos + m_neg), 0.0)  # a group with no selections has no true positives
         fp = m_n - tp
         fn = np.maximum(positives - tp, 0.0)
-        tn = np.maximum(negatives - fp, 0.0)
-        selection_rate = m_n / size
-        recall = tp / positives
-        return {
-            "population_share": share, "selected_share": m_n / m_n.sum(axis=-1, keepdims=True), "population_size": size,
-            "base_rate": base_rate, "tp": tp, "fp": fp, "fn": fn, "tn": tn,
-            "selection_rate": selection_rate, "precision": precision, "fpr": fp / negatives, "fnr": fn / positives,
-            "errors_found_share": recall, "found_to_selected": recall / selection_rate,
-        }
+        tn = np.maximum(size - positives - fp, 0.0)
+    # The random sample, not the estimated matrix, gives each group's share, size and base rate.
+    return _metrics(tn, fn, fp, tp) | {"population_share": share, "population_size": size, "base_rate": base_rate}
 
 
 def _check_groups(rows: pd.DataFrame, group_col: str) -> list[str]:
@@ -196,21 +205,9 @@ def _check_groups(rows: pd.DataFrame, group_col: str) -> list[str]:
 
 def _labelled_estimate(cells: np.ndarray) -> dict[str, np.ndarray]:
     """Per-group confusion matrices and metrics of a fully labelled table from cell counts shaped
-    (..., groups, selected 0/1, outcome 0/1); selection rate, precision and FPR are the gate's (cell_rates)."""
-    gate = cell_rates(cells)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        tn, fn, fp, tp = (cells[..., s, o].astype(float) for s, o in ((0, 0), (0, 1), (1, 0), (1, 1)))
-        size = tn + fn + fp + tp
-        selected = fp + tp
-        positives = fn + tp
-        recall = tp / positives
-        return {
-            "population_share": size / size.sum(axis=-1, keepdims=True),
-            "selected_share": selected / selected.sum(axis=-1, keepdims=True), "population_size": size,
-            "base_rate": positives / size, "tp": tp, "fp": fp, "fn": fn, "tn": tn,
-            "selection_rate": gate["selection_rate"], "precision": gate["precision"], "fpr": gate["fpr"],
-            "fnr": fn / positives, "errors_found_share": recall, "found_to_selected": recall / gate["selection_rate"],
-        }
+    (..., groups, selected 0/1, outcome 0/1)."""
+    tn, fn, fp, tp = (cells[..., s, o].astype(float) for s, o in ((0, 0), (0, 1), (1, 0), (1, 1)))
+    return _metrics(tn, fn, fp, tp)
 
 
 def prepare_labelled(frame: pd.DataFrame, group_cols: Sequence[str], selected_col: str, outcome_col: str,

@@ -81,7 +81,7 @@ not refused, but neither is it shown fair: the evaluation is too small to tell.
 
 {_table(fair)}
 ### Fairness-aware training: which model and why
-Sensitive attributes steered the fit only through the training objective's penalty (fair_objective.py); they
+Sensitive attributes steered the fit only through the training objective's penalty (fairness/objective.py); they
 are not model inputs and play no part at scoring or selection. {fairness_choice}.
 
 {_table(trade_off) if trade_off is not None else "_no family fitted_"}

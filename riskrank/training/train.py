@@ -95,7 +95,7 @@ class FitResult:
 def fit(train: pd.DataFrame, valid: pd.DataFrame, feature_names: Sequence[str], params: dict | None = None,
         num_boost_round: int = NUM_BOOST_ROUND, early_stopping_rounds: int = EARLY_STOPPING_ROUNDS,
         weight: str | None = None, objective: Callable | None = None) -> FitResult:
-    """`objective`: a callable LightGBM objective bound to `train`'s rows (e.g. fair_objective.FairLogloss); None
+    """`objective`: a callable LightGBM objective bound to `train`'s rows (e.g. fairness.objective.FairLogloss); None
     for the built-in binary logloss. Row weights (`weight`, a column) go with the built-in objective only."""
     import lightgbm as lgb
 
