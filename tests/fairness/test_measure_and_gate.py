@@ -1,4 +1,4 @@
-"""Fairness ratios and promotion gates on hand-made data."""
+"""Fairness ratios, intervals and the fairness gate on hand-made data."""
 
 import numpy as np
 import pandas as pd
@@ -6,7 +6,7 @@ import pytest
 
 from riskrank.fairness.gate import fairness_gate
 from riskrank.fairness.measure import GroupRatio, group_ratios
-from riskrank.promotion.gates import PromotionRefused, independent_hit_rate_gate, paired_hit_rate_gate
+from tests.fairness.builders import hand_ratio
 
 
 def _frame() -> pd.DataFrame:
@@ -41,14 +41,9 @@ def test_group_ratios_with_named_reference_and_bad_reference():
         group_ratios(_frame(), "sex", reference="X", n_boot=10)
 
 
-def _ratio(value: float, support: int = 100, metric: str = "selection_rate", width: float = 0.1) -> GroupRatio:
-    lo, hi = value - width, value + width
-    return GroupRatio("born_abroad", "True", "False", metric, value, lo, hi, lo, hi, support, 0.1, 0.1)
-
-
 def test_fairness_gate_passes_inside_band_and_fails_outside():
-    assert fairness_gate([_ratio(0.85), _ratio(1.2, metric="fpr")]).passed
-    result = fairness_gate([_ratio(1.0), _ratio(1.6, metric="precision")])
+    assert fairness_gate([hand_ratio(0.85), hand_ratio(1.2, metric="fpr")]).passed
+    result = fairness_gate([hand_ratio(1.0), hand_ratio(1.6, metric="precision")])
     assert not result.passed
     assert "precision ratio 1.60" in result.detail
     assert result.numbers["fair_born_abroad_True_precision_ratio"] == 1.6
@@ -56,71 +51,19 @@ def test_fairness_gate_passes_inside_band_and_fails_outside():
 
 def test_fairness_gate_lets_a_noisy_ratio_pass_when_its_interval_holds_one():
     # point 1.4 is outside the band, but [0.7, 2.1] contains 1: not beyond noise
-    noisy = fairness_gate([_ratio(1.4, width=0.7), _ratio(1.1, metric="fpr")])
+    noisy = fairness_gate([hand_ratio(1.4, width=0.7), hand_ratio(1.1, metric="fpr")])
     assert noisy.passed
     # the pass says which ratio it could not judge, so a thin evaluation does not read as shown fair
     assert "within noise, so not refused: born_abroad=True selection_rate 1.40 (0.70..2.10)" in noisy.detail
     assert "fpr" not in noisy.detail.split("within noise")[1] and noisy.numbers["within_noise"] == 1
     # same point with a tight interval [1.3, 1.5]: refused
-    assert not fairness_gate([_ratio(1.4, width=0.1)]).passed
+    assert not fairness_gate([hand_ratio(1.4, width=0.1)]).passed
 
 
 def test_fairness_gate_does_not_judge_thin_groups():
-    result = fairness_gate([_ratio(3.0, support=5)], min_support=30)
+    result = fairness_gate([hand_ratio(3.0, support=5)], min_support=30)
     assert result.passed
     assert result.numbers["not_judged"] == 1
-
-
-def test_paired_gate_refuses_clearly_worse_challenger():
-    rng = np.random.default_rng(1)
-    label = rng.random(2000) < 0.3
-    champion = label | (rng.random(2000) < 0.05)  # selects nearly only hits
-    challenger = rng.random(2000) < 0.3  # selects at random
-    result = paired_hit_rate_gate(label, challenger, champion, n_boot=300)
-    assert not result.passed
-    assert result.numbers["difference"] < 0
-    assert result.numbers["upper_bound"] < 0
-
-
-def test_paired_gate_counts_a_case_on_several_dates_once():
-    # A challenger 0.06 below the champion on 300 cases: within noise. The same cases on six dates are no more
-    # evidence, so with case codes the gate passes as on one date; resampling the rows alone would refuse it.
-    rng = np.random.default_rng(5)
-    label = rng.random(600) < 0.3
-    champion = np.r_[np.ones(300, bool), np.zeros(300, bool)]
-    challenger = np.r_[np.zeros(300, bool), np.ones(300, bool)]
-    label[:300] = np.arange(300) < 96  # champion's hit rate 0.32
-    label[300:] = np.arange(300) < 78  # challenger's 0.26
-    six = dict(label=np.tile(label, 6), challenger_selected=np.tile(challenger, 6), champion_selected=np.tile(champion, 6))
-    once = paired_hit_rate_gate(label, challenger, champion, n_boot=2000)
-    by_case = paired_hit_rate_gate(**six, n_boot=2000, clusters=np.tile(np.arange(600), 6))
-    by_row = paired_hit_rate_gate(**six, n_boot=2000)
-    assert once.passed and by_case.passed and not by_row.passed
-    assert by_case.numbers["upper_bound"] == pytest.approx(once.numbers["upper_bound"], abs=0.01)
-
-
-def test_paired_gate_passes_identical_models():
-    label = np.array([1, 0, 1, 0, 1, 0, 0, 0])
-    sel = np.array([1, 1, 1, 0, 0, 0, 0, 0], dtype=bool)
-    result = paired_hit_rate_gate(label, sel, sel, n_boot=100)
-    assert result.passed
-    assert result.numbers["difference"] == 0
-
-
-def test_independent_gate_by_hand():
-    # 0.30 vs 0.40, n=100 each: se = sqrt(.21/100 + .24/100) = 0.0671; upper = -0.1 + 1.645*0.0671 = 0.0104 -> pass
-    assert independent_hit_rate_gate(0.30, 100, 0.40, 100).passed
-    # same rates with n=1000: upper = -0.1 + 1.645*0.0212 = -0.065 -> refuse
-    result = independent_hit_rate_gate(0.30, 1000, 0.40, 1000)
-    assert not result.passed
-    assert result.numbers["upper_bound"] == pytest.approx(-0.1 + 1.6449 * np.sqrt(0.00045), abs=1e-3)
-
-
-def test_refusal_message_names_each_failing_gate():
-    failing = [fairness_gate([_ratio(2.0)]), independent_hit_rate_gate(0.1, 1000, 0.5, 1000)]
-    err = PromotionRefused(3, failing)
-    assert "version 3 refused" in str(err)
-    assert "fairness:" in str(err) and "hit_rate:" in str(err)
 
 
 def _two_benefits() -> pd.DataFrame:
@@ -285,3 +228,4 @@ def test_a_selection_is_judged_by_cases_of_the_evaluation_population():
                 if r.metric == "selection_rate" and r.scope == "within_benefit"]
         widths.append(np.log(r.gate_high) - np.log(r.gate_low))
     assert widths[1] == pytest.approx(widths[0], rel=0.15)
+
