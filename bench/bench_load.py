@@ -112,14 +112,13 @@ def main() -> None:
     os.environ.update(env)
     import sqlalchemy as sa
 
-    from riskrank.db import get_engine, outcomes
+    from riskrank.db import ensure_schema, get_engine, outcomes
     from riskrank.serving import audit_chain
     from riskrank.serving.auth import add_user
     from riskrank.serving.featuresource import default_feature_source
-    from riskrank.serving.tables import create_serving_tables
 
     engine = get_engine(env["RISKRANK_DATABASE_URL"])
-    create_serving_tables(engine)
+    ensure_schema(engine)
     with engine.begin() as conn:  # a fresh operational history for every run; the feature store stays
         for table in ("outcomes", "worklist_items", "worklists", "audit_log", "audit_head"):
             conn.exec_driver_sql(f"DELETE FROM {table}")

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.text import Text
 
 from riskrank.batch.commands import score_all
+from riskrank.db_commands import db_app
 from riskrank.demo import demo
 from riskrank.errors import UserError
 from riskrank.fairness.commands import audit
@@ -43,6 +44,7 @@ app.command()(report)
 app.command()(learnability)
 app.add_typer(users_app, name="users", help="Service users and their bearer tokens.")
 app.add_typer(audit_log_app, name="audit-log", help="The append-only audit log.")
+app.add_typer(db_app, name="db", help="The operational store's schema: upgrade, current revision.")
 app.command()(demo)
 
 

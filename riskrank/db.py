@@ -1,5 +1,6 @@
 """The operational store (SQLite by default, PostgreSQL by RISKRANK_DATABASE_URL) and the tables shared
-by more than one part. Tables owned by one part (users, audit log, feature store) live in that part."""
+by more than one part. Tables owned by one part (users, audit log, feature store) live in that part; every table's
+schema is made and upgraded by the migrations in riskrank/migrations (ensure_schema, `riskrank db upgrade`)."""
 
 from __future__ import annotations
 
@@ -64,5 +65,26 @@ def get_engine(url: str, busy_timeout_seconds: float = 30.0) -> Engine:
     return sa.create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
-def create_shared_tables(engine: Engine) -> None:
-    metadata.create_all(engine)
+def existing_engine(url: str) -> Engine:
+    """The engine of `url` only if that database exists (a SQLite file must be there): for commands that only read
+    the store and must never create one. A UserError names what is wrong."""
+    from pathlib import Path
+
+    from riskrank.errors import UserError
+
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError:
+        raise UserError(f"RISKRANK_DATABASE_URL is not a database URL: {url!r}") from None
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:") \
+            and not Path(parsed.database).is_file():
+        raise UserError(f"no database at {parsed.database}; check RISKRANK_DATABASE_URL")
+    return get_engine(url)
+
+
+def ensure_schema(engine: Engine) -> None:
+    """The store at the code's schema revision before anything uses it: a brand-new empty database is made by the
+    migrations, a store behind the code is refused with a UserError naming `riskrank db upgrade` (riskrank.migrations)."""
+    from riskrank.migrations.runner import ensure_schema as ensure
+
+    ensure(engine)

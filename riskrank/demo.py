@@ -103,10 +103,10 @@ def _promote(version: int, settings) -> None:
 
 
 def _users(engine) -> dict[str, str]:
+    from riskrank.db import ensure_schema
     from riskrank.serving.auth import add_user
-    from riskrank.serving.tables import create_serving_tables
 
-    create_serving_tables(engine)
+    ensure_schema(engine)
     suffix = secrets.token_hex(2)  # reruns add new demo users instead of failing on existing names
     return {role: add_user(engine, f"demo-{role}-{suffix}", role) for role in ROLES}
 

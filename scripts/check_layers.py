@@ -14,7 +14,7 @@ from pathlib import Path
 # Top to bottom. A name is a subpackage of riskrank/ or a top-level module; parts on one layer are independent.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("cli",),
-    ("demo",),
+    ("demo", "db_commands"),
     ("operation",),
     ("serving",),
     ("monitoring",),
@@ -23,6 +23,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("fairness", "model"),
     ("features", "simulation"),
     ("world_blocks", "db"),
+    ("migrations",),
     ("world", "settings", "errors", "jsonsafe"),
 )
 # The world generator is not part of the product's data flow: only the commands that make a world import it.

@@ -87,8 +87,7 @@ def score_all(
     if model.version is None or model.name is None:
         raise ValueError("score_all needs a registered model version (model.registry.load_model)")
     day = as_of.date()
-    score_store.create_score_tables(engine)
-    features = FeatureStore(engine)
+    features = FeatureStore(engine)  # which first brings the store to the code's schema (ensure_schema)
     keys = active_keys(world, as_of)
     reuse = features.snapshot_rows(day) == len(keys)  # stored by `riskrank features --store` for this world
     with engine.begin() as conn:

@@ -69,10 +69,6 @@ class StoredScores:
     scores: np.ndarray  # float64
 
 
-def create_score_tables(engine: Engine) -> None:
-    metadata.create_all(engine)
-
-
 def _run(row: sa.Row) -> ScoreRun:
     m = row._mapping
     finished = m["finished_at"]

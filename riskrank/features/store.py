@@ -4,6 +4,10 @@ One wide table per feature-set version (typed columns, primary key (case_id, as_
 is one index seek and loading a million rows is a plain scan), plus `feature_snapshots` listing which
 as-of dates each version holds. A write replaces one as-of date in a single transaction: readers see the
 old snapshot or the new one, never a mix, and a failed write leaves the old one in place.
+
+`feature_snapshots` is made and upgraded by the migrations (riskrank.migrations). A version's wide table is made here
+on first use: its name carries the feature set version, a hash of the registry, so a table never changes shape under
+one name (a changed feature set is a new table, which no migration written in advance could name).
 """
 
 from __future__ import annotations
@@ -36,15 +40,16 @@ def _feature_table(metadata: sa.MetaData, version: str) -> sa.Table:
     )
 
 
-def _snapshot_table(metadata: sa.MetaData) -> sa.Table:
-    return sa.Table(
-        "feature_snapshots",
-        metadata,
-        sa.Column("feature_set_version", sa.String(40), primary_key=True),
-        sa.Column("as_of", sa.Date, primary_key=True),
-        sa.Column("rows", sa.BigInteger, nullable=False),
-        sa.Column("written_at", sa.DateTime(timezone=True), nullable=False),
-    )
+snapshot_metadata = sa.MetaData()
+
+feature_snapshots = sa.Table(
+    "feature_snapshots",
+    snapshot_metadata,
+    sa.Column("feature_set_version", sa.String(40), primary_key=True),
+    sa.Column("as_of", sa.Date, primary_key=True),
+    sa.Column("rows", sa.BigInteger, nullable=False),
+    sa.Column("written_at", sa.DateTime(timezone=True), nullable=False),
+)
 
 
 def _as_date(value: Any) -> dt.date:
@@ -64,10 +69,12 @@ class FeatureStore:
     def __init__(self, engine: Engine, version: str = FEATURE_SET_VERSION) -> None:
         self.engine = engine
         self.version = version
-        self._metadata = sa.MetaData()
-        self.table = _feature_table(self._metadata, version)
-        self.snapshots = _snapshot_table(self._metadata)
-        self._metadata.create_all(engine)
+        from riskrank.db import ensure_schema
+
+        ensure_schema(engine)
+        self.table = _feature_table(sa.MetaData(), version)
+        self.snapshots = feature_snapshots
+        self.table.create(engine, checkfirst=True)
 
     @classmethod
     def from_url(cls, url: str) -> FeatureStore:

@@ -1,7 +1,7 @@
 """The promotion log: every move of a registry alias, with who, when, why and the numbers behind it.
 
 MLflow keeps only where an alias points now, not which version served when, so this table is the history.
-It lives in the operational store (settings.database_url) on its own MetaData and is created on first use.
+It lives in the operational store (settings.database_url) on its own MetaData; the migrations make it.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from riskrank import jsonsafe
+from riskrank.db import ensure_schema
 
 metadata = sa.MetaData()
 
@@ -50,12 +51,8 @@ class AliasMove:
     metrics: dict[str, float] | None = None
 
 
-def ensure_table(engine: Engine) -> None:
-    metadata.create_all(engine, tables=[promotions])
-
-
 def record(engine: Engine, move: AliasMove) -> int:
-    ensure_table(engine)
+    ensure_schema(engine)
     with engine.begin() as conn:
         result = conn.execute(promotions.insert().values(
             promoted_at=datetime.now(UTC), promoted_by=move.by, model_name=move.model_name, version=move.version,
@@ -71,7 +68,7 @@ def record(engine: Engine, move: AliasMove) -> int:
 
 def read_log(engine: Engine, model_name: str | None = None, limit: int | None = None) -> pd.DataFrame:
     """Newest first. `gates` and `metrics` stay JSON text; parse them with json.loads where needed."""
-    ensure_table(engine)
+    ensure_schema(engine)
     query = sa.select(promotions).order_by(promotions.c.id.desc())
     if model_name is not None:
         query = query.where(promotions.c.model_name == model_name)

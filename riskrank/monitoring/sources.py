@@ -12,7 +12,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from riskrank.db import create_shared_tables, outcomes
+from riskrank.db import ensure_schema, outcomes
 from riskrank.monitoring.kpis import OUTCOME_COLUMNS, normalise_outcomes
 from riskrank.world import World
 
@@ -60,7 +60,7 @@ def import_world_outcomes(world: World, engine: Engine) -> int:
     """Load a world's closed investigations into `outcomes` as history (recorded_by "import").
 
     Idempotent by investigation_id: rows already present are left untouched. Returns rows added."""
-    create_shared_tables(engine)
+    ensure_schema(engine)
     frame = outcomes_from_world(world)
     with engine.connect() as conn:
         existing = {row[0] for row in conn.execute(sa.select(outcomes.c.investigation_id))}

@@ -157,18 +157,16 @@ def _capacity(world: World, month: pd.Timestamp, share: float) -> dict[str, int]
 def operate(world: World, model, engine: Engine, config: OperationConfig, pseudonym_key: str,
             progress: Callable[[str], None] | None = None) -> OperationResult:
     """Run the champion `model` (a ScoringModel) over the period; worklists and outcomes go to `engine`."""
-    from riskrank.db import create_shared_tables
+    from riskrank.db import ensure_schema
     from riskrank.features.pipeline import features_as_of
     from riskrank.serving.outcomes import record_outcome
     from riskrank.serving.snapshot import from_features
-    from riskrank.serving.tables import create_serving_tables
     from riskrank.serving.worklist import make_worklist
 
     truth = world.truth
     if truth is None:
         raise ValueError("an operational period needs the world's truth table to know what investigations find")
-    create_shared_tables(engine)
-    create_serving_tables(engine)
+    ensure_schema(engine)
     rng = np.random.default_rng(config.seed)
     outcomes = _OutcomeModel(world, truth, config.start, rng)
     errors = truth.drop_duplicates("case_id").set_index("case_id")["monthly_error_sek"]

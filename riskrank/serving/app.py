@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from riskrank.db import get_engine
+from riskrank.db import ensure_schema, get_engine
 from riskrank.errors import UserError
 from riskrank.serving import logfilter
 from riskrank.serving.audit_chain import AuditUnavailable
@@ -24,7 +24,6 @@ from riskrank.serving.featuresource import FeatureSource, default_feature_source
 from riskrank.serving.holder import ModelHolder
 from riskrank.serving.limits import BodySizeLimit
 from riskrank.serving.routers import audit_log, cases, health, model, outcomes, score, worklists
-from riskrank.serving.tables import create_serving_tables
 from riskrank.settings import DEFAULT_PSEUDONYM_KEY, Settings, get_settings
 
 log = logging.getLogger("riskrank.serving")
@@ -72,7 +71,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        create_serving_tables(engine)
+        ensure_schema(engine)
         logfilter.install(settings.pseudonym_key)  # again: uvicorn may have reconfigured its loggers since create_app
         holder.start()
         try:

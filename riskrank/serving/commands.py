@@ -20,6 +20,7 @@ def serve(
     """Serve the scoring API (OpenAPI at /docs). Loads models:/riskrank@champion and follows the alias."""
     import uvicorn
 
+    from riskrank.db import ensure_schema, get_engine
     from riskrank.serving.app import create_app
     from riskrank.settings import get_settings
 
@@ -27,6 +28,7 @@ def serve(
     port = settings.port if port is None else port
     if not 0 < port < 65536:
         raise UserError(f"port must be between 1 and 65535, got {port}")
+    ensure_schema(get_engine(settings.database_url))  # here, so a store behind the code is one line, not a traceback
     uvicorn.run(create_app(settings), host=host or settings.host, port=port, log_level=log_level)
 
 
@@ -41,10 +43,9 @@ def rank(
     from rich.console import Console
     from rich.table import Table
 
-    from riskrank.db import get_engine
+    from riskrank.db import ensure_schema, get_engine
     from riskrank.serving.featuresource import default_feature_source
     from riskrank.serving.holder import ModelHolder
-    from riskrank.serving.tables import create_serving_tables
     from riskrank.serving.worklist import OBJECTIVES, make_worklist
     from riskrank.settings import get_settings
     from riskrank.world import BENEFITS
@@ -56,7 +57,7 @@ def rank(
         raise UserError(f"objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
     settings = get_settings()
     engine = get_engine(settings.database_url)
-    create_serving_tables(engine)
+    ensure_schema(engine)
     source = default_feature_source(engine)
     if source is None:
         raise UserError("the feature store (riskrank.features.store) is not available")
@@ -101,13 +102,12 @@ def users_add(
     role: str = typer.Option(..., help="investigator, manager, data_scientist or auditor."),
 ) -> None:
     """Create a user and print its bearer token once (only its hash is stored)."""
-    from riskrank.db import get_engine
+    from riskrank.db import ensure_schema, get_engine
     from riskrank.serving.auth import add_user
-    from riskrank.serving.tables import create_serving_tables
     from riskrank.settings import get_settings
 
     engine = get_engine(get_settings().database_url)
-    create_serving_tables(engine)
+    ensure_schema(engine)
     token = add_user(engine, name, role)
     typer.echo(f"user {name.strip()} ({role}) created. Bearer token, shown only now:")
     typer.echo(token)
@@ -116,40 +116,24 @@ def users_add(
 @users_app.command("deactivate")
 def users_deactivate(name: str = typer.Argument(..., help="User name.")) -> None:
     """Revoke a user's token (running services stop accepting it within 30 seconds)."""
-    from riskrank.db import get_engine
+    from riskrank.db import ensure_schema, get_engine
     from riskrank.serving.auth import deactivate_user
-    from riskrank.serving.tables import create_serving_tables
     from riskrank.settings import get_settings
 
     engine = get_engine(get_settings().database_url)
-    create_serving_tables(engine)
+    ensure_schema(engine)
     deactivate_user(engine, name)
     typer.echo(f"user {name.strip()} deactivated")
 
 
-def _existing_audit_engine():
-    """The configured database, only if it exists: checking an audit log must never create one."""
-    import sqlalchemy as sa
-
-    from riskrank.db import get_engine
+def _verified(checkpoint_head: tuple[int, str] | None = None):
+    from riskrank.db import existing_engine
+    from riskrank.serving import audit_chain
     from riskrank.settings import get_settings
 
-    url = get_settings().database_url
     try:
-        parsed = sa.engine.make_url(url)
-    except sa.exc.ArgumentError:
-        raise UserError(f"RISKRANK_DATABASE_URL is not a database URL: {url!r}") from None
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:") \
-            and not Path(parsed.database).is_file():
-        raise UserError(f"no database at {parsed.database}; check RISKRANK_DATABASE_URL")
-    return get_engine(url)
-
-
-def _verified(checkpoint_head: tuple[int, str] | None = None):
-    from riskrank.serving import audit_chain
-
-    try:
-        return audit_chain.verify(_existing_audit_engine(), expect=checkpoint_head)
+        # Checking an audit log must never create a database.
+        return audit_chain.verify(existing_engine(get_settings().database_url), expect=checkpoint_head)
     except audit_chain.AuditLogMissing as exc:
         raise UserError(f"{exc}; check RISKRANK_DATABASE_URL") from None
 

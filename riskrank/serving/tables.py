@@ -1,11 +1,9 @@
-"""Tables owned by serving in the operational store: users, audit log, worklists and their items."""
+"""Tables owned by serving in the operational store: users, audit log, worklists and their items.
+A change here needs a migration (docs/operations.md, "Schema migrations")."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
-
-from riskrank.db import create_shared_tables
 
 metadata = sa.MetaData()
 
@@ -72,7 +70,3 @@ worklist_items = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
 
-
-def create_serving_tables(engine: Engine) -> None:
-    create_shared_tables(engine)
-    metadata.create_all(engine)

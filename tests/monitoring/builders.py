@@ -39,9 +39,9 @@ def insert_outcomes(engine, frame: pd.DataFrame, recorded_by: str = "tester") ->
     """Write an outcomes-like frame into the real `outcomes` table."""
     from datetime import UTC, datetime
 
-    from riskrank.db import create_shared_tables, outcomes
+    from riskrank.db import ensure_schema, outcomes
 
-    create_shared_tables(engine)
+    ensure_schema(engine)
     rows = []
     for i, r in enumerate(frame.to_dict(orient="records")):
         rows.append({

@@ -80,12 +80,11 @@ def make_settings(tmp_path: Path, registry: ModelRegistry, **overrides: Any) -> 
 
 
 def add_role_users(settings: Settings) -> dict[str, str]:
-    from riskrank.db import get_engine
+    from riskrank.db import ensure_schema, get_engine
     from riskrank.serving.auth import ROLES, add_user
-    from riskrank.serving.tables import create_serving_tables
 
     engine = get_engine(settings.database_url)
-    create_serving_tables(engine)
+    ensure_schema(engine)
     return {role: add_user(engine, f"{role}-user", role) for role in ROLES}
 
 

@@ -12,9 +12,9 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from riskrank.db import get_engine
+from riskrank.db import ensure_schema, get_engine
 from riskrank.serving import audit_chain
-from riskrank.serving.tables import audit_log, create_serving_tables
+from riskrank.serving.tables import audit_log
 from tests.serving.conftest import LiveServer
 
 
@@ -42,8 +42,8 @@ def test_chain_verifies_over_http_then_breaks_when_an_entry_is_altered(live: Liv
 
 @pytest.fixture
 def audit_engine(tmp_path):
-    engine = get_engine(f"sqlite:///{tmp_path / 'audit_chain.db'}")
-    create_serving_tables(engine)
+    engine = get_engine(f"sqlite:///{tmp_path / 'audit.db'}")
+    ensure_schema(engine)
     for i in range(5):
         audit_chain.append(engine, actor="ann", action="score", subject=f"p{i}", model_version=1, score=i / 10, details={"i": i})
     return engine

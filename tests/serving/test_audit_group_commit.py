@@ -14,10 +14,10 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from riskrank.db import get_engine, outcomes
+from riskrank.db import ensure_schema, get_engine, outcomes
 from riskrank.serving import audit_chain, audit_writer
 from riskrank.serving.audit_writer import GroupWriter
-from riskrank.serving.tables import audit_head, audit_log, create_serving_tables
+from riskrank.serving.tables import audit_head, audit_log
 from tests.serving.conftest import LiveServer
 
 WAIT = 60  # seconds: a bound on waiting for a future, so a hang fails the test instead of stalling the suite
@@ -25,8 +25,8 @@ WAIT = 60  # seconds: a bound on waiting for a future, so a hang fails the test 
 
 @pytest.fixture
 def engine(tmp_path):
-    engine = get_engine(f"sqlite:///{tmp_path / 'audit_chain.db'}", 0.5)
-    create_serving_tables(engine)
+    engine = get_engine(f"sqlite:///{tmp_path / 'audit.db'}", 0.5)
+    ensure_schema(engine)
     return engine
 
 

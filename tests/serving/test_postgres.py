@@ -9,11 +9,11 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
-from riskrank.db import get_engine
+from riskrank.db import ensure_schema, get_engine
 from riskrank.serving import audit_chain
 from riskrank.serving.audit_writer import GroupWriter
 from riskrank.serving.outcomes import OutcomeConflict, record_outcome
-from riskrank.serving.tables import audit_log, create_serving_tables
+from riskrank.serving.tables import audit_log
 
 
 @pytest.fixture
@@ -24,7 +24,7 @@ def pg_engine(postgres_url: str):
     with admin.begin() as conn:
         conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
     engine = sa.create_engine(postgres_url, connect_args={"options": f"-csearch_path={schema}"})
-    create_serving_tables(engine)
+    ensure_schema(engine)
     yield engine
     engine.dispose()
     with admin.begin() as conn:
