@@ -9,6 +9,7 @@ import typer
 
 from riskrank.errors import UserError
 from riskrank.fairness.policy import band_text
+from riskrank.training.population import EVAL_DATES
 
 KEY_METRICS = (
     ("cap_hit_rate", "hit rate of the model's top k per benefit (k = capacity)"),
@@ -34,7 +35,7 @@ def train(
                                              "(sex, age_band, born_abroad): only to show the fairness gate at work."),
     exclude: list[str] = typer.Option([], "--exclude", help="Leave this model input out (repeatable), e.g. a feature "
                                       "that acts as a proxy for a protected group; recorded with the run."),
-    eval_dates: int = typer.Option(6, min=1, help="Test dates on which all active cases are ranked (capacity metrics)."),
+    eval_dates: int = typer.Option(EVAL_DATES, min=1, help="Test dates on which all active cases are ranked (capacity metrics)."),
     no_register: bool = typer.Option(False, "--no-register", help="Log the run without registering a model version."),
     fairness: str = typer.Option("auto", help="auto: fit a family of fairness penalty weights and register the most "
                                  f"accurate member that passes the fairness gate, preferring those within {band_text()} for sex "

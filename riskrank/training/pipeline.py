@@ -23,7 +23,7 @@ from riskrank.training.calibration import MIN_EVENTS_FOR_SLOPE, Calibration, fit
 from riskrank.training.dataset import LABEL, SPLIT, VALUE, SplitConfig, TrainingSet, build_training_set
 from riskrank.training.evaluate import Evaluation, evaluate
 from riskrank.training.fair_sweep import DEFAULT_WEIGHTS
-from riskrank.training.population import EVAL_DATE, SLOT, evaluation_dates, investigation_population, truth_population
+from riskrank.training.population import EVAL_DATE, EVAL_DATES, SLOT, evaluation_dates, investigation_population, truth_population
 from riskrank.training.train import FitResult, build_meta, expected_value_by_benefit, model_inputs, predict
 
 Step = Callable[[str], None]
@@ -35,7 +35,7 @@ class TrainOptions:
     extra_inputs: tuple[str, ...] = ()  # e.g. ("born_abroad",): only to show the fairness gate refusing
     excluded_inputs: tuple[str, ...] = ()  # model inputs left out, e.g. features judged to be proxies
     params: dict = field(default_factory=dict)
-    n_eval_dates: int = 6  # one per test month: fewer leave the fairness ratios too noisy to judge (see docs/training.md)
+    n_eval_dates: int = EVAL_DATES
     n_boot: int = N_BOOT
     engine: str = "pandas"
     register: bool = True

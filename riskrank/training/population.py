@@ -27,10 +27,13 @@ SLOT = "slot"  # one worklist: an evaluation date and a benefit
 EVAL_DATE = "eval_date"
 FALLBACK_CAPACITY_SHARE = 0.5
 NEW_FIND = "new_find"
+# How many test dates the evaluation population ranks every active case on: one per test month; fewer leave the
+# fairness ratios too noisy to judge (docs/training.md).
+EVAL_DATES = 6
 NEW_FIND_DAYS = 90
 
 
-def evaluation_dates(bounds: SplitBounds, n_dates: int = 3) -> list[pd.Timestamp]:
+def evaluation_dates(bounds: SplitBounds, n_dates: int = EVAL_DATES) -> list[pd.Timestamp]:
     """`n_dates` first-of-month dates spread evenly over the test months."""
     months = pd.period_range(bounds.test_start, bounds.last_opened, freq="M")
     picks = np.unique(np.linspace(0, len(months) - 1, num=min(n_dates, len(months))).round().astype(int))
