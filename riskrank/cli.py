@@ -31,6 +31,22 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Rank benefit cases for control investigation. The score is a ranking aid for investigators, never a decision.",
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"riskrank {version('riskrank')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(version: bool = typer.Option(False, "--version", is_eager=True, callback=_version,
+                                          help="Print riskrank's version and exit.")) -> None:
+    pass
+
+
 app.command()(simulate)
 app.command()(features)
 app.command()(train)
@@ -63,7 +79,20 @@ def main() -> None:
     """Run the CLI. The last line of defence: whatever goes wrong, the user gets a message and exit 2, never a
     traceback (set RISKRANK_DEBUG=1 to see one)."""
     try:
-        app()
+        # Not standalone: click's usage errors (a bad option value, an unknown command) come here, to be one line
+        # like every other error, instead of typer's boxed panel.
+        code = typer.main.get_command(app).main(prog_name="riskrank", standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
+    except typer.TyperException as exc:
+        ctx = getattr(exc, "ctx", None)
+        # `riskrank` or `riskrank users` alone: typer has printed the help in making this error (it exports no name
+        # for it), so only click's exit code is left.
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            sys.exit(2)
+        where = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+        _fail(f"{exc.format_message()}{where}")
+    except typer.Abort:
+        _fail("interrupted")
     except (UserError, ContractError) as exc:
         _fail(str(exc))
     except ValidationError as exc:

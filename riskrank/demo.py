@@ -21,7 +21,6 @@ from riskrank.settings import get_settings
 from riskrank.world import META_FILE, World, is_world, read_world, write_world
 
 console = Console()
-ROLES = ("investigator", "manager", "data_scientist", "auditor")
 OPERATING_YEARS = 1  # the model is trained on the world up to a year before its end and operates in that year
 # The agency's 5 % random share gives a scale-0.01 world about a dozen random-sample investigations a year, too
 # few to estimate a lift or to calibrate the score (13 held-out cases put the median active case at 0.30 when
@@ -104,7 +103,7 @@ def _promote(version: int, settings) -> None:
 
 def _users(engine) -> dict[str, str]:
     from riskrank.db import ensure_schema
-    from riskrank.serving.auth import add_user
+    from riskrank.serving.auth import ROLES, add_user
 
     ensure_schema(engine)
     suffix = secrets.token_hex(2)  # reruns add new demo users instead of failing on existing names
@@ -152,7 +151,7 @@ def run_demo(out: str, scale: float, seed: int, port: int, serve_after: bool) ->
     version = _train(world, cutoff, out_dir, settings)
     _promote(version, settings)
     tokens = _users(engine)
-    console.print(f"[5/7] users: one demo user per role ({', '.join(ROLES)})")
+    console.print(f"[5/7] users: one demo user per role ({', '.join(tokens)})")
     _operate(world, cutoff, engine, settings, seed)
     imported = _history(world, engine)
     console.print(f"[7/7] outcomes: {imported:,} closed investigations of the world imported as history")

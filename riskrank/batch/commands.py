@@ -8,12 +8,14 @@ from pathlib import Path
 import typer
 
 from riskrank.errors import UserError
+from riskrank.features.pipeline import Engine
 
 
 def score_all(
     world: str = typer.Option(..., "--world", help="World folder (riskrank simulate --out)."),
     as_of: str = typer.Option(..., "--as-of", help="Date to score, YYYY-MM-DD: every case active on it."),
-    engine: str = typer.Option("pandas", "--engine", help="Feature engine: pandas, or dask (a dask.distributed cluster)."),
+    engine: Engine = typer.Option(Engine.pandas, "--engine", help="Feature engine: pandas, or dask (a dask.distributed "
+                                  "cluster)."),
     scheduler: str | None = typer.Option(None, "--scheduler", help="Dask scheduler address; a local 2-worker cluster if absent."),
     reasons_share: float = typer.Option(
         0.02, "--reasons-share", help="Share of each benefit's highest scores whose reasons are stored with the score."),
@@ -29,11 +31,7 @@ def score_all(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     from riskrank.features.commands import parse_date
-    from riskrank.features.pipeline import ENGINES
-
     console = Console(stderr=True)
-    if engine not in ENGINES:
-        raise UserError(f"--engine {engine!r} is not one of {', '.join(ENGINES)}")
     if scheduler and engine != "dask":
         raise UserError("--scheduler needs --engine dask")
     if not 0.0 <= reasons_share <= 1.0:

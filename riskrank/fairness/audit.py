@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 
 import numpy as np
@@ -56,7 +57,16 @@ METRIC_SHORT: dict[str, str] = {
 AUDITED = ("model", "random")
 IGNORED_SELECTIONS = ("impulse", "fk_initiated")
 _STATES = ("pos", "neg", "blank")
-MISSING_OUTCOME = ("unknown", "no-error")
+
+
+class MissingOutcome(StrEnum):
+    """How random-sample rows without an outcome are read (see the module's docstring)."""
+
+    unknown = "unknown"
+    no_error = "no-error"
+
+
+MISSING_OUTCOME: tuple[str, ...] = tuple(MissingOutcome)
 RANDOM_SAMPLE, FULLY_LABELLED = "random sample", "fully labelled"
 
 

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from riskrank.fairness.audit import MissingOutcome
+
 
 def audit(
     file: Path = typer.Argument(..., help="CSV or Parquet table of selections, one row per selected person (or per "
@@ -16,7 +18,8 @@ def audit(
     selection_col: str = typer.Option("selection", help="Column saying how each row was selected: model or random."),
     outcome_col: str = typer.Option("outcome", help="Outcome column: 1, 0, or blank if not investigated."),
     score_col: str | None = typer.Option(None, help="Optional column with the model's score."),
-    missing_outcome: str = typer.Option("unknown", "--missing-outcome", help="Random-sample rows without an outcome: "
+    missing_outcome: MissingOutcome = typer.Option(
+        MissingOutcome.unknown, "--missing-outcome", help="Random-sample rows without an outcome: "
                                         "unknown (left out of the base rate) or no-error (counted as no error)."),
     selected_col: str | None = typer.Option(None, "--selected-col", help="Fully labelled table: this 1/0 column says "
                                             "which cases were selected, and every row has an outcome; no --population."),

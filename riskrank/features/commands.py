@@ -7,16 +7,20 @@ from pathlib import Path
 import typer
 
 from riskrank.errors import UserError
+from riskrank.features.pipeline import Engine
 
 
-def parse_date(text: str):  # noqa: ANN202 - returns pandas.Timestamp; pandas is imported lazily
-    """An --as-of date at day precision; a UserError naming the text otherwise (shared by the CLI's commands)."""
+def parse_date(text: str, option: str = "--as-of"):  # noqa: ANN202 - returns pandas.Timestamp; pandas is imported lazily
+    """A calendar date written YYYY-MM-DD, as a day-precision Timestamp; a UserError naming the option and the text
+    otherwise (shared by the CLI's commands). Strict: pandas alone would read "today" or "June 2024"."""
+    from datetime import date
+
     import pandas as pd
 
     try:
-        return pd.Timestamp(text).normalize()
-    except (ValueError, TypeError, AttributeError):  # "" parses to NaT, which has no normalize()
-        raise UserError(f"--as-of {text!r} is not a date (use YYYY-MM-DD)") from None
+        return pd.Timestamp(date.fromisoformat(text))
+    except (ValueError, TypeError):
+        raise UserError(f"{option} {text!r} is not a date (use YYYY-MM-DD)") from None
 
 
 def world_span(world) -> tuple:  # noqa: ANN001 - a World, or a WorldOnDisk (riskrank.world_blocks)
@@ -37,7 +41,7 @@ def features(
     world: str = typer.Option(..., "--world", help="World folder (riskrank simulate --out)."),
     as_of: str = typer.Option(..., "--as-of", help="Date the features describe, YYYY-MM-DD: only events on or before it count."),
     out: str = typer.Option(..., "--out", help="Parquet file to write (written whole, then renamed into place)."),
-    engine: str = typer.Option("pandas", "--engine", help="pandas, or dask (a dask.distributed cluster)."),
+    engine: Engine = typer.Option(Engine.pandas, "--engine", help="pandas, or dask (a dask.distributed cluster)."),
     scheduler: str | None = typer.Option(None, "--scheduler", help="Dask scheduler address; a local 2-worker cluster if absent."),
     store: bool = typer.Option(
         False, "--store/--no-store", help="Also write the rows into the feature store (RISKRANK_DATABASE_URL)."
@@ -46,11 +50,7 @@ def features(
     """Compute the features of every case active on --as-of and write them to --out."""
     from rich.console import Console
 
-    from riskrank.features.pipeline import ENGINES
-
     console = Console(stderr=True)
-    if engine not in ENGINES:
-        raise UserError(f"--engine {engine!r} is not one of {', '.join(ENGINES)}")
     if scheduler and engine != "dask":
         raise UserError("--scheduler needs --engine dask")
     day = parse_date(as_of)

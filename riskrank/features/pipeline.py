@@ -8,6 +8,7 @@ disk, so that its peak memory is bounded by the block, not the world.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
@@ -20,7 +21,15 @@ from riskrank.features.inputs import Prepared, check_keys, prepare
 from riskrank.world import World, active_cases
 from riskrank.world_blocks import WorldOnDisk
 
-ENGINES = ("pandas", "dask")
+
+class Engine(StrEnum):
+    """The feature engines (the CLI's --engine choices)."""
+
+    pandas = "pandas"
+    dask = "dask"  # a dask.distributed cluster
+
+
+ENGINES: tuple[str, ...] = tuple(Engine)
 
 
 def with_keys(keys: pd.DataFrame, features: pd.DataFrame) -> pd.DataFrame:

@@ -58,20 +58,22 @@ def summarise(frame: pd.DataFrame, operation) -> dict[str, Any]:
     return summary
 
 
-def _dates(start: str, end: str, world_meta: dict, trained_until: str | None) -> tuple[pd.Timestamp, pd.Timestamp]:
-    try:
-        first, last = pd.Timestamp(start), pd.Timestamp(end)
-    except ValueError:
-        raise UserError(f"--from and --to must be dates (YYYY-MM-DD), got {start!r} and {end!r}") from None
+def _parse_dates(start: str, end: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+    from riskrank.features.commands import parse_date
+
+    first, last = parse_date(start, "--from"), parse_date(end, "--to")
     if first > last:
         raise UserError(f"--from ({first.date()}) is after --to ({last.date()})")
+    return first, last
+
+
+def _dates(first: pd.Timestamp, last: pd.Timestamp, world_meta: dict, trained_until: str | None) -> None:
     world_end = pd.Timestamp(world_meta.get("end_date", last))
     if last > world_end:
         raise UserError(f"--to ({last.date()}) is after the world's last day ({world_end.date()})")
     if trained_until is not None and first <= pd.Timestamp(trained_until):
         raise UserError(f"the model saw investigations opened up to {trained_until}; a backtest starts after that "
                         f"(--from {first.date()} is too early)")
-    return first, last
 
 
 def run_backtest(world_dir: Path, start: str, end: str, random_share: float | None = None, seed: int = 0,
@@ -91,14 +93,17 @@ def run_backtest(world_dir: Path, start: str, end: str, random_share: float | No
     share = settings.random_share if random_share is None else random_share
     if not 0.0 <= share <= 1.0:
         raise UserError(f"--random-share must be between 0 and 1, got {share}")
+    first, last = _parse_dates(start, end)  # before the registry is touched: a bad date changes nothing
     if not is_world(world_dir):
         raise UserError(f"{world_dir} is not a world folder (expected cases.parquet and world.json)")
+    if not registry.store_exists(settings.mlflow_tracking_uri):
+        raise UserError(f"no MLflow store at {settings.mlflow_tracking_uri}: train and promote a model first")
     model = load_model(alias=CHAMPION)
     client = registry.client(settings)
     run_id = client.get_model_version(settings.model_name, str(model.version)).run_id
     trained_until = client.get_run(run_id).data.params.get("split_last_opened") if run_id else None
     world = read_world(world_dir)
-    first, last = _dates(start, end, world.meta or {}, trained_until)
+    _dates(first, last, world.meta or {}, trained_until)
     if world.truth is None:
         raise UserError(f"{world_dir} has no truth table: a backtest scores worklists against the truth")
     with tempfile.TemporaryDirectory(prefix="riskrank-backtest-") as tmp:

@@ -95,6 +95,8 @@ def promote(version: int, force: bool = False, reason: str | None = None, user: 
     settings = settings or get_settings()
     if force and not (reason and reason.strip()):
         raise UserError("--force needs a --reason saying why the gates are overridden")
+    if not registry.store_exists(settings.mlflow_tracking_uri):
+        raise UserError(f"no MLflow store at {settings.mlflow_tracking_uri}: train a model first (riskrank train)")
     registry.configure(settings)
     client = registry.client(settings)
     name = settings.model_name

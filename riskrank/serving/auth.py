@@ -13,6 +13,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -20,7 +21,15 @@ from sqlalchemy.engine import Engine
 from riskrank.errors import UserError
 from riskrank.serving.tables import users
 
-ROLES: tuple[str, ...] = ("investigator", "manager", "data_scientist", "auditor")
+
+class Role(StrEnum):
+    investigator = "investigator"
+    manager = "manager"
+    data_scientist = "data_scientist"
+    auditor = "auditor"
+
+
+ROLES: tuple[str, ...] = tuple(Role)
 
 
 @dataclass(frozen=True)

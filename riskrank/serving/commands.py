@@ -7,6 +7,8 @@ from pathlib import Path
 import typer
 
 from riskrank.errors import UserError
+from riskrank.serving.auth import Role
+from riskrank.serving.worklist import Objective
 
 users_app = typer.Typer(no_args_is_help=True)
 audit_log_app = typer.Typer(no_args_is_help=True)
@@ -27,15 +29,15 @@ def serve(
     settings = get_settings()
     port = settings.port if port is None else port
     if not 0 < port < 65536:
-        raise UserError(f"port must be between 1 and 65535, got {port}")
+        raise UserError(f"--port must be between 1 and 65535, got {port}")
     ensure_schema(get_engine(settings.database_url))  # here, so a store behind the code is one line, not a traceback
     uvicorn.run(create_app(settings), host=host or settings.host, port=port, log_level=log_level)
 
 
 def rank(
     benefit: str = typer.Option(..., help="A benefit key, or 'all'."),
-    k: int = typer.Option(..., help="How many cases."),
-    objective: str = typer.Option("hit_rate", help="hit_rate or expected_sek."),
+    k: int = typer.Option(..., min=1, help="How many cases."),
+    objective: Objective = typer.Option(Objective.hit_rate, help="hit_rate or expected_sek."),
     top: int = typer.Option(3, help="Reasons shown per case."),
     user: str = typer.Option("cli", help="Name recorded in the worklist and the audit log."),
 ) -> None:
@@ -46,15 +48,13 @@ def rank(
     from riskrank.db import ensure_schema, get_engine
     from riskrank.serving.featuresource import default_feature_source
     from riskrank.serving.holder import ModelHolder
-    from riskrank.serving.worklist import OBJECTIVES, make_worklist
+    from riskrank.serving.worklist import make_worklist
     from riskrank.settings import get_settings
     from riskrank.world import BENEFITS
 
     # Check the cheap things before loading a model.
     if benefit != "all" and benefit not in BENEFITS:
-        raise UserError(f"unknown benefit {benefit!r}; use 'all' or one of {', '.join(BENEFITS)}")
-    if objective not in OBJECTIVES:
-        raise UserError(f"objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
+        raise UserError(f"--benefit {benefit!r}: use 'all' or one of {', '.join(BENEFITS)}")
     settings = get_settings()
     engine = get_engine(settings.database_url)
     ensure_schema(engine)
@@ -99,7 +99,7 @@ def rank(
 @users_app.command("add")
 def users_add(
     name: str = typer.Argument(..., help="User name."),
-    role: str = typer.Option(..., help="investigator, manager, data_scientist or auditor."),
+    role: Role = typer.Option(..., help="investigator, manager, data_scientist or auditor."),
 ) -> None:
     """Create a user and print its bearer token once (only its hash is stored)."""
     from riskrank.db import ensure_schema, get_engine
@@ -116,11 +116,11 @@ def users_add(
 @users_app.command("deactivate")
 def users_deactivate(name: str = typer.Argument(..., help="User name.")) -> None:
     """Revoke a user's token (running services stop accepting it within 30 seconds)."""
-    from riskrank.db import ensure_schema, get_engine
+    from riskrank.db import ensure_schema, existing_engine
     from riskrank.serving.auth import deactivate_user
     from riskrank.settings import get_settings
 
-    engine = get_engine(get_settings().database_url)
+    engine = existing_engine(get_settings().database_url)  # no user to deactivate where there is no store
     ensure_schema(engine)
     deactivate_user(engine, name)
     typer.echo(f"user {name.strip()} deactivated")

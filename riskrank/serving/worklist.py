@@ -16,6 +16,7 @@ import math
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
@@ -30,7 +31,13 @@ from riskrank.serving.scoring import audit_reasons, explain_rows
 from riskrank.serving.snapshot import Snapshot
 from riskrank.serving.tables import worklist_items, worklists
 
-OBJECTIVES: tuple[str, ...] = ("hit_rate", "expected_sek")
+
+class Objective(StrEnum):
+    hit_rate = "hit_rate"
+    expected_sek = "expected_sek"  # score x the benefit's mean SEK found
+
+
+OBJECTIVES: tuple[str, ...] = tuple(Objective)
 MAX_K = 5000
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from enum import StrEnum
 from pathlib import Path
 
 import typer
@@ -10,6 +11,12 @@ import typer
 from riskrank.errors import UserError
 from riskrank.fairness.policy import band_text
 from riskrank.training.population import EVAL_DATES
+
+
+class FairnessMode(StrEnum):
+    auto = "auto"  # the family of penalty weights, and the choice among them
+    off = "off"  # the unconstrained model
+
 
 KEY_METRICS = (
     ("cap_hit_rate", "hit rate of the model's top k per benefit (k = capacity)"),
@@ -37,7 +44,8 @@ def train(
                                       "that acts as a proxy for a protected group; recorded with the run."),
     eval_dates: int = typer.Option(EVAL_DATES, min=1, help="Test dates on which all active cases are ranked (capacity metrics)."),
     no_register: bool = typer.Option(False, "--no-register", help="Log the run without registering a model version."),
-    fairness: str = typer.Option("auto", help="auto: fit a family of fairness penalty weights and register the most "
+    fairness: FairnessMode = typer.Option(
+        FairnessMode.auto, help="auto: fit a family of fairness penalty weights and register the most "
                                  f"accurate member that passes the fairness gate, preferring those within {band_text()} for sex "
                                  "and born abroad in the top 1 % of active cases; off: the unconstrained model."),
     fairness_weight: float | None = typer.Option(None, help="Fix the fairness penalty weight (0 = unconstrained) "
@@ -58,8 +66,6 @@ def train(
     if not is_world(world):
         raise UserError(f"{world} is not a world folder (expected cases.parquet and world.json)")
     extra_inputs, excluded_inputs = check_inputs(with_sensitive, exclude)
-    if fairness not in ("auto", "off"):
-        raise UserError(f"--fairness {fairness!r}: use auto or off")
     if fairness_weight is not None and (fairness == "off" or not math.isfinite(fairness_weight) or fairness_weight < 0):
         raise UserError("--fairness-weight must be a number >= 0 and cannot be combined with --fairness off")
     options = TrainOptions(split=SplitConfig(test_months=test_months, valid_months=valid_months),
