@@ -15,6 +15,7 @@ from riskrank.db import get_engine
 from riskrank.features.store import FeatureStore
 from riskrank.model.registry import load_model
 from riskrank.model.scoring import logit
+from riskrank.world_blocks import open_world
 from tests.fixtures.models import ModelRegistry
 from tests.serving.conftest import LiveServer, add_role_users, make_settings
 
@@ -23,7 +24,7 @@ TAMPERED = 0.123456789
 
 
 @pytest.fixture
-def nightly(tmp_path, tiny_world, shared_model_registry: ModelRegistry, serve_app) -> LiveServer:
+def nightly(tmp_path, tiny_world_dir, shared_model_registry: ModelRegistry, serve_app) -> LiveServer:
     """score-all on the tiny world, one stored score then changed by hand, then the server started."""
     from riskrank.serving.app import create_app
 
@@ -33,7 +34,7 @@ def nightly(tmp_path, tiny_world, shared_model_registry: ModelRegistry, serve_ap
     engine = get_engine(settings.database_url)
     model = load_model(alias="champion", tracking_uri=settings.mlflow_tracking_uri,
                                        model_name=settings.model_name)
-    score_all(engine, model, tiny_world, AS_OF, reasons_share=0.02, rows_per_part=5000)
+    score_all(engine, model, open_world(tiny_world_dir), AS_OF, reasons_share=0.02, rows_per_part=5000)
     with engine.begin() as conn:
         first_plain = conn.execute(sa.select(sa.func.min(score_store.case_scores.c.case_id))
                                    .where(score_store.case_scores.c.explanation.is_(None))).scalar()

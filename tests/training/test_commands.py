@@ -44,6 +44,9 @@ def test_train_then_promote_then_log_through_the_cli(tiny_world_dir, mlflow_env)
     (["promote", "--version", "1", "--force"], "--reason"),
 ])
 def test_promote_bad_input(args, message, mlflow_env):
+    from riskrank.model import registry
+
+    registry.configure(mlflow_env)  # a store without that version (without a store: tests/test_cli_checks.py)
     result = runner.invoke(app, args)
     assert isinstance(result.exception, UserError)
     assert message in str(result.exception)
@@ -84,6 +87,9 @@ def test_excluding_an_unknown_input_is_refused_before_any_work(tiny_world_dir, t
 
 
 def test_refusal_exits_non_zero_without_a_traceback(mlflow_env, tmp_path: Path):
+    from riskrank.model import registry
+
+    registry.configure(mlflow_env)  # a store without that version (without a store: tests/test_cli_checks.py)
     exe = Path(sys.executable).with_name("riskrank")
     proc = subprocess.run([str(exe), "promote", "--version", "3"], capture_output=True, text=True, env=os.environ.copy(),
                           cwd=tmp_path, timeout=120)
@@ -92,8 +98,13 @@ def test_refusal_exits_non_zero_without_a_traceback(mlflow_env, tmp_path: Path):
     assert "Traceback" not in proc.stderr
 
 
+def test_train_refuses_an_unknown_fairness_mode_before_any_work(tiny_world_dir, mlflow_env):
+    result = runner.invoke(app, ["train", "--world", str(tiny_world_dir), "--fairness", "maybe"])
+    assert result.exit_code == 2 and "'maybe' is not one of 'auto', 'off'" in " ".join(result.output.replace("│", " ").split())
+    assert not Path(mlflow_env.mlflow_tracking_uri.removeprefix("sqlite:///")).exists()
+
+
 @pytest.mark.parametrize(("args", "message"), [
-    (["--fairness", "maybe"], "--fairness 'maybe': use auto or off"),
     (["--fairness-weight", "-1"], "--fairness-weight must be a number >= 0"),
     (["--fairness", "off", "--fairness-weight", "2"], "cannot be combined with --fairness off"),
 ])
