@@ -3,36 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Request, Security, status
 from fastapi.concurrency import run_in_threadpool
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import Engine
 
 from riskrank.serving.auth import Authenticator, User
 from riskrank.serving.featuresource import FeatureSource
 from riskrank.serving.holder import ModelHolder
+from riskrank.serving.problems import error_responses
+from riskrank.serving.ratelimit import FailedAuthLimiter
 from riskrank.serving.snapshot import Snapshot
 from riskrank.settings import Settings
 
-_ERRORS: dict[int, str] = {
-    401: "No bearer token, or an unknown or inactive one",
-    403: "The token's role may not use this operation",
-    404: "No such case",
-    409: "Conflicts with what is already recorded",
-    413: "The request body is larger than the service accepts",
-    422: "The request is malformed; `detail` names every problem",
-    503: "No model loaded yet, or the database is busy or unreachable (see Retry-After and /ready)",
-}
-
-
-def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI entries for the error statuses an operation can return (every body is {"detail": ...})."""
-    return {code: {"description": _ERRORS[code]} for code in codes}
-
-
 # What every token-protected operation can answer besides its own statuses (any request may carry a big body).
-AUTH_ERRORS = error_responses(401, 403, 413, 422, 503)
+AUTH_ERRORS = error_responses(401, 403, 413, 422, 429, 503)
+# The same for an operation that takes a JSON body: one that cannot be parsed is a 400.
+BODY_AUTH_ERRORS = error_responses(400, 401, 403, 413, 422, 429, 503)
 
 NOTICE = "The score is a ranking aid for choosing which cases to investigate, never a decision about a case."
 
@@ -73,17 +61,28 @@ def _unauthorized(message: str) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, message, headers={"WWW-Authenticate": "Bearer"})
 
 
-async def current_user(request: Request) -> User:
-    header = request.headers.get("authorization")
-    if not header:
-        raise _unauthorized("missing bearer token (Authorization: Bearer <token>)")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+# The security scheme in the OpenAPI (the Authorize button in /docs). auto_error=False: the 401s below say what
+# was wrong and count towards the failed-attempt limit.
+bearer = HTTPBearer(auto_error=False, description="A token from `riskrank users add NAME --role ROLE`")
+
+
+async def current_user(request: Request, credentials: HTTPAuthorizationCredentials | None = Security(bearer)) -> User:
+    limiter: FailedAuthLimiter = request.app.state.auth_limiter
+    address = request.client.host if request.client else "unknown"
+    if (wait := limiter.retry_after(address)) is not None:
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "too many failed authentication attempts from this "
+                            f"address; retry in {wait} s", headers={"Retry-After": str(wait)})
+    if credentials is None:
+        if not request.headers.get("authorization"):
+            raise _unauthorized("missing bearer token (Authorization: Bearer <token>)")
+        limiter.failed(address)
         raise _unauthorized("the Authorization header must be 'Bearer <token>'")
+    token = credentials.credentials.strip()
     authenticator: Authenticator = request.app.state.authenticator
-    user = authenticator.cached(token.strip()) or await run_in_threadpool(authenticator.user_for, token.strip())
+    user = authenticator.cached(token) or await run_in_threadpool(authenticator.user_for, token)
     if user is None:
-        raise _unauthorized("unknown or inactive token")
+        limiter.failed(address)
+        raise _unauthorized("unknown, inactive or expired token")
     return user
 
 
