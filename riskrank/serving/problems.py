@@ -83,9 +83,16 @@ def _title(status: int) -> str:
 
 
 def _items(errors: Sequence[Any]) -> list[dict[str, Any]]:
-    """FastAPI's validation errors without `input` and `ctx` (the input may be anything the client sent)."""
+    """FastAPI's validation errors without `input` and `ctx` (the input may be anything the client sent); a short
+    scalar input is named in the message, so that "Input should be ..." says what came instead."""
     return [{"loc": [part if isinstance(part, int) else str(part) for part in e.get("loc", ())],
-             "msg": str(e.get("msg", "")), "type": str(e.get("type", "invalid"))} for e in errors]
+             "msg": str(e.get("msg", "")) + _got(e.get("input")), "type": str(e.get("type", "invalid"))} for e in errors]
+
+
+def _got(value: Any) -> str:
+    if isinstance(value, str | int | float) and not isinstance(value, bool) and len(repr(value)) <= 40:
+        return f", got {value!r}"
+    return ""
 
 
 def _summary(items: list[dict[str, Any]]) -> str:

@@ -13,10 +13,12 @@ from riskrank.world import BENEFITS
 
 if TYPE_CHECKING:
     BenefitName = str
+    BenefitOrAll = str
     Objective = str
 else:
     # Enums in the OpenAPI, from the one list of each (Literal of a tuple is Literal of its items).
     BenefitName = Literal[BENEFITS]
+    BenefitOrAll = Literal[(*BENEFITS, "all")]
     Objective = Literal[OBJECTIVES]
 
 # Ids are stored as 64-bit signed integers; larger ones cannot name a case (422, not a database overflow).
@@ -69,7 +71,7 @@ class ScoreRequest(BaseModel):
 
 class WorklistRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    benefit: BenefitName | Literal["all"] = Field(description="A benefit key, or 'all'")
+    benefit: BenefitOrAll = Field(description="A benefit key, or 'all'")
     k: int = Field(ge=1, le=5000, description="Capacity: how many cases to hand out")
     objective: Objective = "hit_rate"
     top: int = Field(5, ge=0, le=100, description="Reasons per case")
