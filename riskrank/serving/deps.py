@@ -46,7 +46,8 @@ def get_feature_source(request: Request) -> FeatureSource:
 
 # The dependencies every score request runs are async: FastAPI runs a sync dependency in its thread pool, and
 # those hops (three per request) cost more than the work they do. Nothing in them blocks, except a token
-# lookup that misses the cache, which goes to the thread pool.
+# lookup that misses the cache, which goes to the thread pool. FastAPI's HTTPBearer is async too, and the
+# failed-attempt limiter takes no lock while no address has failed.
 
 
 async def get_snapshot(request: Request) -> Snapshot:
