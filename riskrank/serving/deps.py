@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable
 
 from fastapi import HTTPException, Request, Security, status
@@ -54,7 +55,10 @@ async def get_snapshot(request: Request) -> Snapshot:
     """The snapshot this request uses from start to end, even if a new model is swapped in meanwhile."""
     snapshot = request.app.state.holder.current
     if snapshot is None:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "no model is loaded yet; see /ready")
+        # The holder tries again every model_poll_seconds: a retry after that can succeed by itself.
+        wait = max(1, math.ceil(request.app.state.settings.model_poll_seconds))
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "no model is loaded yet; see /ready",
+                            headers={"Retry-After": str(wait)})
     return snapshot
 
 

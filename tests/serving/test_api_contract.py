@@ -143,6 +143,7 @@ def test_without_a_model_the_model_routes_are_503_problems(tmp_path: Path, share
         for response in (client.get(f"/v1/cases/{CASE}/score"), client.post("/v1/worklists", json={"benefit": "all", "k": 1}),
                          client.post("/v1/score", json={"features": {}})):
             assert "see /ready" in _assert_problem(response, 503, schema)["detail"]
+            assert response.headers["retry-after"] == "1"  # the holder tries again every 0.2 s here
     with server.client("data_scientist") as client:
         _assert_problem(client.get("/v1/model"), 503, schema)
 
