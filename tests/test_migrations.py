@@ -124,7 +124,10 @@ def test_the_baseline_is_the_schema_fd2737b_made(engine: sa.Engine) -> None:
         for table in old_schema:
             conn.execute(sa.text(f"DROP TABLE {table}" + (" CASCADE" if engine.dialect.name == "postgresql" else "")))
     assert _schema(engine) == {}
-    ensure_schema(engine)
+    from alembic import command
+
+    with engine.begin() as conn:
+        command.upgrade(runner.config(conn), runner.BASELINE)
     assert _schema(engine) == old_schema
 
 
@@ -149,7 +152,8 @@ def test_upgrade_keeps_a_store_of_fd2737b(engine: sa.Engine, store_url: str) -> 
 
     for table, expected in _fixture_rows().items():
         after = _rows(engine, table)
-        assert after == before[table], table
+        # Columns later revisions added (users.expires_at: null, so old tokens keep working) come on top.
+        assert [{k: row[k] for k in old} for row, old in zip(after, before[table], strict=True)] == before[table], table
         assert len(after) == len(expected) and all(
             _same(row[k], v) for row, exp in zip(after, expected, strict=True) for k, v in exp.items()), table
     verified = _cli(store_url, "audit-log", "verify")
@@ -164,7 +168,9 @@ def test_upgrade_keeps_a_store_of_fd2737b(engine: sa.Engine, store_url: str) -> 
 
     audit_chain.append(engine, actor="cecilia", action="worklist", details={})
     assert audit_chain.verify(engine).ok and audit_chain.verify(engine).entries == 6
-    assert [u["name"] for u in _rows(engine, "users")] == ["anna", "bo", "cecilia"]
+    users = _rows(engine, "users")
+    assert [u["name"] for u in users] == ["anna", "bo", "cecilia"]
+    assert [u["expires_at"] is None for u in users] == [True, True, False]  # only the new token expires
 
 
 def test_a_store_behind_the_code_is_refused_by_serve_and_by_a_writing_command(engine: sa.Engine, store_url: str) -> None:
@@ -240,8 +246,8 @@ def test_db_current_never_creates_a_database(tmp_path: Path) -> None:
 
 
 def test_a_new_revision_upgrades_a_store_in_place(engine: sa.Engine, tmp_path: Path, monkeypatch) -> None:
-    """What the lead's next revision does (users: token expiry), end to end: `riskrank db revision` writes it from the
-    changed tables, a store at the baseline is then refused until `riskrank db upgrade`, which keeps its rows."""
+    """What the next revision will do, end to end: `riskrank db revision` writes it from the changed tables (here a
+    made-up users.note), a store at today's head is then refused until `riskrank db upgrade`, which keeps its rows."""
     from typer.testing import CliRunner
 
     from riskrank.db_commands import db_app
@@ -256,22 +262,22 @@ def test_a_new_revision_upgrades_a_store_in_place(engine: sa.Engine, tmp_path: P
     changed = sa.MetaData()
     for table in tables.metadata.tables.values():
         table.to_metadata(changed)
-    changed.tables["users"].append_column(sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True))
+    changed.tables["users"].append_column(sa.Column("note", sa.String(200), nullable=True))
     code = [m for m in db_commands.target_metadata() if m is not tables.metadata] + [changed]
     monkeypatch.setattr(db_commands, "target_metadata", lambda: code)
     try:
-        written = CliRunner().invoke(db_app, ["revision", "-m", "users token expiry"])
+        written = CliRunner().invoke(db_app, ["revision", "-m", "users note"])
         assert written.exit_code == 0, written.output
-        script = migrations / "versions" / "0002_users_token_expiry.py"
+        script = migrations / "versions" / "0003_users_note.py"
         assert script.is_file() and "batch_alter_table('users'" in script.read_text()
 
-        behind = f"at schema revision 0001, this riskrank needs 0002: back it up, then {UPGRADE_LINE}"
+        behind = f"at schema revision 0002, this riskrank needs 0003: back it up, then {UPGRADE_LINE}"
         with pytest.raises(UserError, match=behind):
             ensure_schema(engine)
         found, reached = runner.upgrade(engine)
-        assert (found.state, found.revision, reached) == ("behind", "0001", "0002")
+        assert (found.state, found.revision, reached) == ("behind", "0002", "0003")
         ensure_schema(engine)
-        assert "expires_at" in {c["name"] for c in sa.inspect(engine).get_columns("users")}
+        assert "note" in {c["name"] for c in sa.inspect(engine).get_columns("users")}
         assert [u["name"] for u in _rows(engine, "users")] == ["anna", "bo"]
         from riskrank.serving import audit_chain
 

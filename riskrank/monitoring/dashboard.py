@@ -13,11 +13,12 @@ import time
 from collections.abc import Callable
 from datetime import date
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.engine import Engine
 
 from riskrank.model import registry
@@ -28,23 +29,17 @@ from riskrank.monitoring.sources import outcomes_from_db
 from riskrank.settings import Settings, get_settings
 from riskrank.world import BENEFITS
 
+if TYPE_CHECKING:
+    BenefitChoice = str
+else:
+    BenefitChoice = Literal[(*BENEFITS, "all")]  # an enum in the OpenAPI
 log = logging.getLogger("riskrank.monitoring")
 _MODEL_CACHE: dict[str, tuple[float, dict]] = {}
 _MODEL_CACHE_SECONDS = 60.0
 UNPROCESSABLE = 422
 
 
-def _parse_date(value: str | None, name: str) -> date | None:
-    if value is None or value == "":
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise HTTPException(UNPROCESSABLE, f"{name}: {value!r} is not a date (YYYY-MM-DD)") from None
-
-
-def _parse_period(start: str | None, end: str | None) -> tuple[date | None, date | None]:
-    first, last = _parse_date(start, "from"), _parse_date(end, "to")
+def _check_period(first: date | None, last: date | None) -> tuple[date | None, date | None]:
     if first and last and first > last:
         raise HTTPException(UNPROCESSABLE, f"from ({first}) is after to ({last})")
     return first, last
@@ -98,25 +93,36 @@ def _mlflow_champion(settings: Settings) -> dict | None:
     return info or None
 
 
-def _page() -> str:
-    package = resources.files("riskrank.monitoring")
-    html = (package / "templates" / "dashboard.html").read_text(encoding="utf-8")
-    script = (package / "static" / "dashboard.js").read_text(encoding="utf-8")
-    style = (package / "static" / "dashboard.css").read_text(encoding="utf-8")
-    return html.replace("/*STYLE*/", style).replace("/*SCRIPT*/", script)
+def _read(*parts: str) -> str:
+    return (resources.files("riskrank.monitoring").joinpath(*parts)).read_text(encoding="utf-8")
+
+
+# The page loads its script and style as files (a Content-Security-Policy without inline script or style).
+_STATIC = {"dashboard.js": "text/javascript", "dashboard.css": "text/css"}
+
+
+class HitRate(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+    by: list[str]
+    first: date | None = Field(alias="from", description="First closing date included")
+    last: date | None = Field(alias="to", description="Last closing date included")
+    benefit: str | None
+    cost_per_investigation_sek: float
+    rows: list[dict[str, Any]] = Field(description="One row per breakdown cell; suppressed cells have null values")
 
 
 def make_router(require_manager: Callable[..., Any], get_engine: Callable[..., Engine]) -> APIRouter:
     """The metrics endpoints and the dashboard page; `require_manager` guards every JSON endpoint."""
     router = APIRouter()
 
-    @router.get("/v1/metrics/hit-rate", tags=["metrics"], dependencies=[Depends(require_manager)])
+    @router.get("/v1/metrics/hit-rate", tags=["metrics"], dependencies=[Depends(require_manager)], response_model=HitRate,
+                response_model_by_alias=True)
     def hit_rate(
         request: Request,
         by: str = Query("benefit", description="Comma-separated breakdowns: benefit, month, year, selection, sex"),
-        start: str | None = Query(None, alias="from", description="First closing date, YYYY-MM-DD"),
-        end: str | None = Query(None, alias="to", description="Last closing date, YYYY-MM-DD"),
-        benefit: str | None = Query(None, description="Only this benefit"),
+        start: date | None = Query(None, alias="from", description="First closing date, YYYY-MM-DD"),
+        end: date | None = Query(None, alias="to", description="Last closing date, YYYY-MM-DD"),
+        benefit: BenefitChoice | None = Query(None, description="Only this benefit (or all)"),
         engine: Engine = Depends(get_engine),
     ) -> dict:
         """Closed investigations, hit rate, detected and prevented SEK, detected SEK per SEK of control cost and
@@ -126,7 +132,7 @@ def make_router(require_manager: Callable[..., Any], get_engine: Callable[..., E
             keys = validate_by(by.split(","))
         except ValueError as exc:
             raise HTTPException(UNPROCESSABLE, f"by: {exc}") from None
-        first, last = _parse_period(start, end)
+        first, last = _check_period(start, end)
         chosen = _parse_benefit(benefit)
         frame = filter_period(outcomes_from_db(engine, benefit=chosen), first, last)
         cost = _settings(request).cost_per_investigation_sek
@@ -136,15 +142,15 @@ def make_router(require_manager: Callable[..., Any], get_engine: Callable[..., E
     @router.get("/v1/metrics/dashboard", tags=["metrics"], dependencies=[Depends(require_manager)])
     def dashboard_data(
         request: Request,
-        benefit: str | None = Query(None, description="Only this benefit (default: all)"),
-        start: str | None = Query(None, alias="from"),
-        end: str | None = Query(None, alias="to"),
+        benefit: BenefitChoice | None = Query(None, description="Only this benefit (default: all)"),
+        start: date | None = Query(None, alias="from"),
+        end: date | None = Query(None, alias="to"),
         engine: Engine = Depends(get_engine),
     ) -> dict:
         """Everything the dashboard draws: hit rate by month per selection method, lift over random with
         intervals, detected SEK by month, fairness ratios by sex, drift and the serving model version."""
         chosen = _parse_benefit(benefit)
-        first, last = _parse_period(start, end)
+        first, last = _check_period(start, end)
         frame = filter_period(outcomes_from_db(engine), first, last)
         benefits = sorted(frame["benefit"].dropna().unique().tolist())
         settings = _settings(request)
@@ -157,6 +163,13 @@ def make_router(require_manager: Callable[..., Any], get_engine: Callable[..., E
         if "token" in request.query_params:
             return HTMLResponse("A token never goes in the address: open /dashboard and paste the token into the page.",
                                 status_code=400, headers={"Cache-Control": "no-store"})
-        return HTMLResponse(_page(), headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+        return HTMLResponse(_read("templates", "dashboard.html"),
+                            headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+
+    @router.get("/dashboard/static/{name}", include_in_schema=False)
+    def dashboard_static(name: str) -> Response:
+        if name not in _STATIC:
+            raise HTTPException(404, "no such file")
+        return Response(_read("static", name), media_type=_STATIC[name], headers={"Cache-Control": "no-cache"})
 
     return router

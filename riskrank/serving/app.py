@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import sqlalchemy as sa
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from starlette.responses import Response
 
 from riskrank.db import ensure_schema, get_engine
 from riskrank.errors import UserError
@@ -18,11 +18,16 @@ from riskrank.serving import logfilter
 from riskrank.serving.audit_chain import AuditUnavailable
 from riskrank.serving.audit_writer import GroupWriter
 from riskrank.serving.auth import Authenticator
+from riskrank.serving.csrf import CSRFProtect
 from riskrank.serving.deps import AUTH_ERRORS, NOTICE, require_manager
 from riskrank.serving.deps import get_engine as engine_dependency
+from riskrank.serving.docs_page import add_docs
 from riskrank.serving.featuresource import FeatureSource, default_feature_source
+from riskrank.serving.headers import SecurityHeaders
 from riskrank.serving.holder import ModelHolder
 from riskrank.serving.limits import BodySizeLimit
+from riskrank.serving.problems import install_problem_handlers, problem_openapi, problem_response
+from riskrank.serving.ratelimit import FailedAuthLimiter
 from riskrank.serving.routers import audit_log, cases, health, model, outcomes, score, worklists
 from riskrank.settings import DEFAULT_PSEUDONYM_KEY, Settings, get_settings
 
@@ -33,8 +38,9 @@ Scores benefit cases for control investigation (kontrollutredning) with the reas
 
 **{NOTICE}** Investigators decide; every score, worklist and outcome is written to a hash-chained audit log.
 
-Roles (bearer tokens from `riskrank users add NAME --role ROLE`): investigator (scores, worklists, outcomes),
-manager (metrics, dashboard), data_scientist (model information and reload), auditor (audit log).
+Roles (bearer tokens from `riskrank users add NAME --role ROLE`; use **Authorize**): investigator (scores,
+worklists, outcomes), manager (metrics, dashboard, worklists), data_scientist (model information and reload),
+auditor (audit log). Every error is an RFC 9457 problem (`application/problem+json`, schema `Problem`).
 """
 
 _DEFAULT = object()
@@ -80,38 +86,47 @@ def create_app(
             holder.stop()
             audit_writer.stop()  # commits what is queued; requests still waiting on it then answer
 
-    app = FastAPI(title="riskrank", version="1", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(title="riskrank", version="1", description=DESCRIPTION, lifespan=lifespan, docs_url=None, redoc_url=None,
+                  swagger_ui_oauth2_redirect_url=None)
     app.state.settings = settings
     app.state.engine = engine
     app.state.holder = holder
     app.state.audit_writer = audit_writer
     app.state.authenticator = Authenticator(engine)
+    app.state.auth_limiter = FailedAuthLimiter()
     app.state.worklist_rng = np.random.default_rng(worklist_seed) if worklist_seed is not None else None
     logfilter.install(settings.pseudonym_key)
 
     for module in (health, cases, score, worklists, outcomes, model, audit_log):
         app.include_router(module.router)
     _include_monitoring(app)
+    add_docs(app)
+    # Outermost last: security headers on every answer (413 and CSRF refusals included), the size limit around
+    # the CSRF check's reading of a form body.
+    app.add_middleware(CSRFProtect)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
+    install_problem_handlers(app)
+    problem_openapi(app)
 
     @app.exception_handler(sa.exc.OperationalError)
-    async def database_unavailable(request: Request, exc: sa.exc.OperationalError) -> JSONResponse:
+    async def database_unavailable(request: Request, exc: sa.exc.OperationalError) -> Response:
         # A locked SQLite file or a lost PostgreSQL connection: nothing was written, the client may retry.
         log.warning("database unavailable (%s) in %s %s", type(exc.orig).__name__, request.method, _route(request))
-        return JSONResponse({"detail": "the database is busy or unreachable; nothing was recorded, retry later"},
-                            status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+        return problem_response(503, "the database is busy or unreachable; nothing was recorded, retry later",
+                                headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
     @app.exception_handler(AuditUnavailable)
-    async def audit_unavailable(request: Request, exc: AuditUnavailable) -> JSONResponse:
+    async def audit_unavailable(request: Request, exc: AuditUnavailable) -> Response:
         log.error("audit log refused an entry, nothing recorded in %s: %s", _route(request), exc)
-        return JSONResponse({"detail": "the audit log cannot take entries, so nothing can be recorded; an operator must "
-                             "run `riskrank audit-log verify`"}, status_code=503)
+        return problem_response(503, "the audit log cannot take entries, so nothing can be recorded; an operator must "
+                                "run `riskrank audit-log verify`")
 
     @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def unexpected(request: Request, exc: Exception) -> Response:
         # Logged without the request path (it may hold a case id); the user gets no stack trace.
         log.error("unexpected %s in %s %s", type(exc).__name__, request.method, _route(request), exc_info=exc)
-        return JSONResponse({"detail": "internal error; it has been logged"}, status_code=500)
+        return problem_response(500, "internal error; it has been logged")
 
     return app
 

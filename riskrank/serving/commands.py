@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from riskrank.errors import UserError
-from riskrank.serving.auth import Role
+from riskrank.serving.auth import DEFAULT_EXPIRES_DAYS, Role
 from riskrank.serving.worklist import Objective
 
 users_app = typer.Typer(no_args_is_help=True)
@@ -100,17 +100,41 @@ def rank(
 def users_add(
     name: str = typer.Argument(..., help="User name."),
     role: Role = typer.Option(..., help="investigator, manager, data_scientist or auditor."),
+    expires_days: int = typer.Option(DEFAULT_EXPIRES_DAYS, help="Days until the token stops working (1 to 3650); "
+                                     "`users rotate` renews it."),
 ) -> None:
     """Create a user and print its bearer token once (only its hash is stored)."""
     from riskrank.db import ensure_schema, get_engine
-    from riskrank.serving.auth import add_user
+    from riskrank.serving.auth import add_user_token, check_user_input
     from riskrank.settings import get_settings
 
+    check_user_input(name, role, expires_days)  # before any table is made
     engine = get_engine(get_settings().database_url)
     ensure_schema(engine)
-    token = add_user(engine, name, role)
-    typer.echo(f"user {name.strip()} ({role}) created. Bearer token, shown only now:")
-    typer.echo(token)
+    issued = add_user_token(engine, name, role, expires_days)
+    typer.echo(f"user {name.strip()} ({role}) created; the token expires {issued.expires_at:%Y-%m-%d %H:%M} UTC. "
+               "Bearer token, shown only now:")
+    typer.echo(issued.token)
+
+
+@users_app.command("rotate")
+def users_rotate(
+    name: str = typer.Argument(..., help="User name."),
+    expires_days: int = typer.Option(DEFAULT_EXPIRES_DAYS, help="Days until the new token stops working (1 to 3650)."),
+) -> None:
+    """Give a user a new token (printed once) with a new expiry; the old token stops working (running services:
+    within 30 seconds)."""
+    from riskrank.db import ensure_schema, get_engine
+    from riskrank.serving.auth import check_user_input, rotate_user
+    from riskrank.settings import get_settings
+
+    check_user_input(name, None, expires_days)
+    engine = get_engine(get_settings().database_url)
+    ensure_schema(engine)
+    issued = rotate_user(engine, name, expires_days)
+    typer.echo(f"user {name.strip()}: new token, expires {issued.expires_at:%Y-%m-%d %H:%M} UTC; the old one no longer "
+               "works. Bearer token, shown only now:")
+    typer.echo(issued.token)
 
 
 @users_app.command("deactivate")

@@ -2,36 +2,25 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable
-from typing import Any
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import HTTPException, Request, Security, status
 from fastapi.concurrency import run_in_threadpool
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import Engine
 
 from riskrank.serving.auth import Authenticator, User
 from riskrank.serving.holder import ModelHolder
+from riskrank.serving.problems import error_responses
+from riskrank.serving.ratelimit import FailedAuthLimiter
 from riskrank.serving.snapshot import Snapshot
 from riskrank.settings import Settings
 
-_ERRORS: dict[int, str] = {
-    401: "No bearer token, or an unknown or inactive one",
-    403: "The token's role may not use this operation",
-    404: "No such case",
-    409: "Conflicts with what is already recorded",
-    413: "The request body is larger than the service accepts",
-    422: "The request is malformed; `detail` names every problem",
-    503: "No model loaded yet, or the database is busy or unreachable (see Retry-After and /ready)",
-}
-
-
-def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI entries for the error statuses an operation can return (every body is {"detail": ...})."""
-    return {code: {"description": _ERRORS[code]} for code in codes}
-
-
 # What every token-protected operation can answer besides its own statuses (any request may carry a big body).
-AUTH_ERRORS = error_responses(401, 403, 413, 422, 503)
+AUTH_ERRORS = error_responses(401, 403, 413, 422, 429, 503)
+# The same for an operation that takes a JSON body: one that cannot be parsed is a 400.
+BODY_AUTH_ERRORS = error_responses(400, 401, 403, 413, 422, 429, 503)
 
 NOTICE = "The score is a ranking aid for choosing which cases to investigate, never a decision about a case."
 
@@ -50,14 +39,18 @@ def get_holder(request: Request) -> ModelHolder:
 
 # The dependencies every score request runs are async: FastAPI runs a sync dependency in its thread pool, and
 # those hops (three per request) cost more than the work they do. Nothing in them blocks, except a token
-# lookup that misses the cache, which goes to the thread pool.
+# lookup that misses the cache, which goes to the thread pool. FastAPI's HTTPBearer is async too, and the
+# failed-attempt limiter takes no lock while no address has failed.
 
 
 async def get_snapshot(request: Request) -> Snapshot:
     """The snapshot this request uses from start to end, even if a new model is swapped in meanwhile."""
     snapshot = request.app.state.holder.current
     if snapshot is None:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "no model is loaded yet; see /ready")
+        # The holder tries again every model_poll_seconds: a retry after that can succeed by itself.
+        wait = max(1, math.ceil(request.app.state.settings.model_poll_seconds))
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "no model is loaded yet; see /ready",
+                            headers={"Retry-After": str(wait)})
     return snapshot
 
 
@@ -65,22 +58,37 @@ def _unauthorized(message: str) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, message, headers={"WWW-Authenticate": "Bearer"})
 
 
-async def current_user(request: Request) -> User:
-    header = request.headers.get("authorization")
-    if not header:
-        raise _unauthorized("missing bearer token (Authorization: Bearer <token>)")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+# The security scheme in the OpenAPI (the Authorize button in /docs). auto_error=False: the 401s below say what
+# was wrong and count towards the failed-attempt limit.
+bearer = HTTPBearer(auto_error=False, description="A token from `riskrank users add NAME --role ROLE`")
+
+
+async def authenticate(request: Request, credentials: HTTPAuthorizationCredentials | None) -> User:
+    """The token's user, or a 401 (or 429 while the client's address is over the failed-attempt limit)."""
+    limiter: FailedAuthLimiter = request.app.state.auth_limiter
+    address = request.client.host if request.client else "unknown"
+    if (wait := limiter.retry_after(address)) is not None:
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "too many failed authentication attempts from this "
+                            f"address; retry in {wait} s", headers={"Retry-After": str(wait)})
+    if credentials is None:
+        if not request.headers.get("authorization"):
+            raise _unauthorized("missing bearer token (Authorization: Bearer <token>)")
+        limiter.failed(address)
         raise _unauthorized("the Authorization header must be 'Bearer <token>'")
+    token = credentials.credentials.strip()
     authenticator: Authenticator = request.app.state.authenticator
-    user = authenticator.cached(token.strip()) or await run_in_threadpool(authenticator.user_for, token.strip())
+    user = authenticator.cached(token) or await run_in_threadpool(authenticator.user_for, token)
     if user is None:
-        raise _unauthorized("unknown or inactive token")
+        limiter.failed(address)
+        raise _unauthorized("unknown, inactive or expired token")
     return user
 
 
 def require_role(*roles: str) -> Callable[..., Awaitable[User]]:
-    async def dependency(user: User = Depends(current_user)) -> User:
+    # One dependency per route (on the bearer scheme) and the authentication as a plain call: each level of
+    # FastAPI dependencies costs about 12 us a request, the call about 1 us.
+    async def dependency(request: Request, credentials: HTTPAuthorizationCredentials | None = Security(bearer)) -> User:
+        user = await authenticate(request, credentials)
         if user.role not in roles:
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {user.role!r} may not do this; needs {' or '.join(roles)}")
         return user

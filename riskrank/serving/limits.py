@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import HTTPException
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from riskrank.serving.problems import problem_response
 
 
 class BodySizeLimit:
@@ -24,7 +25,7 @@ class BodySizeLimit:
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await JSONResponse({"detail": self._too_large()}, status_code=413)(scope, receive, send)
+            await problem_response(413, self._too_large())(scope, receive, send)
             return
         seen = 0
 

@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from riskrank.serving.deps import NOTICE
+from riskrank.serving.worklist import OBJECTIVES
+from riskrank.world import BENEFITS
+
+if TYPE_CHECKING:
+    BenefitName = str
+    BenefitOrAll = str
+    Objective = str
+else:
+    # Enums in the OpenAPI, from the one list of each (Literal of a tuple is Literal of its items).
+    BenefitName = Literal[BENEFITS]
+    BenefitOrAll = Literal[(*BENEFITS, "all")]
+    Objective = Literal[OBJECTIVES]
 
 # Ids are stored as 64-bit signed integers; larger ones cannot name a case (422, not a database overflow).
 MAX_ID = 2**63 - 1
@@ -37,7 +49,7 @@ class Reason(BaseModel):
 
 class ScoreResponse(BaseModel):
     case_id: int | None = None
-    benefit: str | None
+    benefit: BenefitName | None
     score: float = Field(description="Estimated probability that the case is in error, calibrated to the active cases "
                                      "on the random control sample (the model card shows how well)")
     percentile: float | None = Field(description="Share (%) of active cases of the same benefit scoring at or below this")
@@ -46,22 +58,22 @@ class ScoreResponse(BaseModel):
     contributions: dict[str, float]
     reasons: list[Reason] = Field(description="Up to `top` features that raise the score, strongest first")
     reasons_lowering: list[Reason] = Field(description="Up to `top` features that lower the score, strongest first")
-    features_as_of: str | None = None
+    features_as_of: date | None = None
     notice: str = NOTICE
 
 
 class ScoreRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     features: dict[str, Any] = Field(description="Every model feature by name (see GET /v1/model); null only for float features")
-    benefit: str | None = Field(None, description="Benefit for the percentile; defaults to features['benefit']")
+    benefit: BenefitName | None = Field(None, description="Benefit for the percentile; defaults to features['benefit']")
     top: int = Field(5, ge=0, le=100)
 
 
 class WorklistRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    benefit: str = Field(description="A benefit key, or 'all'")
+    benefit: BenefitOrAll = Field(description="A benefit key, or 'all'")
     k: int = Field(ge=1, le=5000, description="Capacity: how many cases to hand out")
-    objective: Literal["hit_rate", "expected_sek"] = "hit_rate"
+    objective: Objective = "hit_rate"
     top: int = Field(5, ge=0, le=100, description="Reasons per case")
 
 
@@ -71,7 +83,7 @@ class WorklistItem(BaseModel):
 
     position: int = Field(description="Place in the list; the order is random and carries no information")
     case_id: int
-    benefit: str
+    benefit: BenefitName
     score: float | None
     percentile: float | None
     expected_sek: float | None
@@ -79,17 +91,25 @@ class WorklistItem(BaseModel):
     reasons_lowering: list[Reason]
 
 
-class WorklistResponse(BaseModel):
+class Worklist(BaseModel):
+    """A worklist as recorded. Fetched again (GET), it has each case's stored score when the service shows scores,
+    but no percentile, expected SEK or reasons: open the case's score for those."""
+
     worklist_id: str
-    benefit: str | None
+    created_at: datetime
+    created_by: str
+    benefit: BenefitName | None = Field(description="null: all benefits")
     k: int
-    objective: str
+    objective: Objective
     model: ModelRef
-    features_as_of: str | None
-    left_out_under_investigation: int = Field(
-        0, description="Active cases left out because they are under open investigation (on a worklist, no outcome yet)")
+    features_as_of: date | None
     items: list[WorklistItem]
     notice: str = NOTICE
+
+
+class WorklistCreated(Worklist):
+    left_out_under_investigation: int = Field(
+        0, description="Active cases left out because they are under open investigation (on a worklist, no outcome yet)")
 
 
 class OutcomeRequest(BaseModel):
@@ -130,11 +150,11 @@ class OutcomeRequest(BaseModel):
 class OutcomeResponse(BaseModel):
     investigation_id: str
     case_id: int
-    benefit: str
+    benefit: BenefitName
     opened_date: date
     closed_date: date
     action: bool
-    action_type: str | None
+    action_type: Literal["refused", "reduced", "stopped", "reclaimed"] | None
     detected_sek: float
     prevented_sek: float
     police_report: bool
@@ -145,6 +165,12 @@ class OutcomeResponse(BaseModel):
     created: bool = Field(description="False when this investigation was already recorded with the same report")
 
 
+class FailedVersion(BaseModel):
+    version: int | None = Field(description="null: the registry or the alias could not be read")
+    error: str
+    at: datetime
+
+
 class ModelInfo(BaseModel):
     name: str | None
     version: int | None
@@ -153,6 +179,76 @@ class ModelInfo(BaseModel):
     feature_set_version: str | None
     feature_names: list[str]
     metrics: dict[str, float]
-    features_as_of: str | None
-    failed_version: dict[str, Any] | None
+    features_as_of: date | None
+    failed_version: FailedVersion | None
     notice: str = NOTICE
+
+
+class ScoresStatus(BaseModel):
+    cases: int
+    as_of: date | None
+    source: Literal["nightly", "feature_store"]
+    run_id: int | None
+    scored_at: datetime | None
+    with_reasons: int
+
+
+class HolderStatus(BaseModel):
+    """What the model holder serves (POST /v1/model/reload answers with it after checking the registry)."""
+
+    model_loaded: bool
+    model_version: int | None
+    features_as_of: date | None
+    cases_in_snapshot: int
+    scores: ScoresStatus | None
+    failed_version: FailedVersion | None
+
+
+class FailedVersionReason(BaseModel):
+    version: int | None
+    at: datetime
+    reason: str
+
+
+class Readiness(BaseModel):
+    """/ready's answer, with 200 and with 503 alike (a status report, not a problem of the request)."""
+
+    ready: bool
+    reasons: list[str] = Field(description="What is missing; empty when ready")
+    model_loaded: bool
+    model_version: int | None
+    features_as_of: date | None
+    cases_in_snapshot: int
+    scores: ScoresStatus | None
+    database: Literal["ok", "unreachable"]
+    feature_store: Literal["ok", "not available"]
+    failed_version: FailedVersionReason | None
+    warning: str | None = None
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class AuditEntry(BaseModel):
+    seq: int
+    at: str = Field(description="UTC, ISO 8601, exactly as hashed")
+    actor: str
+    action: str
+    subject: str | None = Field(description="The case's pseudonym (HMAC-SHA256), never its id")
+    model_version: str | None
+    score: float | None
+    details: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+class AuditEntries(BaseModel):
+    entries: list[AuditEntry]
+
+
+class AuditVerification(BaseModel):
+    ok: bool
+    entries: int
+    first_bad_seq: int | None
+    problem: str | None

@@ -16,6 +16,8 @@ users = sa.Table(
     sa.Column("token_sha256", sa.String(64), nullable=False, unique=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("active", sa.Boolean, nullable=False, default=True),
+    # When the token stops working (set by `users add` and `users rotate`); null: never (rows made before expiry existed).
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
 )
 
 audit_log = sa.Table(

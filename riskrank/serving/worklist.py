@@ -177,6 +177,8 @@ def make_worklist(
     model = snapshot.model
     return {
         "worklist_id": worklist_id,
+        "created_at": now,
+        "created_by": user,
         "benefit": benefit,
         "k": len(items),
         "objective": objective,
@@ -185,3 +187,34 @@ def make_worklist(
         "left_out_under_investigation": n_left_out,
         "items": items,
     }
+
+
+@dataclass(frozen=True)
+class StoredWorklist:
+    worklist_id: str
+    created_at: datetime
+    created_by: str
+    benefit: str | None
+    k: int
+    objective: str
+    model_version: str | None
+    features_as_of: Any
+    items: list[dict[str, Any]]  # position, case_id, benefit, score (the selection stays in the database)
+
+
+def stored_worklist(engine: Engine, worklist_id: str) -> StoredWorklist | None:
+    """A recorded worklist and its items in their handed-out order; None if there is none with that id."""
+    with engine.connect() as conn:
+        head = conn.execute(sa.select(worklists).where(worklists.c.worklist_id == worklist_id)).mappings().first()
+        if head is None:
+            return None
+        rows = conn.execute(
+            sa.select(worklist_items.c.position, worklist_items.c.case_id, worklist_items.c.benefit, worklist_items.c.score)
+            .where(worklist_items.c.worklist_id == worklist_id).order_by(worklist_items.c.position)
+        ).mappings().all()
+    created_at = head["created_at"]
+    return StoredWorklist(
+        worklist_id=worklist_id, created_at=created_at if created_at.tzinfo else created_at.replace(tzinfo=UTC),
+        created_by=head["created_by"], benefit=head["benefit"], k=head["k"], objective=head["objective"],
+        model_version=head["model_version"], features_as_of=head["features_as_of"], items=[dict(r) for r in rows],
+    )

@@ -50,9 +50,13 @@ def service_url(dashboard_db: sa.Engine) -> Iterator[str]:
     import uvicorn
 
     from riskrank.monitoring.dashboard import make_router
+    from riskrank.serving.headers import SecurityHeaders
+    from riskrank.serving.problems import install_problem_handlers
 
-    app = FastAPI()
+    app = FastAPI()  # as the service mounts the router: its error format and its pages' headers
     app.include_router(make_router(require_manager, lambda: dashboard_db))
+    app.add_middleware(SecurityHeaders)
+    install_problem_handlers(app)
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)

@@ -34,9 +34,16 @@ def _card(page, label: str) -> str:
     return page.locator(".card", has_text=label).locator(".value").inner_text()
 
 
+# Playwright's init script runs before the page's own and outside its Content-Security-Policy.
+_RECORD_CSP = ("window.__csp = []; "
+               "document.addEventListener('securitypolicyviolation', e => window.__csp.push(e.violatedDirective));")
+
+
 def test_dashboard_draws_charts_and_filters_by_benefit(browser, service_url: str) -> None:
     page = browser.new_page(viewport={"width": 1300, "height": 1500})
-    page.goto(f"{service_url}/dashboard")
+    page.add_init_script(_RECORD_CSP)
+    response = page.goto(f"{service_url}/dashboard")
+    assert response is not None and "frame-ancestors 'none'" in response.headers["content-security-policy"]
     page.fill("#token", MANAGER_TOKEN)
     page.click("#token-form button")
     page.wait_for_selector("svg[data-chart=hit-rate] circle.point", timeout=15_000)
@@ -83,6 +90,7 @@ def test_dashboard_draws_charts_and_filters_by_benefit(browser, service_url: str
     assert page.locator("svg[data-chart=drift] rect.bar").count() == 1  # the score; no feature snapshots here
     page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
     assert (ARTIFACTS / "dashboard.png").stat().st_size > 10_000
+    assert page.evaluate("window.__csp") == []  # the whole page works under its policy: nothing was blocked
     page.close()
 
 

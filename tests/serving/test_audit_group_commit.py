@@ -233,7 +233,9 @@ def test_an_unexpected_writer_error_is_a_500_and_the_next_request_is_served(live
     monkeypatch.undo()
     with live.client() as client:  # a new connection: uvicorn closes one whose request raised
         served = client.get("/v1/cases/1000/score")
-    assert failed.status_code == 500 and failed.json() == {"detail": "internal error; it has been logged"}
+    assert failed.status_code == 500 and failed.headers["content-type"] == "application/problem+json"
+    assert failed.json() == {"type": "about:blank", "title": "Internal Server Error", "status": 500,
+                             "detail": "internal error; it has been logged"}
     assert served.status_code == 200
     assert audit_chain.verify(live.engine).entries == 1
 

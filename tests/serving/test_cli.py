@@ -38,13 +38,42 @@ def test_users_add_prints_a_token_that_authenticates(tmp_path: Path, shared_mode
     again = _run(env, "users", "add", "anna", "--role", "investigator")
     bad_role = _run(env, "users", "add", "bo", "--role", "root")
     assert again.returncode == 2 and "already exists" in again.stderr
-    assert bad_role.returncode == 2 and "unknown role" in bad_role.stderr and "Traceback" not in bad_role.stderr
+    assert bad_role.returncode == 2 and "Invalid value for '--role'" in bad_role.stderr and "Traceback" not in bad_role.stderr
 
     revoked = _run(env, "users", "deactivate", "anna")
     assert revoked.returncode == 0, revoked.stderr
     assert Authenticator(get_engine(settings.database_url)).user_for(token) is None
     twice = _run(env, "users", "deactivate", "anna")
     assert twice.returncode == 2 and "no active user 'anna'" in twice.stderr
+
+
+def test_users_rotate_prints_a_new_token_and_the_old_one_stops_working(tmp_path: Path,
+                                                                     shared_model_registry: ModelRegistry) -> None:
+    settings = make_settings(tmp_path, shared_model_registry)
+    env = _env(settings)
+    created = _run(env, "users", "add", "rolf", "--role", "auditor", "--expires-days", "7")
+    assert created.returncode == 0, created.stderr
+    assert "expires" in created.stdout
+    old = created.stdout.strip().splitlines()[-1]
+    rotated = _run(env, "users", "rotate", "rolf")
+    assert rotated.returncode == 0, rotated.stderr
+    new = rotated.stdout.strip().splitlines()[-1]
+    assert new != old and old not in rotated.stdout
+    engine = get_engine(settings.database_url)
+    assert Authenticator(engine).user_for(old) is None
+    user = Authenticator(engine).user_for(new)
+    assert user is not None and user.name == "rolf"
+    unknown = _run(env, "users", "rotate", "nobody")
+    assert unknown.returncode == 2 and "no active user 'nobody'" in unknown.stderr
+
+
+def test_users_add_checks_its_arguments_before_making_a_database(tmp_path: Path, shared_model_registry: ModelRegistry) -> None:
+    settings = make_settings(tmp_path, shared_model_registry)
+    env = _env(settings)
+    for args in (["--role", "boss"], ["--role", "manager", "--expires-days", "0"]):
+        refused = _run(env, "users", "add", "bob", *args)
+        assert refused.returncode == 2 and "Traceback" not in refused.stderr, refused.stderr
+    assert not (tmp_path / "ops.db").exists()
 
 
 def test_rank_prints_and_records_a_worklist(tmp_path: Path, shared_model_registry: ModelRegistry) -> None:
@@ -62,7 +91,7 @@ def test_rank_prints_and_records_a_worklist(tmp_path: Path, shared_model_registr
     assert len(items) == 20 and {s for _, s in items} <= {"model", "random"}
     assert str(items[0].case_id) in ranked.stdout
     unknown = _run(env, "rank", "--benefit", "lottery", "--k", "5")
-    assert unknown.returncode == 2 and "unknown benefit 'lottery'" in unknown.stderr
+    assert unknown.returncode == 2 and "--benefit 'lottery'" in unknown.stderr
 
 
 def test_serve_starts_uvicorn_and_stops(tmp_path: Path, shared_model_registry: ModelRegistry) -> None:

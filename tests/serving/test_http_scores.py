@@ -125,7 +125,7 @@ def test_body_score_names_every_problem(live: LiveServer) -> None:
             headers={"content-type": "application/json"},
         )
     assert response.status_code == 422
-    problems = {tuple(p["loc"])[-1]: p["msg"] for p in response.json()["detail"]}
+    problems = {tuple(p["loc"])[-1]: p["msg"] for p in response.json()["errors"]}
     assert set(problems) == {
         "monthly_amount_sek", "address_changes_12m", "emigration_registered", "benefit", "shoe_size",
         "declared_to_application_income",
@@ -137,7 +137,7 @@ def test_body_score_names_every_problem(live: LiveServer) -> None:
     assert "unknown feature" in problems["shoe_size"]
     assert "missing feature" in problems["declared_to_application_income"]
     assert nan_response.status_code == 422
-    nan_problems = {tuple(p["loc"])[-1]: p["msg"] for p in nan_response.json()["detail"]}
+    nan_problems = {tuple(p["loc"])[-1]: p["msg"] for p in nan_response.json()["errors"]}
     assert "whole number" in nan_problems["address_changes_12m"]
     assert "monthly_amount_sek" not in nan_problems  # NaN is missing, allowed for float features
 

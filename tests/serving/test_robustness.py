@@ -19,7 +19,7 @@ from tests.serving.conftest import LiveServer, make_settings
 def test_case_ids_beyond_64_bits_are_refused_with_422(live: LiveServer, path: str) -> None:
     with live.client() as client:
         response = client.get(path)
-    assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["path", "case_id"]
+    assert response.status_code == 422 and response.json()["errors"][0]["loc"] == ["path", "case_id"]
 
 
 def test_audit_log_offsets_and_outcome_case_ids_beyond_64_bits_are_refused(live: LiveServer) -> None:
@@ -29,7 +29,7 @@ def test_audit_log_offsets_and_outcome_case_ids_beyond_64_bits_are_refused(live:
               "action": False, "selection": "impulse"}
     with live.client() as client:
         response = client.post("/v1/outcomes", json=report)
-    assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["body", "case_id"]
+    assert response.status_code == 422 and response.json()["errors"][0]["loc"] == ["body", "case_id"]
 
 
 def test_every_operation_documents_its_error_statuses(live: LiveServer) -> None:
@@ -72,7 +72,7 @@ def test_secret_query_values_are_redacted_from_the_access_log() -> None:
 def test_the_dashboard_refuses_a_token_in_its_address(live: LiveServer) -> None:
     response = httpx.get(f"{live.url}/dashboard", params={"token": live.tokens["manager"]})
     assert response.status_code == 400 and live.tokens["manager"] not in response.text
-    page = httpx.get(f"{live.url}/dashboard").text
+    page = httpx.get(f"{live.url}/dashboard").text + httpx.get(f"{live.url}/dashboard/static/dashboard.js").text
     assert "location.search" not in page and 'name="token"' not in page  # neither the script nor the form puts it there
 
 

@@ -86,8 +86,8 @@ def test_worklist_bad_input_is_422(live: LiveServer) -> None:
         zero = client.post("/v1/worklists", json={"benefit": "all", "k": 0})
         objective = client.post("/v1/worklists", json={"benefit": "all", "k": 5, "objective": "fun"})
     assert unknown.status_code == 422 and "lottery" in unknown.json()["detail"]
-    assert zero.status_code == 422 and zero.json()["detail"][0]["loc"] == ["body", "k"]
-    assert objective.status_code == 422 and objective.json()["detail"][0]["loc"] == ["body", "objective"]
+    assert zero.status_code == 422 and zero.json()["errors"][0]["loc"] == ["body", "k"]
+    assert objective.status_code == 422 and objective.json()["errors"][0]["loc"] == ["body", "objective"]
 
 
 def _report(case_id: int, investigation_id: str = "inv-1", **changes) -> dict:
@@ -145,7 +145,7 @@ def test_outcome_consistency_rules_are_422(live: LiveServer) -> None:
             client.post("/v1/outcomes", json=_report(1000, "x3", disagreement_reason=None)),
             client.post("/v1/outcomes", json=_report(1000, "x4", detected_sek=-5)),
         ]
-    messages = [r.json()["detail"][0]["msg"] for r in responses]
+    messages = [r.json()["errors"][0]["msg"] for r in responses]
     assert all(r.status_code == 422 for r in responses)
     assert "closed_date is before opened_date" in messages[0]
     assert "action_type must be empty" in messages[1]

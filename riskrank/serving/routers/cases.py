@@ -9,8 +9,9 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Res
 from fastapi.concurrency import run_in_threadpool
 
 from riskrank.serving.auth import User
-from riskrank.serving.deps import AUTH_ERRORS, NOTICE, error_responses, get_snapshot, require_investigator
+from riskrank.serving.deps import AUTH_ERRORS, NOTICE, get_snapshot, require_investigator
 from riskrank.serving.jsonbody import json_response
+from riskrank.serving.problems import error_responses
 from riskrank.serving.pseudonym import pseudonymise
 from riskrank.serving.schemas import MAX_ID, ScoreResponse
 from riskrank.serving.scoring import audit_reasons, explained_payload, score_payload

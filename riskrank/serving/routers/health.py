@@ -11,11 +11,13 @@ from sqlalchemy.engine import Engine
 
 from riskrank.serving.deps import get_engine, get_holder
 from riskrank.serving.holder import ModelHolder
+from riskrank.serving.problems import error_responses
+from riskrank.serving.schemas import Health, Readiness
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health", summary="The process is up")
+@router.get("/health", response_model=Health, summary="The process is up", responses=error_responses(413))
 def health() -> dict[str, str]:
     return {"status": "ok"}
 
@@ -30,7 +32,8 @@ def _failure_reason(failure: dict[str, Any]) -> str:
 @router.get(
     "/ready",
     summary="A model is loaded and the database is reachable (503 otherwise, saying what is missing)",
-    responses={503: {"description": "Not ready: `reasons` says what failed"}},
+    response_model=Readiness,
+    responses={**error_responses(413), 503: {"description": "Not ready: `reasons` says what failed", "model": Readiness}},
 )
 def ready(holder: ModelHolder = Depends(get_holder), engine: Engine = Depends(get_engine)) -> JSONResponse:
     status = holder.status()

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request
 
 from riskrank.serving.auth import User
 from riskrank.serving.deps import AUTH_ERRORS, get_snapshot, require_data_scientist
-from riskrank.serving.schemas import ModelInfo
+from riskrank.serving.schemas import HolderStatus, ModelInfo
 from riskrank.serving.snapshot import Snapshot
 
 router = APIRouter(prefix="/v1/model", tags=["model"], responses=AUTH_ERRORS)
@@ -31,6 +31,7 @@ def model_info(
     }
 
 
-@router.post("/reload", summary="Check the champion alias now and swap in a moved version (retries a failed one)")
+@router.post("/reload", response_model=HolderStatus,
+             summary="Check the champion alias now and swap in a moved version (retries a failed one)")
 def reload_model(request: Request, user: User = Depends(require_data_scientist)) -> dict:
     return request.app.state.holder.refresh(force=True)

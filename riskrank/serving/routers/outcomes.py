@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 
 from riskrank.serving.auth import User
-from riskrank.serving.deps import AUTH_ERRORS, error_responses, require_investigator
+from riskrank.serving.deps import BODY_AUTH_ERRORS, require_investigator
 from riskrank.serving.outcomes import OutcomeConflict, OutcomeRejected, record_outcome
+from riskrank.serving.problems import error_responses
 from riskrank.serving.schemas import OutcomeRequest, OutcomeResponse
 
 router = APIRouter(prefix="/v1", tags=["outcomes"])
@@ -18,7 +19,7 @@ router = APIRouter(prefix="/v1", tags=["outcomes"])
     status_code=201,
     summary="Record an investigation's outcome",
     responses={
-        **AUTH_ERRORS,
+        **BODY_AUTH_ERRORS,
         **error_responses(409),
         200: {"description": "Already recorded with the same report; the stored record is returned"},
     },

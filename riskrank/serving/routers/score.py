@@ -6,14 +6,14 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
 
 from riskrank.serving.auth import User
-from riskrank.serving.deps import AUTH_ERRORS, NOTICE, get_snapshot, require_investigator
+from riskrank.serving.deps import BODY_AUTH_ERRORS, NOTICE, get_snapshot, require_investigator
 from riskrank.serving.jsonbody import json_response
 from riskrank.serving.schemas import ScoreRequest, ScoreResponse
 from riskrank.serving.scoring import audit_reasons, score_payload
 from riskrank.serving.snapshot import Snapshot
 from riskrank.serving.validation import feature_problems
 
-router = APIRouter(prefix="/v1", tags=["score"], responses=AUTH_ERRORS)
+router = APIRouter(prefix="/v1", tags=["score"], responses=BODY_AUTH_ERRORS)
 
 
 @router.post(
