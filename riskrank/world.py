@@ -74,7 +74,7 @@ SCHEMA: dict[str, dict[str, str]] = {
     "investigations": {
         "investigation_id": "i", "case_id": "i", "opened_date": "d", "closed_date": "d?", "selection": "s",
         "impulse_source": "s?", "action": "b?", "action_type": "s?", "detected_sek": "f?",
-        "prevented_sek": "f?", "police_report": "b?",
+        "prevented_sek": "f?", "police_report": "b?", "error_found_start": "d?", "recovery_sek": "f?",
     },
     "truth": {
         "case_id": "i", "error_start": "d?", "error_end": "d?", "error_cause": "s?", "intentional": "b?",

@@ -37,6 +37,14 @@ class SignalBuffer:
             source_code, np.full(n, KINDS.index(kind), np.int8), np.broadcast_to(np.asarray(value, np.float64), (n,)).copy(),
         ])
 
+    def rows(self, kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(person ids, case ids or NO_CASE, days, values) of the rows of one kind added so far (copies)."""
+        code = KINDS.index(kind)
+        mine = [c for c in self._chunks if c[4] is not None and len(c[4]) and c[4][0] == code]
+        if not mine:
+            return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
+        return tuple(np.concatenate([c[i] for c in mine]) for i in (0, 1, 2, 5))  # type: ignore[return-value]
+
     def __len__(self) -> int:
         return sum(len(chunk[0]) for chunk in self._chunks if chunk[0] is not None)
 
