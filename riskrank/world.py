@@ -255,6 +255,15 @@ def in_error_on(truth: pd.DataFrame, case_ids: ArrayLike, dates: ArrayLike | pd.
     return np.asarray(started & not_ended, dtype=bool)
 
 
+def after_burn_in(investigations: pd.DataFrame, meta: dict | None) -> pd.DataFrame:
+    """The investigations not closed before the world's start_date (world.json): a simulated world's burn-in
+    (from meta history_from) is history for the features to see, not outcomes to learn from or report."""
+    start = (meta or {}).get("start_date")
+    if start is None or "history_from" not in (meta or {}):
+        return investigations
+    return investigations.loc[investigations["closed_date"].isna() | (investigations["closed_date"] >= pd.Timestamp(start))]
+
+
 def under_open_investigation(investigations: pd.DataFrame, case_ids: ArrayLike, date: pd.Timestamp) -> np.ndarray:
     """Whether each case has an investigation open on `date`: opened on or before it and not closed by it."""
     date = pd.Timestamp(date)

@@ -43,6 +43,7 @@ class ObservableEvents:
     cum: np.ndarray         # cumulative weight, with a leading 0
     origin: int
     flag_day: np.ndarray    # per case: first day a standing rule holds (int64 max: never)
+    has_events: np.ndarray  # per case: any event at all (the others score 0 on every day)
 
     @classmethod
     def build(cls, n_cases: int, case: np.ndarray, day: np.ndarray, weight: np.ndarray,
@@ -51,25 +52,35 @@ class ObservableEvents:
         keys = case.astype(np.int64) * _SPAN + (day.astype(np.int64) - origin)
         order = np.argsort(keys, kind="stable")
         flags = np.full(n_cases, np.iinfo(np.int64).max) if flag_day is None else flag_day
-        return cls(keys[order], np.concatenate([[0.0], np.cumsum(weight[order])]), origin, flags)
+        has = np.zeros(n_cases, bool)
+        has[case] = True
+        return cls(keys[order], np.concatenate([[0.0], np.cumsum(weight[order])]), origin, flags, has)
 
     def score(self, case: np.ndarray, as_of: int) -> np.ndarray:
         """Rule score of each case on `as_of`: weights of events in (as_of - LOOKBACK_DAYS, as_of], plus standing rules."""
-        base = case.astype(np.int64) * _SPAN
+        out = SHARED_ACCOUNT_WEIGHT * (self.flag_day[case] <= as_of)
+        some = np.flatnonzero(self.has_events[case])
+        base = case[some].astype(np.int64) * _SPAN
         hi = np.searchsorted(self.keys, base + max(as_of - self.origin, -1), side="right")
         lo = np.searchsorted(self.keys, base + max(as_of - LOOKBACK_DAYS - self.origin, -1), side="right")
-        return self.cum[hi] - self.cum[lo] + SHARED_ACCOUNT_WEIGHT * (self.flag_day[case] <= as_of)
+        out[some] += self.cum[hi] - self.cum[lo]
+        return out
 
 
-def person_events_to_cases(case_person: np.ndarray, person: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For person-level events (person row per event): (event position, case row) for every case of the person."""
-    order = np.argsort(case_person, kind="stable")
-    counts = np.bincount(case_person, minlength=int(max(case_person.max(initial=0), person.max(initial=0))) + 1)
-    first = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    n = counts[person]
-    event = np.repeat(np.arange(len(person)), n)
-    within = np.arange(len(event)) - np.repeat(np.cumsum(n) - n, n)
-    return event, order[first[person][event] + within]
+class CasesOfPerson:
+    """Each person row's case rows, to count a person-level event on every case of the person."""
+
+    def __init__(self, case_person: np.ndarray, n_persons: int) -> None:
+        self.order = np.argsort(case_person, kind="stable")
+        self.counts = np.bincount(case_person, minlength=n_persons)
+        self.first = np.concatenate([[0], np.cumsum(self.counts)[:-1]])
+
+    def expand(self, person: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For events of `person` (rows): (event position, case row) for every case of the event's person."""
+        n = self.counts[person]
+        event = np.repeat(np.arange(len(person)), n)
+        within = np.arange(len(event)) - np.repeat(np.cumsum(n) - n, n)
+        return event, self.order[self.first[person][event] + within]
 
 
 def shared_account_flags(n_cases: int, case: np.ndarray, day: np.ndarray, account: np.ndarray,
@@ -108,7 +119,9 @@ def fk_selection(events: ObservableEvents, candidates: np.ndarray, start: np.nda
         if len(c) == 0:
             continue
         score = events.score(c, s - 1) + 0.01 * priority[c]   # reviewed at the month's start; ties by priority
-        top = c[np.argsort(-score, kind="stable")[:quota[m]]]
+        q = min(int(quota[m]), len(c))
+        best = np.argpartition(-score, q - 1)[:q]
+        top = c[best[np.argsort(-score[best], kind="stable")]]
         taken[top] = True
         got_case.append(top)
         got_day.append(np.minimum(s + (offset[top] * (e - s)).astype(np.int64), end[top] - 1))
@@ -166,7 +179,9 @@ def observable_events(case_person: np.ndarray, household: np.ndarray, buffer: Si
     person's events count on each of their cases), notifications about each case, and shared payment accounts.
     `household` is each person row's household id."""
     n_cases = len(case_person)
-    cases, days, weights = [note_case.astype(np.int64)], [note_day.astype(np.int64)], [np.full(len(note_case), RULES["notification"])]
+    of_person = CasesOfPerson(case_person, len(household))
+    cases, days = [note_case.astype(np.int64)], [note_day.astype(np.int64)]
+    weights = [np.full(len(note_case), RULES["notification"])]
     for kind, weight in RULES.items():
         if kind == "notification":
             continue
@@ -174,7 +189,7 @@ def observable_events(case_person: np.ndarray, household: np.ndarray, buffer: Si
         on_case = case >= 0
         cases.append(case[on_case] - 1)
         days.append(when[on_case])
-        event, rows = person_events_to_cases(case_person, person[~on_case] - 1)
+        event, rows = of_person.expand(person[~on_case] - 1)
         cases.append(rows)
         days.append(when[~on_case][event])
         weights += [np.full(int(on_case.sum()), weight), np.full(len(rows), weight)]

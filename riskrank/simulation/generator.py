@@ -74,7 +74,7 @@ def generate(scale: float, seed: int, config: SimConfig | None = None, progress:
         cases["start_date"] = to_datetime(pop.case_start)
         ends = builder.case_end
         cases["end_date"] = pd.Series(to_datetime(np.minimum(ends, end))).where(ends <= end)
-        signals = buffer.frame(day(HISTORY_FROM), end)
+        signals = buffer.frame(day(SIGNALS_FROM), end, earlier={"notification": day(HISTORY_FROM)})
         truth_frame = truth.frame(cases["case_id"].to_numpy(), builder.error_end, end)
         step(STAGES[6])
 

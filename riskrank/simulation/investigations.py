@@ -254,11 +254,11 @@ class InvestigationBuilder:
         """All cohorts in time order, each settled before the next is drawn (a stopped case is not investigated
         later, a corrected error is not found again), then amounts and police."""
         settled = []
-        for year, w0, w1 in _cohorts(self.config):
+        for cohort, w0, w1 in _cohorts(self.config):
             for b in range(len(BENEFITS)):
-                if self._count(BENEFITS[b], year) > 0:
+                if self._count(BENEFITS[b], cohort) > 0:
                     # settled before the next cohort is drawn: what the agency stopped or corrected, it knows
-                    drawn = self._draw_cohort(b, year, w0, w1)
+                    drawn = self._draw_cohort(b, cohort, w0, w1)
                     if len(drawn.case):
                         settled.append(self._settle(drawn))
         cols = {k: np.concatenate([s[k] for s in settled]) for k in settled[0]} if settled else {}

@@ -48,9 +48,9 @@ class SignalBuffer:
     def __len__(self) -> int:
         return sum(len(chunk[0]) for chunk in self._chunks if chunk[0] is not None)
 
-    def frame(self, first_day: int, last_day: int) -> pd.DataFrame:
-        """All rows dated within [first_day, last_day], sorted by person then date (rows of one person and day keep the
-        order they were added in).
+    def frame(self, first_day: int, last_day: int, earlier: dict[str, int] | None = None) -> pd.DataFrame:
+        """All rows dated within [first_day, last_day] (kinds in `earlier`: from their own first day), sorted by
+        person then date (rows of one person and day keep the order they were added in).
 
         Sorted by person so that a block of persons sits in a few Parquet row groups and can be read on its own
         (riskrank.world_blocks): score-all reads the signals a block at a time instead of the whole world.
@@ -67,11 +67,17 @@ class SignalBuffer:
             return out
 
         days = take(2)
-        order = np.flatnonzero((days >= first_day) & (days <= last_day))
+        since = np.full(len(KINDS), first_day, np.int64)
+        for kind, day in (earlier or {}).items():
+            since[KINDS.index(kind)] = day
+        kinds = np.concatenate([c[4] for c in chunks])
+        origin = int(since.min())
+        order = np.flatnonzero((days >= since[kinds]) & (days <= last_day))
+        del kinds
         person = take(0)
         # one int64 key (person, day): a single deterministic argsort instead of a multi-key lexsort; days span a
         # few years (< 2**16) and person ids stay below 2**47
-        key = person[order] << 16 | (days[order] - first_day)
+        key = person[order] << 16 | (days[order] - origin)
         order = order[np.argsort(key, kind="stable")]
         del key
         columns: dict[str, object] = {"person_id": person[order]}
