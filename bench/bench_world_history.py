@@ -18,7 +18,8 @@ import pandas as pd
 
 from riskrank.features.pipeline import features_as_of
 from riskrank.monitoring.drift import psi_numeric
-from riskrank.simulation import generate
+from riskrank.simulation import calibration_report, generate
+from riskrank.world import BENEFITS
 
 SNAPSHOTS = ("2022-12-31", "2023-12-31", "2024-12-31")
 HISTORY = ("earlier_cases", "days_since_notification", "days_since_notification_this_case",
@@ -47,9 +48,32 @@ def main(scale: float, seed: int) -> None:
     hits = calibrated.groupby("selection", observed=True)["action"].agg(["mean", "size"]).round(3)
     print("share with action of closed 2022-2024 investigations, per channel:")
     print(hits.to_string())
+    calibration(world)
     if "agency" in world.meta:
         print("content signal informativeness per benefit and year:")
         print(json.dumps(world.meta["agency"].get("informativeness", {}), indent=1))
+
+
+def calibration(world) -> None:  # noqa: ANN001
+    """Per benefit, 2024: closed vs scale x Tabell 74, non-random share with action vs Tabell 75, channel rates."""
+    report = calibration_report(world).query("sex == 'total'").set_index(["metric", "benefit"])
+    rows = []
+    for benefit in BENEFITS:
+        closed = report.loc[("closed_investigations", benefit)]
+        hit = report.loc[("share_with_action_non_random", benefit)]
+        rows.append({"benefit": benefit, "closed": closed["generated"], "closed_pub": round(closed["published"], 1),
+                     "hit": round(hit["generated"], 1), "hit_pub": hit["published"],
+                     "impulse": round(report.loc[("share_with_action_impulse", benefit), "generated"], 1),
+                     "fk": round(report.loc[("share_with_action_fk_initiated", benefit), "generated"], 1),
+                     "random": round(report.loc[("share_with_action_random", benefit), "generated"], 1),
+                     "informativeness": report.loc[("content_signal_informativeness", benefit), "generated"]})
+    table = pd.DataFrame(rows)
+    big = table[table["closed"] >= 200]
+    print(table.to_string(index=False))
+    print(f"benefits with >= 200 closed in 2024: {len(big)}, within 4 pp of Tabell 75: "
+          f"{int(((big['hit'] - big['hit_pub']).abs() <= 4).sum())}; volumes within 10 %: "
+          f"{int(((table['closed'] - table['closed_pub']).abs() <= 0.1 * table['closed_pub'] + 0.5).sum())}"
+          f"/{int((table['closed_pub'] > 0).sum())}")
 
 
 if __name__ == "__main__":

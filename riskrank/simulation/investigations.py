@@ -261,6 +261,8 @@ class InvestigationBuilder:
                     drawn = self._draw_cohort(b, cohort, w0, w1)
                     if len(drawn.case):
                         settled.append(self._settle(drawn))
+        # the agency's inputs are done with: release them before the world's monthly signals are built
+        self.observable, self.note_opened, self.note_noise = None, np.empty(0, np.int64), np.empty(0)  # type: ignore[assignment]
         cols = {k: np.concatenate([s[k] for s in settled]) for k in settled[0]} if settled else {}
         if not cols:
             raise ValueError("the world is too small to hold any investigation; use a larger scale")

@@ -67,13 +67,14 @@ class SignalBuffer:
             return out
 
         days = take(2)
-        since = np.full(len(KINDS), first_day, np.int64)
-        for kind, day in (earlier or {}).items():
-            since[KINDS.index(kind)] = day
-        kinds = np.concatenate([c[4] for c in chunks])
-        origin = int(since.min())
-        order = np.flatnonzero((days >= since[kinds]) & (days <= last_day))
-        del kinds
+        kinds = take(4)
+        keep = days >= first_day
+        for kind, day in (earlier or {}).items():  # boolean masks only: a per-row int64 would cost 8 bytes a row
+            keep |= (kinds == KINDS.index(kind)) & (days >= day)
+        keep &= days <= last_day
+        origin = min([first_day, *(earlier or {}).values()])
+        order = np.flatnonzero(keep)
+        del keep
         person = take(0)
         # one int64 key (person, day): a single deterministic argsort instead of a multi-key lexsort; days span a
         # few years (< 2**16) and person ids stay below 2**47
@@ -88,7 +89,8 @@ class SignalBuffer:
         columns["case_id"] = pd.arrays.IntegerArray(np.where(case == NO_CASE, 0, case), case == NO_CASE)
         del case
         columns["source"] = pd.Categorical.from_codes(take(3)[order], categories=list(SIGNAL_SOURCES))
-        columns["kind"] = pd.Categorical.from_codes(take(4)[order], categories=list(KINDS))
+        columns["kind"] = pd.Categorical.from_codes(kinds[order], categories=list(KINDS))
+        del kinds
         columns["value"] = take(5)[order]
         chunks.clear()
         return pd.DataFrame({name: columns[name] for name in ("person_id", "case_id", "date", "source", "kind", "value")},
