@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from riskrank.features.pipeline import compute_features
 from riskrank.simulation.investigations import DETECTED_MONTHS_CAP, MONTH_DAYS
-from riskrank.world import SCHEMA, World, after_burn_in
+from riskrank.world import SCHEMA, ContractError, World, after_burn_in, validate_table
 
 NEW = ("error_found_start", "recovery_sek")
 
@@ -74,3 +75,16 @@ def test_burn_in_investigations_are_history_not_outcomes(tiny_world) -> None:
     kept = after_burn_in(inv, tiny_world.meta)
     assert len(kept) == int((~burn_in).sum()) and (kept["closed_date"].dropna() >= pd.Timestamp("2022-01-01")).all()
     assert after_burn_in(inv, {"start_date": "2022-01-01"}) is inv  # a world without a burn-in keeps all
+
+
+def test_contract_checks_the_revealed_columns_when_present(tiny_world) -> None:
+    inv = tiny_world.investigations
+    validate_table("investigations", inv)
+    validate_table("investigations", inv.drop(columns=list(NEW)))  # optional: a world may lack them
+    without = inv.index[~inv["action"].fillna(False).astype(bool)][0]
+    bad = inv.copy()
+    bad.loc[without, "recovery_sek"] = 100.0
+    with pytest.raises(ContractError, match="investigations, column recovery_sek: 1 values without an action"):
+        validate_table("investigations", bad)
+    with pytest.raises(ContractError, match="column error_found_start: expected datetime"):
+        validate_table("investigations", inv.assign(error_found_start="2020-01-01"))
