@@ -13,7 +13,7 @@ import httpx
 import jsonschema_rs
 import pytest
 
-from riskrank.serving import audit
+from riskrank.serving import audit_chain
 from riskrank.world import BENEFITS
 from tests.fixtures.models import ModelRegistry
 from tests.serving.conftest import LiveServer, start_live
@@ -193,12 +193,12 @@ def test_a_created_worklist_has_a_location_and_its_maker_or_a_manager_can_fetch_
     with live.client("auditor") as client:
         assert client.get(location).status_code == 403
 
-    views = [e for e in audit.read_entries(live.engine, 0, 1000) if e["action"] == "worklist_view"]
+    views = [e for e in audit_chain.read_entries(live.engine, 0, 1000) if e["action"] == "worklist_view"]
     assert [v["actor"] for v in views] == ["investigator-user", "manager-user"]
     assert views[0]["details"]["worklist_id"] == made["worklist_id"]
     assert len(views[0]["details"]["items"]) == 12
     assert str(made["items"][0]["case_id"]) not in json.dumps(views)  # cases only as pseudonyms
-    assert audit.verify(live.engine).ok
+    assert audit_chain.verify(live.engine).ok
 
 
 def test_a_fetched_worklist_shows_the_stored_scores_where_scores_are_shown(
