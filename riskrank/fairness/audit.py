@@ -8,7 +8,7 @@ The random sample must be drawn from the whole population (selected people inclu
 
     N_g  = population * (random rows in g / random rows)          estimated people in g
     P_g  = N_g * (errors found among g's investigated random rows / g's investigated random rows)
-    TP_g = model selections in g * precision_g,   FP_g = selections - TP_g
+    TP_g = model selections in g * precision_g,   FP_g = selections - TP_g      (convention "extrapolate")
     FN_g = max(P_g - TP_g, 0),                    TN_g = max(N_g - P_g - FP_g, 0)
 
 Per group: selection rate (selections / N_g) against population share (statistical parity), precision
@@ -18,8 +18,14 @@ lift within the group). Each metric is also a ratio to a reference group, with p
 intervals (random and model rows resampled independently, measure.resample_cells); ratios outside 0.8-1.25 are flagged.
 
 Missing outcomes (`missing_outcome`): random-sample rows without an outcome (not investigated, still open) are
-either left out of each group's base error rate ("unknown", the default) or counted as no error ("no-error", the
-convention of published audits such as the one of the Swedish agency's temporary-parental-benefit model).
+either left out of each group's base error rate ("unknown", the default) or counted as no error ("no-error").
+
+Conventions (`convention`) for the model's selections without an outcome:
+- "extrapolate" (the default): they take their group's precision among its investigated selections.
+- "published", the method published with the audit of the Swedish agency's temporary-parental-benefit model:
+  only selections with a determinate outcome count, as true or false positives (TP_g, FP_g = the selections found
+  in error and not); those without one are neither, though they still count as selected. Every random-sample row
+  counts toward its group's share and base rate (missing outcome: no-error).
 
 The fully labelled shape (`selected_col`): one row per case with a 1/0 selection and the outcome of every row (a
 test set, or a pilot where every case was checked). Each group's confusion matrix is then counted directly, with
@@ -67,6 +73,13 @@ class MissingOutcome(StrEnum):
 
 
 MISSING_OUTCOME: tuple[str, ...] = tuple(MissingOutcome)
+
+
+class Convention(StrEnum):
+    """How the model's selections without an outcome are counted (see the module's docstring)."""
+
+    extrapolate = "extrapolate"
+    published = "published"
 RANDOM_SAMPLE, FULLY_LABELLED = "random sample", "fully labelled"
 
 
@@ -81,6 +94,7 @@ class AuditResult:
     notes: list[str] = field(default_factory=list)
     missing_outcome: str = "unknown"
     shape: str = RANDOM_SAMPLE
+    convention_used: str = Convention.extrapolate
 
     def convention(self) -> str:
         """One line saying how the table was read, for every output."""
@@ -91,6 +105,11 @@ class AuditResult:
             how = "random sample + model selections: confusion matrices estimated for the population"
             blank = ("random-sample rows without an outcome counted as no error" if self.missing_outcome == "no-error"
                      else "random-sample rows without an outcome left out of the base rate (unknown)")
+            if self.convention_used == Convention.published:
+                how += ("; published audit convention: model selections without an outcome are neither true nor false "
+                        "positives")
+            else:
+                how += "; model selections without an outcome take their group's precision (extrapolate)"
         return f"{how}; missing outcomes: {self.missing_outcome} ({blank})"
 
 
@@ -181,7 +200,8 @@ def _metrics(tn: np.ndarray, fn: np.ndarray, fp: np.ndarray, tp: np.ndarray) -> 
         }
 
 
-def _estimate(random_cells: np.ndarray, model_cells: np.ndarray, population: int) -> dict[str, np.ndarray]:
+def _estimate(random_cells: np.ndarray, model_cells: np.ndarray, population: int,
+              convention: str = Convention.extrapolate) -> dict[str, np.ndarray]:
     """Per-group population confusion matrices and metrics from cell counts shaped (..., groups, 3)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         r_pos, r_neg, r_blank = random_cells[..., 0], random_cells[..., 1], random_cells[..., 2]
@@ -192,12 +212,21 @@ def _estimate(random_cells: np.ndarray, model_cells: np.ndarray, population: int
         size = population * share
         base_rate = r_pos / (r_pos + r_neg)
         positives = size * base_rate
-        tp = np.where(m_n > 0, m_n * m_pos / (m_pos + m_neg), 0.0)  # a group with no selections has no true positives
-        fp = m_n - tp
+        if convention == Convention.published:
+            tp, fp = m_pos, m_neg
+        else:
+            tp = np.where(m_n > 0, m_n * m_pos / (m_pos + m_neg), 0.0)  # a group with no selections has no true positives
+            fp = m_n - tp
         fn = np.maximum(positives - tp, 0.0)
         tn = np.maximum(size - positives - fp, 0.0)
-    # The random sample, not the estimated matrix, gives each group's share, size and base rate.
-    return _metrics(tn, fn, fp, tp) | {"population_share": share, "population_size": size, "base_rate": base_rate}
+        # The random sample, not the estimated matrix, gives each group's share, size and base rate; and every
+        # selection is selected, with an outcome or not.
+        selected = {"population_share": share, "population_size": size, "base_rate": base_rate,
+                    "selection_rate": m_n / size, "selected_share": m_n / m_n.sum(axis=-1, keepdims=True)}
+    metrics = _metrics(tn, fn, fp, tp) | selected
+    with np.errstate(divide="ignore", invalid="ignore"):
+        metrics["found_to_selected"] = metrics["errors_found_share"] / metrics["selection_rate"]
+    return metrics
 
 
 def _check_groups(rows: pd.DataFrame, group_col: str) -> list[str]:
@@ -261,12 +290,14 @@ def audit_selections(frame: pd.DataFrame, group_cols: Sequence[str], population:
                      selection_col: str = "selection", outcome_col: str = "outcome", score_col: str | None = None,
                      references: dict[str, str] | None = None, n_boot: int = 1000, seed: int = 0,
                      confidence: float = 0.95, missing_outcome: str = "unknown",
-                     selected_col: str | None = None) -> AuditResult:
+                     selected_col: str | None = None, convention: str = Convention.extrapolate) -> AuditResult:
     """Each group's confusion matrix (estimated for the population from a random sample and the model's
     selections, or counted in a fully labelled table when `selected_col` is given) and the fairness metrics
     with bootstrap intervals."""
     if missing_outcome not in MISSING_OUTCOME:
         raise UserError(f"--missing-outcome {missing_outcome!r}: use one of {', '.join(MISSING_OUTCOME)}")
+    if convention not in tuple(Convention):
+        raise UserError(f"--convention {convention!r}: use one of {', '.join(Convention)}")
     if n_boot < 0:
         raise UserError("--bootstrap must be zero or more")
     references = dict(references or {})
@@ -282,6 +313,8 @@ def audit_selections(frame: pd.DataFrame, group_cols: Sequence[str], population:
         ignored, n_random, n_selected, size = 0, 0, int(rows["selected"].sum()), len(rows)
         if population is not None:
             notes.append("--population is not used with a fully labelled table (--selected-col): every case is in it")
+        if convention == Convention.published:
+            notes.append("--convention published changes nothing in a fully labelled table: every selection has an outcome")
     else:
         if population is None:
             raise UserError("give --population (the size of the population the selections were drawn from), or "
@@ -291,6 +324,8 @@ def audit_selections(frame: pd.DataFrame, group_cols: Sequence[str], population:
             raise UserError("--population must be a positive number of people")
         if population < len(rows):
             raise UserError(f"--population {population} is smaller than the {len(rows)} selected rows in the table")
+        if convention == Convention.published:
+            missing_outcome = MissingOutcome.no_error  # the published convention counts every random-sample row
         if missing_outcome == "no-error":
             rows.loc[(rows["selection"] == "random") & rows["outcome"].isna(), "outcome"] = 0.0
         random_rows = rows[rows["selection"] == "random"]
@@ -316,12 +351,12 @@ def audit_selections(frame: pd.DataFrame, group_cols: Sequence[str], population:
             random_cells = _cell_counts(random_rows, group_col, groups)
             model_cells = _cell_counts(model_rows, group_col, groups)
             shape = (len(groups), len(_STATES))
-            point = _estimate(random_cells.reshape(shape), model_cells.reshape(shape), size)
+            point = _estimate(random_cells.reshape(shape), model_cells.reshape(shape), size, convention)
             reference = _reference(group_col, groups, random_cells.reshape(shape).sum(axis=1), references)
             boot = None
             if n_boot:
                 boot = _estimate(resample_cells(random_cells.reshape(shape), n_boot, rng),
-                                 resample_cells(model_cells.reshape(shape), n_boot, rng), size)
+                                 resample_cells(model_cells.reshape(shape), n_boot, rng), size, convention)
             r_shaped, m_shaped = random_cells.reshape(shape), model_cells.reshape(shape)
             counts = [{"n_random": int(r_shaped[i].sum()), "n_random_investigated": int(r_shaped[i, :2].sum()),
                        "n_selected": int(m_shaped[i].sum()), "n_selected_investigated": int(m_shaped[i, :2].sum())}
@@ -330,7 +365,8 @@ def audit_selections(frame: pd.DataFrame, group_cols: Sequence[str], population:
         ref = groups.index(reference)
         for i, group in enumerate(groups):
             record: dict = {"group_column": group_col, "group": group, "reference": group == reference, **counts[i],
-                            "missing_outcome": missing_outcome, "shape": shape_name}
+                            "missing_outcome": missing_outcome, "shape": shape_name,
+                            "convention": convention if selected_col is None else Convention.extrapolate}
             for key in ("population_share", "selected_share", "population_size", "base_rate", "tp", "fp", "fn", "tn",
                         "errors_found_share"):
                 record[key] = _num(point[key][i])
@@ -361,7 +397,8 @@ def audit_selections(frame: pd.DataFrame, group_cols: Sequence[str], population:
             records.append(record)
     if ignored:
         notes.append(f"{ignored} rows with other selection methods (impulse, fk_initiated) were ignored")
-    return AuditResult(records, size, n_random, n_selected, chosen_refs, ignored, notes, missing_outcome, shape_name)
+    used = convention if selected_col is None else Convention.extrapolate
+    return AuditResult(records, size, n_random, n_selected, chosen_refs, ignored, notes, missing_outcome, shape_name, used)
 
 
 def _num(value: float) -> float | None:

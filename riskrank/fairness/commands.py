@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from riskrank.fairness.audit import MissingOutcome
+from riskrank.fairness.audit import Convention, MissingOutcome
 
 
 def audit(
@@ -21,6 +21,10 @@ def audit(
     missing_outcome: MissingOutcome = typer.Option(
         MissingOutcome.unknown, "--missing-outcome", help="Random-sample rows without an outcome: "
                                         "unknown (left out of the base rate) or no-error (counted as no error)."),
+    convention: Convention = typer.Option(
+        Convention.extrapolate, "--convention", help="Model selections without an outcome: extrapolate (they take "
+        "their group's precision) or published (neither true nor false positives, and every random-sample row counts "
+        "toward share and base rate: the published audit method)."),
     selected_col: str | None = typer.Option(None, "--selected-col", help="Fully labelled table: this 1/0 column says "
                                             "which cases were selected, and every row has an outcome; no --population."),
     reference: list[str] = typer.Option([], "--reference", help="Reference group as COLUMN=GROUP (default: the largest)."),
@@ -37,7 +41,8 @@ def audit(
     frame = load_selections(file)
     result = audit_selections(frame, group, population, selection_col=selection_col, outcome_col=outcome_col,
                               score_col=score_col, references=parse_references(reference), n_boot=bootstrap, seed=seed,
-                              missing_outcome=missing_outcome, selected_col=selected_col)
+                              missing_outcome=missing_outcome, selected_col=selected_col,
+                              convention=convention)
     print_audit(result)
     if json_out is not None:
         write_json(result, json_out)

@@ -205,6 +205,48 @@ def test_missing_outcome_conventions_give_the_hand_computed_base_rates_and_fprs(
         assert convention in result.convention()
 
 
+def test_the_published_convention_counts_only_selections_with_an_outcome() -> None:
+    """The published audit method: M's 6 selections without an outcome are neither true nor false positives (they
+    still count as selected). By hand: TP_M = 12, FP_M = 12, FN_M = 60 - 12 = 48, TN_M = 540 - 12 = 528; F, without
+    such selections, is as before."""
+    result = _audit(n_boot=0, convention="published")
+    records = {r["group"]: r for r in result.records}
+    expected = {
+        "F": EXPECTED["F"],
+        "M": {"tp": 12, "fp": 12, "fn": 48, "tn": 528, "selection_rate": 30 / 600, "precision": 0.5, "fpr": 12 / 540,
+              "fnr": 48 / 60, "found_to_selected": (12 / 60) / (30 / 600), "population_share": 0.6},
+    }
+    for group, values in expected.items():
+        for key, value in values.items():
+            assert records[group][key] == pytest.approx(value), (group, key)
+        assert records[group]["convention"] == "published" and records[group]["missing_outcome"] == "no-error"
+    assert records["F"]["fpr_ratio"] == pytest.approx((4 / 350) / (12 / 540))
+    assert "published audit convention" in result.convention()
+    # The default extrapolates M's precision to its 6 selections without an outcome, and says so.
+    default = _audit(n_boot=0)
+    assert {r["group"]: r["tp"] for r in default.records}["M"] == pytest.approx(15)
+    assert "extrapolate" in default.convention()
+
+
+def test_the_published_convention_counts_every_random_row_toward_the_base_rate() -> None:
+    result = audit_selections(with_blank_random_rows(), ["sex"], POPULATION, selection_col="how", outcome_col="found",
+                              n_boot=0, convention="published")
+    records = {r["group"]: r for r in result.records}
+    assert records["F"]["base_rate"] == pytest.approx(5 / 50) and records["M"]["base_rate"] == pytest.approx(6 / 90)
+
+
+def test_cli_names_the_published_convention(tmp_path: Path) -> None:
+    table = tmp_path / "selections.csv"
+    hand_built_selections().to_csv(table, index=False)
+    out = tmp_path / "audit.json"
+    result = CliRunner().invoke(app, ["audit", str(table), "--population", str(POPULATION), "--group", "sex",
+                                      "--selection-col", "how", "--outcome-col", "found", "--convention", "published",
+                                      "--bootstrap", "0", "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "published audit convention" in " ".join(result.output.split())
+    assert all(r["convention"] == "published" for r in json.loads(out.read_text()))
+
+
 def fully_labelled() -> pd.DataFrame:
     """One row per case. F: 10 cases, 4 selected (3 errors), 6 not (1 error). M: 20 cases, 4 selected (2 errors),
     16 not (6 errors)."""
@@ -260,7 +302,7 @@ def test_cli_without_population_or_selected_col_says_what_to_give(tmp_path: Path
     bad = subprocess.run([sys.executable, "-c", "from riskrank.cli import main; main()", "audit", str(source), "--group",
                           "sex", "--selection-col", "how", "--outcome-col", "found", "--missing-outcome", "maybe"],
                          capture_output=True, text=True, timeout=120, env=WIDE)
-    assert bad.returncode == 2 and "--missing-outcome 'maybe'" in bad.stderr and "Traceback" not in bad.stderr
+    assert bad.returncode == 2 and "Invalid value for '--missing-outcome'" in bad.stderr and "Traceback" not in bad.stderr
     missing = subprocess.run([sys.executable, "-c", "from riskrank.cli import main; main()", "audit", str(source), "--group",
                               "sex", "--selection-col", "how", "--outcome-col", "found"],
                              capture_output=True, text=True, timeout=120, env=WIDE)
