@@ -30,10 +30,19 @@ KEY_METRICS = ("cap_hit_rate", "top_share_hit_rate", "cap_random_rate", "cap_lif
                "test_ece", "valid_auc")
 
 
+def _summary_note(artifact: str | None) -> str:
+    if artifact is None:
+        return ("The summary of each input's effects over the evaluation population was not drawn: the shap package "
+                "(`pip install riskrank[train]`) is not installed where this model was trained.")
+    return (f"How each input moves the score over the evaluation population, case by case: `{artifact}` (shap's "
+            "summary of LightGBM's TreeSHAP values, the same values investigators see as reasons).")
+
+
 def render(*, version: str | int | None, run_id: str, feature_set_version: str, data_hash: str, split: Mapping[str, str],
            counts: Mapping[str, int], feature_names: list[str], metrics: Mapping[str, float], per_benefit: pd.DataFrame,
            fairness: list[GroupRatio], population_note: str, importance: pd.Series, calibration_note: str = "",
-           fairness_choice: str = "", trade_off: pd.DataFrame | None = None, proxies: pd.DataFrame | None = None) -> str:
+           fairness_choice: str = "", trade_off: pd.DataFrame | None = None, proxies: pd.DataFrame | None = None,
+           shap_summary: str | None = None) -> str:
     key = pd.DataFrame([(k, metrics[k]) for k in KEY_METRICS if k in metrics], columns=["metric", "value"])
     fair = pd.DataFrame([(r.scope, r.attribute, r.group, r.reference, r.metric, r.ratio, r.low, r.high, r.support)
                          for r in fairness],
@@ -60,6 +69,7 @@ investigation, not on the score. Each score comes with its SHAP reasons so it ca
 
 Sensitive attributes (sex, age band, born abroad) are used only to measure fairness, unless listed above.
 Most important inputs (mean |SHAP|): {", ".join(f"`{n}` {v:.3f}" for n, v in top.items())}.
+{_summary_note(shap_summary)}
 
 ## Metrics
 {population_note}

@@ -180,12 +180,13 @@ def run_training(world_dir: str | Path, options: TrainOptions | None = None, set
         mlflow.log_params({"fairness": choice.mode, "fairness_family": ",".join(f"{w:g}" for w in family),
                            "fairness_weight": chosen.weight})
         mlflow.log_metrics({k: float(v) for k, v in metrics.items() if np.isfinite(v)})
-        importance = _log_artifacts(Path(tmp), result, evaluation, pop, capacity)
+        importance, shap_summary = _log_artifacts(Path(tmp), result, evaluation, pop, capacity)
         _log_reliability(Path(tmp), calibration, evaluation, pop, pop_scores, world.truth is not None)
         _log_fairness_choice(Path(tmp), choice)
         info = log_model(result.booster, meta, registered_model_name=settings.model_name if options.register else None)
         registered = info.registered_model_version if options.register else None
-        _log_model_card(result, evaluation, training, metrics, note, run_id, importance, registered, choice, calibration)
+        _log_model_card(result, evaluation, training, metrics, note, run_id, importance, shap_summary, registered, choice,
+                        calibration)
     version = int(info.registered_model_version) if options.register and info.registered_model_version else None
     if version is not None:
         step(f"version {version} registered as {registry.CHALLENGER}")
@@ -210,8 +211,9 @@ def _log_params(result: FitResult, options: TrainOptions, training: TrainingSet,
 
 
 def _log_artifacts(tmp: Path, result: FitResult, evaluation: Evaluation, pop: pd.DataFrame,
-                   capacity: dict[str, int]) -> pd.Series:
-    """Plots, tables and the evaluation population; returns the global SHAP importance for the model card."""
+                   capacity: dict[str, int]) -> tuple[pd.Series, str | None]:
+    """Plots, tables and the evaluation population; returns the global SHAP importance and the shap summary's
+    artifact path (None where it was not drawn) for the model card."""
     import mlflow
 
     y, s = evaluation.test_labels, evaluation.test_scores
@@ -224,8 +226,12 @@ def _log_artifacts(tmp: Path, result: FitResult, evaluation: Evaluation, pop: pd
     plots.calibration_plot(rel.mean_score, rel.observed_rate, rel.count, rel.ece, plot_dir / "calibration.png")
     plots.capacity_plot(evaluation.capacity_curve, plot_dir / "hit_rate_by_capacity.png")
     shap_rows = pop.sample(n=min(len(pop), 5000), random_state=0)
-    importance = plots.shap_importance(result.booster, prepare(shap_rows, result.feature_names, result.categories))
+    shap_inputs = prepare(shap_rows, result.feature_names, result.categories)
+    contributions = plots.tree_shap(result.booster, shap_inputs)
+    importance = plots.shap_importance(contributions, shap_inputs.columns)
     plots.importance_plot(importance, plot_dir / "shap_importance.png")
+    summary = plots.shap_summary_plot(contributions, shap_inputs, plot_dir / "shap_summary.png")
+
     mlflow.log_artifacts(str(plot_dir), "plots")
 
     tables = tmp / "tables"
@@ -241,7 +247,7 @@ def _log_artifacts(tmp: Path, result: FitResult, evaluation: Evaluation, pop: pd
     _population_artifact(pop).to_parquet(eval_dir / registry.POPULATION_FILE, index=False)
     (eval_dir / registry.CAPACITY_FILE).write_text(json.dumps(capacity, indent=1))
     mlflow.log_artifacts(str(eval_dir), registry.EVALUATION_DIR)
-    return importance
+    return importance, f"plots/{summary.name}" if summary is not None else None
 
 
 def _log_reliability(tmp: Path, calibration: Calibration | None, evaluation: Evaluation, pop: pd.DataFrame,
@@ -291,7 +297,7 @@ def _log_fairness_choice(tmp: Path, choice: FairnessChoice) -> None:
 
 
 def _log_model_card(result: FitResult, evaluation: Evaluation, training: TrainingSet, metrics: dict[str, float], note: str,
-                    run_id: str, importance: pd.Series, version, choice: FairnessChoice,
+                    run_id: str, importance: pd.Series, shap_summary: str | None, version, choice: FairnessChoice,
                     calibration: Calibration | None = None) -> None:
     import mlflow
 
@@ -304,7 +310,8 @@ def _log_model_card(result: FitResult, evaluation: Evaluation, training: Trainin
                              metrics=metrics, per_benefit=evaluation.per_benefit, fairness=evaluation.fairness,
                              population_note=note, importance=importance,
                              calibration_note=_calibration_note(calibration, metrics), fairness_choice=choice.reason,
-                             trade_off=choice.trade_off, proxies=choice.proxies.head(10))
+                             trade_off=choice.trade_off, proxies=choice.proxies.head(10),
+                             shap_summary=shap_summary)
     mlflow.log_text(card, "model_card.md")
 
 

@@ -105,10 +105,33 @@ def importance_plot(importance: pd.Series, path: Path, top: int = 20) -> Path:
     return _save(plt, fig, path)
 
 
-def shap_importance(booster, X: pd.DataFrame) -> pd.Series:
-    """Mean absolute TreeSHAP contribution per input, from LightGBM's own pred_contrib (last column is the bias)."""
-    contrib = np.asarray(booster.predict(X, pred_contrib=True))
-    return pd.Series(np.abs(contrib[:, :-1]).mean(axis=0), index=list(X.columns)).sort_values(ascending=False)
+def tree_shap(booster, X: pd.DataFrame) -> np.ndarray:
+    """LightGBM's own TreeSHAP contributions (n x inputs, log-odds, the bias column dropped): the values serving
+    shows investigators as reasons (tests check they equal the shap package's TreeExplainer)."""
+    return np.asarray(booster.predict(X, pred_contrib=True))[:, :-1]
+
+
+def shap_importance(contributions: np.ndarray, columns) -> pd.Series:  # noqa: ANN001 - column names
+    """Mean absolute TreeSHAP contribution per input."""
+    return pd.Series(np.abs(contributions).mean(axis=0), index=list(columns)).sort_values(ascending=False)
+
+
+def shap_summary_plot(contributions: np.ndarray, X: pd.DataFrame, path: Path, top: int = 15) -> Path | None:
+    """shap's summary (one dot per case and input: its contribution, coloured by the input's value) of the
+    contributions over the evaluation population: the global view of how each input moves the score. None where
+    the shap package (riskrank[train]) is not installed: the run then goes on without it."""
+    try:
+        import shap
+    except ImportError:
+        return None
+    plt, fig, _ = _figure()
+    # shap colours by value: categoricals as their codes, missing values grey.
+    values = X.apply(lambda col: col.cat.codes.where(col.notna()) if isinstance(col.dtype, pd.CategoricalDtype) else col)
+    shap.summary_plot(contributions, values.astype(float), max_display=top, show=False, plot_size=(7.5, 6.0))
+    fig = plt.gcf()
+    fig.axes[0].set_xlabel("TreeSHAP contribution (log-odds of action, before calibration)")
+    fig.axes[0].set_title("Effects of the inputs over the evaluation population")
+    return _save(plt, fig, path)
 
 
 def trade_off_plot(trade_off: pd.DataFrame, chosen_weight: float, path: Path) -> Path:
