@@ -71,7 +71,8 @@ def test_train_register_promote_round_trip(tiny_world_dir, mlflow_env):
     artifacts = {a.path for a in client.list_artifacts(first.run_id)} | {
         a.path for folder in ("plots", "evaluation", "tables") for a in client.list_artifacts(first.run_id, folder)}
     for name in ("model_card.md", "plots/roc.png", "plots/pr.png", "plots/calibration.png", "plots/hit_rate_by_capacity.png",
-                 "plots/shap_importance.png", "plots/shap_summary.png", "evaluation/population.parquet", "evaluation/capacity.json", "tables/fairness.csv"):
+                 "plots/shap_importance.png", "plots/shap_summary.png",
+                 "evaluation/population.parquet", "evaluation/capacity.json", "tables/fairness.csv"):
         assert name in artifacts, name
     population = pd.read_parquet(mlflow.artifacts.download_artifacts(
         run_id=first.run_id, artifact_path="evaluation/population.parquet"))
