@@ -3,5 +3,5 @@
 # Extra arguments go to `riskrank demo`, e.g. `bash scripts/demo.sh --no-serve`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh runtime
 exec .venv/bin/riskrank demo "$@"

@@ -4,7 +4,7 @@
 # e.g. `bash scripts/test.sh -m "not slow"` for the quick part.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh dev
 if ! command -v chromium >/dev/null 2>&1 || ! command -v pg_ctlcluster >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq >/dev/null
