@@ -5,7 +5,8 @@
 #   locks/dev.txt      riskrank[dev]: runtime, every extra (dask, postgres, spark, train) and the test tools
 #   locks/runtime.txt  riskrank's runtime dependencies only, constrained to dev.txt's pins so the two agree
 # For CPython 3.11 on x86-64 Linux, wherever this runs. Run it after changing dependencies in pyproject.toml and
-# commit locks/. Pins move to the newest releases allowed; to keep a pin, bound it in pyproject.toml.
+# commit locks/. Existing pins are kept where pyproject.toml allows them; `bash scripts/lock.sh --upgrade` moves
+# every pin to the newest release allowed (`--upgrade-package NAME` one of them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 UV_VERSION=0.13.9
@@ -15,16 +16,12 @@ trap 'rm -rf "$tmp"' EXIT
 "$PY" -m venv "$tmp/venv"
 "$tmp/venv/bin/python" -m pip install -q "uv==$UV_VERSION"
 compile() {
-  "$tmp/venv/bin/uv" pip compile pyproject.toml --quiet --generate-hashes --no-header --python-version 3.11 \
-    --python-platform x86_64-unknown-linux-gnu "$@"
+  "$tmp/venv/bin/uv" pip compile pyproject.toml --quiet --generate-hashes --python-version 3.11 \
+    --python-platform x86_64-unknown-linux-gnu --custom-compile-command "bash scripts/lock.sh" "$@"
 }
 mkdir -p locks
-{ echo "# riskrank[dev] for CPython 3.11, x86-64 Linux. Made by scripts/lock.sh (uv $UV_VERSION); do not edit."
-  compile --extra dev; } > "$tmp/dev.txt"
-mv "$tmp/dev.txt" locks/dev.txt
-{ echo "# riskrank's runtime for CPython 3.11, x86-64 Linux. Made by scripts/lock.sh (uv $UV_VERSION); do not edit."
-  compile -c locks/dev.txt; } > "$tmp/runtime.txt"
-mv "$tmp/runtime.txt" locks/runtime.txt
+compile --extra dev -o locks/dev.txt "$@"
+compile -c locks/dev.txt -o locks/runtime.txt "$@"
 for lock in locks/dev.txt locks/runtime.txt; do
   echo "$lock: $(grep -c '^[A-Za-z0-9]' "$lock") packages pinned"
 done
