@@ -24,4 +24,4 @@ def needs_extra(extra: str, purpose: str) -> Iterator[None]:
     except ModuleNotFoundError as exc:
         missing = (exc.name or "a module").partition(".")[0]  # the distribution, not its submodule
         raise MissingExtra(f"{purpose} needs the '{extra}' extra ({missing} is not installed): "
-                           f"pip install 'riskrank[{extra}]'") from exc
+                           f"pip install 'riskrank[{extra}]' (in a checkout: bash scripts/setup.sh dev)") from exc

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The main job: sets up .venv, then `riskrank demo` (small world, features, train, register, serve).
+# The main job: sets up .venv with the runtime only (locks/runtime.txt), then `riskrank demo` (small world, features, train, register, serve).
 # Extra arguments go to `riskrank demo`, e.g. `bash scripts/demo.sh --no-serve`.
 set -euo pipefail
 cd "$(dirname "$0")/.."

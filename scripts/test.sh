@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The test command: installs what the tests need (venv, Debian's Chromium for the dashboard test,
+# The test command: installs what the tests need (.venv from locks/dev.txt, Debian's Chromium for the dashboard test,
 # PostgreSQL for the store tests) and runs the whole suite. Extra arguments go to pytest,
 # e.g. `bash scripts/test.sh -m "not slow"` for the quick part.
 set -euo pipefail
