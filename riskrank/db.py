@@ -62,7 +62,10 @@ def get_engine(url: str, busy_timeout_seconds: float = 30.0) -> Engine:
             cur.close()
 
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, hide_parameters=True)
+    from riskrank.extras import needs_extra
+
+    with needs_extra("postgres", "a PostgreSQL store (RISKRANK_DATABASE_URL)"):  # the driver loads here
+        return sa.create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 def existing_engine(url: str) -> Engine:

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# The test command: installs what the tests need (venv, Debian's Chromium for the dashboard test,
+# The test command: installs what the tests need (.venv from locks/dev.txt, Debian's Chromium for the dashboard test,
 # PostgreSQL for the store tests) and runs the whole suite. Extra arguments go to pytest,
 # e.g. `bash scripts/test.sh -m "not slow"` for the quick part.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh dev
 if ! command -v chromium >/dev/null 2>&1 || ! command -v pg_ctlcluster >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq >/dev/null

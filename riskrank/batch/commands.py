@@ -34,6 +34,10 @@ def score_all(
     console = Console(stderr=True)
     if scheduler and engine != "dask":
         raise UserError("--scheduler needs --engine dask")
+    if engine == "dask":
+        from riskrank.features.dask_engine import distributed
+
+        distributed()  # a missing riskrank[dask] is refused before any work
     if not 0.0 <= reasons_share <= 1.0:
         raise UserError(f"--reasons-share must be between 0 and 1, got {reasons_share}")
     day = parse_date(as_of)

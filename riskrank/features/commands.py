@@ -53,6 +53,10 @@ def features(
     console = Console(stderr=True)
     if scheduler and engine != "dask":
         raise UserError("--scheduler needs --engine dask")
+    if engine == "dask":
+        from riskrank.features.dask_engine import distributed
+
+        distributed()  # a missing riskrank[dask] is refused before any work
     day = parse_date(as_of)
     out_path = Path(out)
     if out_path.suffix != ".parquet":

@@ -10,29 +10,37 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from types import ModuleType
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from riskrank.extras import needs_extra
 from riskrank.features.block import compute_block
 from riskrank.features.context import Context
 from riskrank.features.inputs import Prepared
 from riskrank.features.partition import ROWS_PER_PARTITION, key_partitions, partition_count, split_by_person
 
 
+def distributed() -> ModuleType:
+    """dask.distributed, or MissingExtra naming `riskrank[dask]` when the Dask extra is not installed."""
+    with needs_extra("dask", "the Dask engine (--engine dask)"):
+        import dask.distributed
+    return dask.distributed
+
+
 @contextlib.contextmanager
 def cluster_client(scheduler: str | None = None, n_workers: int = 2) -> Iterator[Any]:
     """A client of the scheduler at `scheduler`, or of a LocalCluster with `n_workers` started (and closed) here."""
-    from dask.distributed import Client, LocalCluster
-
+    dd = distributed()
     if scheduler:
-        with Client(scheduler, timeout="10s") as client:
+        with dd.Client(scheduler, timeout="10s") as client:
             yield client
         return
     with (
-        LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster,
-        Client(cluster) as client,
+        dd.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster,
+        dd.Client(cluster) as client,
     ):
         yield client
 
@@ -48,8 +56,6 @@ def iter_on_dask(
     rows_per_partition: int = ROWS_PER_PARTITION, consume: bool = False,
 ) -> Iterator[tuple[np.ndarray, pd.DataFrame]]:
     """(positions in `keys`, feature block) per partition, as the workers finish them (`consume`: see split_by_person)."""
-    from dask.distributed import as_completed
-
     if n_partitions is None:
         workers = max(1, len(client.scheduler_info().get("workers", {})))
         n_partitions = partition_count(len(keys), workers, rows_per_partition)
@@ -65,7 +71,7 @@ def iter_on_dask(
         part_keys, part_tables = client.scatter([keys.iloc[positions].reset_index(drop=True), tables[part]])
         tables[part] = None  # the workers hold it now; free the driver's copy
         futures.append(client.submit(run_partition, part_keys, positions, part_tables, ctx_future, pure=False))
-    for future in as_completed(futures):
+    for future in distributed().as_completed(futures):
         yield future.result()
         future.release()
 
