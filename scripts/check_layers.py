@@ -23,6 +23,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("fairness", "model"),
     ("features", "simulation"),
     ("world_blocks", "db"),
+    ("extras",),
     ("migrations",),
     ("world", "settings", "errors", "jsonsafe"),
 )

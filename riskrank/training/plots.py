@@ -120,9 +120,12 @@ def shap_summary_plot(contributions: np.ndarray, X: pd.DataFrame, path: Path, to
     """shap's summary (one dot per case and input: its contribution, coloured by the input's value) of the
     contributions over the evaluation population: the global view of how each input moves the score. None where
     the shap package (riskrank[train]) is not installed: the run then goes on without it."""
+    from riskrank.extras import MissingExtra, needs_extra
+
     try:
-        import shap
-    except ImportError:
+        with needs_extra("train", "the shap summary plot"):
+            import shap
+    except MissingExtra:
         return None
     plt, fig, _ = _figure()
     # shap colours by value: categoricals as their codes, missing values grey.

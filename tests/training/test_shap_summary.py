@@ -50,7 +50,7 @@ def test_without_shap_the_run_goes_on_and_the_card_says_why(fitted, tmp_path: Pa
 
     def no_shap(name, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
         if name == "shap":
-            raise ImportError("No module named 'shap'")
+            raise ModuleNotFoundError("No module named 'shap'", name="shap")
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", no_shap)
