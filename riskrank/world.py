@@ -85,6 +85,9 @@ SCHEMA: dict[str, dict[str, str]] = {
 # closed investigation with action established, as a recovery decision records it. Null without action.
 OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {"investigations": ("error_found_start", "recovery_sek")}
 REVEALED_BY_ACTION: tuple[str, ...] = OPTIONAL_COLUMNS["investigations"]
+# What an investigation establishes when it closes: unknown (null) while it is open.
+OUTCOME_COLUMNS: tuple[str, ...] = ("action", "action_type", "detected_sek", "prevented_sek", "police_report",
+                                    *REVEALED_BY_ACTION)
 KEYS: dict[str, tuple[str, ...]] = {
     "persons": ("person_id",),
     "cases": ("case_id",),

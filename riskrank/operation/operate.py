@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.engine import Engine
 
-from riskrank.world import World, in_error_on, under_open_investigation
+from riskrank.world import OUTCOME_COLUMNS, World, in_error_on, under_open_investigation
 
 OPERATION_USER = "operation"
 OPENING_DELAY_DAYS = 14
@@ -60,8 +60,9 @@ def world_as_of(world: World, cutoff: pd.Timestamp) -> World:
     inv = world.investigations.loc[world.investigations["opened_date"] <= cutoff].copy()
     unknown = inv["closed_date"] > cutoff
     inv.loc[unknown, "closed_date"] = pd.NaT
-    for column in ("action", "action_type", "detected_sek", "prevented_sek", "police_report"):
-        inv.loc[unknown, column] = None
+    for column in OUTCOME_COLUMNS:
+        if column in inv.columns:
+            inv.loc[unknown, column] = None
     signals = world.signals.loc[world.signals["date"] <= cutoff]
     truth = None
     if world.truth is not None:  # errors that start (or end) later are not yet a fact on the cutoff
