@@ -28,7 +28,8 @@ OUTCOME_COLUMNS: tuple[str, ...] = (
     "benefit", "sex", "selection", "opened_date", "closed_date", "action", "detected_sek", "prevented_sek", "police_report",
 )
 MEASURES: tuple[str, ...] = (
-    "closed", "with_action", "hit_rate", "hit_rate_low", "hit_rate_high", "detected_sek", "prevented_sek", "detected_per_sek_cost", "police_reports",
+    "closed", "with_action", "hit_rate", "hit_rate_low", "hit_rate_high",
+    "detected_sek", "prevented_sek", "detected_per_sek_cost", "police_reports",
 )
 
 
