@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -90,6 +91,7 @@ def _aggregate(source: pd.DataFrame, keys: list[str], cost_per_investigation: fl
     return out
 
 
+@lru_cache(maxsize=65_536)  # an interval depends on (k, n) alone, and a cube of cells repeats small ones often
 def proportion_interval(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
     """A percentile bootstrap interval for the share k/n (the n investigations resampled with replacement).
     NaN where it says nothing: no investigations, or none or all with action (every resample then gives the
