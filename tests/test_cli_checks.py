@@ -34,6 +34,7 @@ INVALID: list[tuple[str, list[str], str]] = [
     ("audit-unknown-missing-outcome", ["audit", "missing.csv", "--population", "10", "--group", "sex",
                                        "--missing-outcome", "ignore"], "--missing-outcome"),
     ("report-not-xlsx", ["report", "--out", "report.txt"], "--out"),
+    ("report-unknown-language", ["report", "--out", "report.xlsx", "--lang", "de"], "--lang"),
     ("learnability-missing-world", ["learnability", "--world", MISSING, "--other-world", "another-world"], MISSING),
     ("users-unknown-role", ["users", "add", "bob", "--role", "boss"], "--role"),
     ("users-deactivate-without-a-store", ["users", "deactivate", "bob"], "no database"),

@@ -59,7 +59,8 @@ def _check_dashboard_in_chromium(url: str, token: str) -> None:
         assert page.locator("svg[data-chart=hit-rate] circle.point[data-series=random]").count() >= 1
         assert page.locator("svg[data-chart=lift] circle.point").count() >= 1
         assert page.locator("svg[data-chart=fairness] circle.point").count() >= 3  # parity for both, precision for one
-        assert page.locator("svg[data-chart=drift] rect.bar").count() >= 1
+        assert page.locator("svg[data-chart=score-drift] rect.bar").count() == 1
+        assert "random-sample investigations closed" in page.locator("#compared-score-drift").inner_text()
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "demo-dashboard.png"), full_page=True)
         browser.close()

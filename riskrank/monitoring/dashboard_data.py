@@ -50,7 +50,8 @@ def dashboard_payload(frame: pd.DataFrame, benefit: str | None, benefits: list[s
         "cost_per_investigation_sek": cost_per_investigation,
         "summary": summary,
         "selections": selections,
-        "hit_rate_by_month": records(by_month_selection[["month", "selection", "closed", "hit_rate", "suppressed"]]),
+        "hit_rate_by_month": records(by_month_selection[[
+            "month", "selection", "closed", "hit_rate", "hit_rate_low", "hit_rate_high", "suppressed"]]),
         "detected_by_month": records(by_month[["month", "closed", "detected_sek", "prevented_sek", "suppressed"]]),
         "lift": lift(frame),
         "lift_by_quarter": lift_by_quarter(frame),

@@ -5,13 +5,15 @@ closed_date, action, detected_sek, prevented_sek, police_report` (optionally `ca
 Conventions follow the agency's published tables (Tabell 74-79 of the 2024 annual report): an
 investigation counts in the month and year it closed; sex-split rows show women (F) and men (M), and
 the total row includes unknown sex, so the split need not add up; cells about fewer than four persons
-are suppressed (value null, `suppressed` true, shown as "*").
+are suppressed (value null, `suppressed` true, shown as "*"). Hit rates carry a 95 % percentile bootstrap
+interval (`hit_rate_low`, `hit_rate_high`), drawn with fairness.measure's resampling as every interval in riskrank.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -27,7 +29,8 @@ OUTCOME_COLUMNS: tuple[str, ...] = (
     "benefit", "sex", "selection", "opened_date", "closed_date", "action", "detected_sek", "prevented_sek", "police_report",
 )
 MEASURES: tuple[str, ...] = (
-    "closed", "with_action", "hit_rate", "detected_sek", "prevented_sek", "detected_per_sek_cost", "police_reports",
+    "closed", "with_action", "hit_rate", "hit_rate_low", "hit_rate_high",
+    "detected_sek", "prevented_sek", "detected_per_sek_cost", "police_reports",
 )
 
 
@@ -75,6 +78,10 @@ def _aggregate(source: pd.DataFrame, keys: list[str], cost_per_investigation: fl
     persons = out.pop("persons") if "persons" in out.columns else out["closed"]
     with np.errstate(divide="ignore", invalid="ignore"):
         out["hit_rate"] = out["with_action"] / out["closed"].where(out["closed"] > 0)
+    bounds = [proportion_interval(int(k), int(n)) for k, n in zip(out["with_action"], out["closed"], strict=True)]
+    out["hit_rate_low"] = [low for low, _ in bounds]
+    out["hit_rate_high"] = [high for _, high in bounds]
+    with np.errstate(divide="ignore", invalid="ignore"):
         cost = out["closed"] * cost_per_investigation
         out["detected_per_sek_cost"] = out["detected_sek"] / cost.where(cost > 0)
     out["suppressed"] = (persons < MIN_PERSONS).to_numpy()
@@ -82,6 +89,18 @@ def _aggregate(source: pd.DataFrame, keys: list[str], cost_per_investigation: fl
     for key in keys:
         out[key] = out[key].astype(object).where(out[key].notna(), "unknown").astype(str)
     return out
+
+
+@lru_cache(maxsize=65_536)  # an interval depends on (k, n) alone, and a cube of cells repeats small ones often
+def proportion_interval(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """A percentile bootstrap interval for the share k/n (the n investigations resampled with replacement).
+    NaN where it says nothing: no investigations, or none or all with action (every resample then gives the
+    same share, and a 0..0 interval would look like certainty)."""
+    if n == 0 or k in (0, n):
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(0)  # seeded per cell: a cell's interval does not depend on the rest of the table
+    shares = resample_cells(np.array([k, n - k]), N_BOOT, rng)[:, 0] / n
+    return percentile_interval(shares, confidence)
 
 
 def validate_by(by: Sequence[str]) -> list[str]:

@@ -39,16 +39,16 @@ def test_training_audit_dashboard_and_excel_agree_on_the_precision_ratio() -> No
     payload = dashboard_payload(frame, None, ["barnbidrag"], 1000.0)
     dashboard = {r["sex"]: r for r in payload["fairness"]}
 
-    sheet = build_workbook(frame, frame, 1000.0, "test")["Fairness"]
-    header = [c.value for c in sheet[1]]
-    excel = {row[1]: row[header.index("Precision ratio to reference")] for row in sheet.iter_rows(min_row=2, values_only=True)
-             if row[0] == "Totalt"}
+    sheet = build_workbook(frame, frame, 1000.0, "test", lang="en")["Fairness"]
+    header = [c.value for c in sheet[2]]  # row 1 is the legend
+    excel = {row[1]: row[header.index("Precision ratio to reference")] for row in sheet.iter_rows(min_row=3, values_only=True)
+             if row[0] == "Total"}
 
     assert training["precision"] == pytest.approx(EXPECTED)
     assert fully["F"]["precision_ratio"] == pytest.approx(EXPECTED)
     assert sampled["F"]["precision_ratio"] == pytest.approx(EXPECTED)
     assert dashboard["F"]["precision_ratio"] == pytest.approx(EXPECTED) and dashboard["M"]["reference"]
-    assert excel["Kvinnor"] == pytest.approx(EXPECTED)
+    assert excel["Women"] == pytest.approx(EXPECTED)
     # the selection rate of the fully labelled table is the gate's selection rate too
     assert fully["F"]["selection_rate_ratio"] == pytest.approx(training["selection_rate"])
     assert fully["F"]["fpr_ratio"] == pytest.approx(training["fpr"])

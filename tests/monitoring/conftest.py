@@ -8,13 +8,14 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI, Header, HTTPException
 
-from tests.monitoring.builders import dashboard_outcomes, insert_outcomes
+from tests.monitoring.builders import dashboard_outcomes, hand_built_outcomes, insert_outcomes
 
 MANAGER_TOKEN = "test-manager-token-8f2c"
 INVESTIGATOR_TOKEN = "test-investigator-token-11aa"
@@ -47,6 +48,21 @@ def dashboard_db(tmp_path_factory: pytest.TempPathFactory) -> sa.Engine:
 
 @pytest.fixture(scope="module")
 def service_url(dashboard_db: sa.Engine) -> Iterator[str]:
+    with serve(dashboard_db) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def small_service_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The service over the 20 hand-built outcomes (builders.hand_built_outcomes)."""
+    engine = sa.create_engine(f"sqlite:///{tmp_path_factory.mktemp('small') / 'ops.db'}")
+    insert_outcomes(engine, hand_built_outcomes())
+    with serve(engine) as url:
+        yield url
+
+
+@contextmanager
+def serve(engine: sa.Engine) -> Iterator[str]:
     import uvicorn
 
     from riskrank.monitoring.dashboard import make_router
@@ -54,7 +70,7 @@ def service_url(dashboard_db: sa.Engine) -> Iterator[str]:
     from riskrank.serving.problems import install_problem_handlers
 
     app = FastAPI()  # as the service mounts the router: its error format and its pages' headers
-    app.include_router(make_router(require_manager, lambda: dashboard_db))
+    app.include_router(make_router(require_manager, lambda: engine))
     app.add_middleware(SecurityHeaders)
     install_problem_handlers(app)
     port = _free_port()

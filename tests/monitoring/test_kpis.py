@@ -129,3 +129,12 @@ def test_records_are_json_ready() -> None:
     small = next(r for r in rows if r["benefit"] == "bostadsbidrag" and r["sex"] == "F")
     assert small["hit_rate"] is None and small["suppressed"] is True
     assert isinstance(rows[0]["closed"], float)
+
+
+def test_hit_rate_interval_is_left_out_where_it_would_say_nothing() -> None:
+    # Every one of five investigations with action: every resample gives 100 %, so 100..100 would look certain.
+    all_found = pd.DataFrame(outcome_rows("barnbidrag", "F", [1] * 5) + outcome_rows("barnbidrag", "M", [0, 1, 0, 1, 0]))
+    table = hit_rate_table(all_found, by=["sex"], cost_per_investigation=COST)
+    women, men = _row(table, sex="F"), _row(table, sex="M")
+    assert women.hit_rate == 1.0 and math.isnan(women.hit_rate_low) and math.isnan(women.hit_rate_high)
+    assert men.hit_rate_low < 0.4 < men.hit_rate_high

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import numpy as np
 import pytest
 
 from tests.monitoring.builders import dashboard_outcomes
@@ -40,6 +41,29 @@ def test_hit_rate_by_sex_and_period_filter(service_url: str) -> None:
     assert women["closed"] == (mine["sex"] == "F").sum()
     small = [r for r in rows if r["suppressed"]]
     assert all(r["closed"] is None and r["hit_rate"] is None for r in small)
+
+
+def _by_hand(k: int, n: int) -> tuple[float, float]:
+    """The 95 % percentile bootstrap interval of k/n written out: resample the n investigations 2000 times
+    (a multinomial over the two cells, with action and without, seeded 0), take the 2.5 and 97.5 percentiles."""
+    drawn = np.random.default_rng(0).multinomial(n, [k / n, 1 - k / n], size=2000)[:, 0] / n
+    low, high = np.quantile(drawn, [0.025, 0.975])
+    return float(low), float(high)
+
+
+def test_hit_rates_carry_a_95_percent_interval(small_service_url: str) -> None:
+    response = httpx.get(f"{small_service_url}/v1/metrics/hit-rate", params={"by": "month,selection"}, headers=AUTH)
+    assert response.status_code == 200, response.text
+    rows = {(r["month"], r["selection"]): r for r in response.json()["rows"]}
+    # builders.hand_built_outcomes: March, model-selected: 5 of 7 with action; April, random sample: 4 of 6.
+    for key, (k, n) in {("2024-03", "model"): (5, 7), ("2024-04", "random"): (4, 6), ("total", "total"): (11, 20)}.items():
+        row = rows[key]
+        assert (row["closed"], row["hit_rate"]) == (n, pytest.approx(k / n))
+        assert (row["hit_rate_low"], row["hit_rate_high"]) == pytest.approx(_by_hand(k, n))
+        assert row["hit_rate_low"] < row["hit_rate"] < row["hit_rate_high"]
+    # Three random-sample investigations in March: suppressed, and so is their interval.
+    small = rows[("2024-03", "random")]
+    assert small["suppressed"] and small["hit_rate_low"] is None and small["hit_rate_high"] is None
 
 
 @pytest.mark.parametrize(("params", "message"), [

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import openpyxl
@@ -12,23 +13,24 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from riskrank.monitoring.report_labels import LABELS
 from riskrank.monitoring.sources import outcomes_from_db
 from tests.monitoring.builders import hand_built_outcomes, insert_outcomes, outcome_rows
 
-SHEETS = ["About", "Hit rate", "Closed", "Detected SEK", "Prevented SEK", "Detected per SEK cost", "Police reports", "Lift",
-          "Operational", "Fairness"]
+SV = LABELS["sv"]
+EN = LABELS["en"]
 
 
-def _find_row(ws, label: str, start: int = 1) -> int:
-    for row in range(start, ws.max_row + 1):
-        if ws.cell(row=row, column=1).value == label:
-            return row
-    raise AssertionError(f"{label!r} not found in sheet {ws.title}")
+def _rows(ws) -> list[dict]:
+    """A sheet's table (legend in row 1, header in row 2) as dicts by header."""
+    header = [c.value for c in ws[2]]
+    return [dict(zip(header, row, strict=True)) for row in ws.iter_rows(min_row=3, values_only=True) if row[1] is not None]
 
 
-def _header_columns(ws, row: int) -> dict[tuple[str, str], int]:
-    """(year, sex label) -> column for a two-level header starting at `row`."""
-    return {(ws.cell(row=row, column=c).value, ws.cell(row=row + 1, column=c).value): c for c in range(2, ws.max_column + 1)}
+def _one(rows: list[dict], **where: object) -> dict:
+    found = [r for r in rows if all(r[k] == v for k, v in where.items())]
+    assert len(found) == 1, f"expected one row for {where}, got {len(found)}"
+    return found[0]
 
 
 def _run_report(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
@@ -56,32 +58,34 @@ def test_report_from_the_operational_db(tmp_path: Path) -> None:
     result = _run_report(tmp_path, "--out", str(out), "--cost-per-investigation", "1000")
     assert result.returncode == 0, result.stderr
     wb = openpyxl.load_workbook(out)
-    assert wb.sheetnames == SHEETS
-    ws = wb["Hit rate"]
-    header = _find_row(ws, "Per benefit and year") + 1
-    columns = _header_columns(ws, header)
-    barn = _find_row(ws, "barnbidrag", header)
-    assert ws.cell(row=barn, column=columns[("2024", "Kvinnor")]).value == pytest.approx(0.6)
-    assert ws.cell(row=barn, column=columns[("2024", "Män")]).value == pytest.approx(0.25)
-    assert ws.cell(row=barn, column=columns[("2024", "Totalt")]).value == pytest.approx(6 / 11)  # includes unknown sex
-    bost = _find_row(ws, "bostadsbidrag", header)
-    assert ws.cell(row=bost, column=columns[("2024", "Kvinnor")]).value == "*"  # three women: suppressed
-    sjuk = _find_row(ws, "sjukpenning", header)
-    assert ws.cell(row=sjuk, column=columns[("2023", "Totalt")]).value == pytest.approx(0.5)
-    closed = wb["Closed"]
-    total_row = _find_row(closed, "Totalt", header)
-    assert closed.cell(row=total_row, column=columns[("2024", "Totalt")]).value == 20
-    detected_per = wb["Detected per SEK cost"]
-    assert detected_per.cell(row=barn, column=columns[("2024", "Totalt")]).value == pytest.approx(20000 / 11000)
-    lift = wb["Lift"]
-    assert [c.value for c in lift[1]][:7] == ["Benefit", "Year", "Model-selected closed", "Model hit rate", "Random closed",
-                                             "Random hit rate", "Lift"]
-    sjuk_2023 = next(r for r in lift.iter_rows(min_row=2, values_only=True) if r[0] == "sjukpenning" and r[1] == "2023")
-    assert sjuk_2023[6] == pytest.approx(1.5)  # 6/10 over 4/10
-    operational = {(r[0], r[1]): r for r in wb["Operational"].iter_rows(min_row=2, values_only=True)}
-    assert operational[("Totalt", "2024-03")][3] == 10  # closed in March 2024
-    assert operational[("barnbidrag", "2024-03")][3] == 7
-    assert wb["Fairness"].max_row > 1
+    assert wb.sheetnames == [SV[k] for k in ("sheet.about", "sheet.benefit_year", "sheet.month", "sheet.selection_year",
+                                             "sheet.lift", "sheet.operational", "sheet.fairness")]  # Swedish by default
+    rows = _rows(wb[SV["sheet.benefit_year"]])
+    benefit, year, sex, rate = SV["benefit"], SV["year"], SV["sex"], SV["hit_rate"]
+    assert _one(rows, **{benefit: "barnbidrag", year: 2024, sex: "Kvinnor"})[rate] == pytest.approx(0.6)
+    assert _one(rows, **{benefit: "barnbidrag", year: 2024, sex: "Män"})[rate] == pytest.approx(0.25)
+    barn = _one(rows, **{benefit: "barnbidrag", year: 2024, sex: "Totalt"})
+    assert barn[rate] == pytest.approx(6 / 11)  # includes unknown sex
+    assert barn[SV["detected_per_sek_cost"]] == pytest.approx(20000 / 11000)
+    assert _one(rows, **{benefit: "bostadsbidrag", year: 2024, sex: "Kvinnor"})[rate] == "*"  # three women: suppressed
+    assert _one(rows, **{benefit: "sjukpenning", year: 2023, sex: "Totalt"})[rate] == pytest.approx(0.5)
+    assert _one(rows, **{benefit: "sjukpenning", year: 2024, sex: "Totalt"})[rate] == "–"  # no investigation in 2024
+    assert _one(rows, **{benefit: "Totalt", year: 2024, sex: "Totalt"})[SV["closed"]] == 20
+    lift = _rows(wb[SV["sheet.lift"]])
+    sjuk_2023 = _one(lift, **{benefit: "sjukpenning", SV["first_year"]: 2023, SV["last_year"]: 2023})
+    assert sjuk_2023[SV["lift"]] == pytest.approx(1.5)  # 6/10 over 4/10
+    operational = _rows(wb[SV["sheet.operational"]])
+    month = SV["month"].split(" (")[0]
+    assert _one(operational, **{benefit: "Totalt", month: datetime(2024, 3, 1)})[SV["closed_month"]] == 10
+    assert _one(operational, **{benefit: "barnbidrag", month: datetime(2024, 3, 1)})[SV["closed_month"]] == 7
+    assert len(_rows(wb[SV["sheet.fairness"]])) > 1
+
+    english = _run_report(tmp_path, "--out", str(tmp_path / "en.xlsx"), "--lang", "en")
+    assert english.returncode == 0, english.stderr
+    wb = openpyxl.load_workbook(tmp_path / "en.xlsx")
+    assert wb.sheetnames[:2] == ["About", "By benefit and year"]
+    rows = _rows(wb[EN["sheet.benefit_year"]])
+    assert _one(rows, **{EN["benefit"]: "barnbidrag", EN["year"]: 2024, EN["sex"]: "Women"})[EN["hit_rate"]] == pytest.approx(0.6)
     assert not list(tmp_path.glob(".report.xlsx.*"))  # no temp file left behind
 
 
@@ -90,6 +94,8 @@ def test_report_refuses_bad_input_and_writes_nothing(tmp_path: Path) -> None:
     assert empty.returncode == 2 and "no outcomes recorded yet" in empty.stderr
     wrong = _run_report(tmp_path, "--out", str(tmp_path / "r.csv"))
     assert wrong.returncode == 2 and "ending in .xlsx" in wrong.stderr
+    language = _run_report(tmp_path, "--out", str(tmp_path / "r.xlsx"), "--lang", "de")
+    assert language.returncode == 2 and "--lang" in language.stderr
     missing = _run_report(tmp_path, "--out", str(tmp_path / "r.xlsx"), "--world", str(tmp_path / "nowhere"))
     assert missing.returncode == 2 and "does not exist" in missing.stderr
     assert not (tmp_path / "r.xlsx").exists() and not (tmp_path / "r.csv").exists()

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from riskrank.cli import app
 from riskrank.monitoring.drift import drift_table
 from riskrank.monitoring.kpis import hit_rate_table
+from riskrank.monitoring.report_labels import LABELS
 from riskrank.monitoring.sources import import_world_outcomes, outcomes_from_db, outcomes_from_world
 from riskrank.world import active_cases, after_burn_in
 
@@ -57,16 +58,14 @@ def test_report_from_a_world_folder(tiny_world, tiny_world_dir: Path, tmp_path: 
     result = CliRunner().invoke(app, ["report", "--out", str(out), "--world", str(tiny_world_dir)])
     assert result.exit_code == 0, result.output
     wb = openpyxl.load_workbook(out)
-    assert {"Hit rate", "Closed", "Lift", "Operational", "Fairness"} <= set(wb.sheetnames)
-    closed = wb["Closed"]
-    header = next(r for r in range(1, closed.max_row + 1) if closed.cell(row=r, column=1).value == "Per benefit and year") + 1
-    columns = {(closed.cell(row=header, column=c).value, closed.cell(row=header + 1, column=c).value): c
-               for c in range(2, closed.max_column + 1)}
-    total_row = next(r for r in range(header, closed.max_row + 1) if closed.cell(row=r, column=1).value == "Totalt")
+    text = LABELS["sv"]
+    header = [c.value for c in wb[text["sheet.benefit_year"]][2]]  # row 1 is the legend
+    rows = [dict(zip(header, r, strict=True)) for r in wb[text["sheet.benefit_year"]].iter_rows(min_row=3, values_only=True)]
+    total = next(r for r in rows if r[text["benefit"]] == "Totalt" and r[text["year"]] == 2024 and r[text["sex"]] == "Totalt")
     inv = after_burn_in(tiny_world.investigations, tiny_world.meta)  # the burn-in is not in the report
     in_2024 = int((inv["closed_date"].dt.year == 2024).sum())
-    assert closed.cell(row=total_row, column=columns[("2024", "Totalt")]).value == in_2024
-    operational = list(wb["Operational"].iter_rows(min_row=2, values_only=True))
+    assert total[text["closed"]] == in_2024
+    operational = list(wb[text["sheet.operational"]].iter_rows(min_row=3, values_only=True))
     assert sum(r[2] for r in operational if r[0] == "Totalt") == len(inv)  # every investigation enters the inflow once
     assert sum(r[2] for r in operational if r[0] != "Totalt") == len(inv)
 
