@@ -21,6 +21,7 @@ from riskrank.monitoring.numbers import format_number
 WIDTH = 760
 LABEL_WIDTH = 330
 ROW = 26
+LABEL_CHARS = 50  # longer descriptions are cut; the value is always shown
 TOP = 8
 AXIS = 44
 
@@ -33,8 +34,12 @@ def _ticks(low: float, high: float, count: int = 5) -> list[float]:
 
 
 def _label(reason: dict[str, Any], language: str) -> str:
+    """"description: value", the description cut (never the value) to fit the label column."""
     description = reason["description_sv"] if language == "sv" else reason["description"]
     value = reason["value_text_sv"] if language == "sv" else reason["value_text"]
+    room = max(LABEL_CHARS - len(value) - 2, 12)
+    if len(description) > room:
+        description = description[: room - 1].rstrip() + "…"
     return f"{description}: {value}"
 
 
@@ -99,6 +104,7 @@ def timeline(features: dict[str, Any] | None, language: str) -> dict[str, Any] |
         for i, event in enumerate(events):
             event["x"] = round(20 + (event["date"] - first).days / span * plot, 1)
             event["y"] = 34 + (i % 3) * 16  # staggered so neighbouring labels do not overlap
+            event["label_x"] = min(max(event["x"], 40), WIDTH - 40)  # a date label stays inside the picture
         ticks = [{"x": round(20 + (date(y, 1, 1) - first).days / span * plot, 1), "label": str(y)}
                  for y in range(first.year + 1, as_of.year + 1)]
     else:
