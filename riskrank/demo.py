@@ -163,6 +163,7 @@ def run_demo(out: str, scale: float, seed: int, port: int, serve_after: bool) ->
         f"Operational store: {settings.database_url}\n"
         f"MLflow store: {settings.mlflow_tracking_uri}  (browse: .venv/bin/mlflow ui --backend-store-uri "
         f"{settings.mlflow_tracking_uri})\n"
+        f"Investigators' workspace (paste the investigator token): {base}/workspace\n"
         f"API docs: {base}/docs\n"
         f"Dashboard (manager token): {base}/dashboard\n\n"
         + "\n".join(f"token {role:<15} {token}" for role, token in tokens.items())

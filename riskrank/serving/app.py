@@ -29,6 +29,7 @@ from riskrank.serving.limits import BodySizeLimit
 from riskrank.serving.problems import install_problem_handlers, problem_openapi, problem_response
 from riskrank.serving.ratelimit import FailedAuthLimiter
 from riskrank.serving.routers import audit_log, cases, health, model, outcomes, score, worklists
+from riskrank.serving.workspace import routes as workspace
 from riskrank.settings import DEFAULT_PSEUDONYM_KEY, Settings, get_settings
 
 log = logging.getLogger("riskrank.serving")
@@ -100,6 +101,7 @@ def create_app(
     for module in (health, cases, score, worklists, outcomes, model, audit_log):
         app.include_router(module.router)
     _include_monitoring(app)
+    workspace.install(app)
     add_docs(app)
     # Outermost last: security headers on every answer (413 and CSRF refusals included), the size limit around
     # the CSRF check's reading of a form body.

@@ -140,7 +140,11 @@ class Authenticator:
 
     def user_for(self, token: str) -> User | None:
         """The token's user; None for an unknown, inactive or expired token."""
-        digest = hash_token(token)
+        return self.user_for_digest(hash_token(token))
+
+    def user_for_digest(self, digest: str) -> User | None:
+        """The same by the token's sha256: a browser session keeps only the digest, and so still stops working
+        when the token is deactivated, rotated or expires."""
         now = time.monotonic()
         if (user := self._fresh(digest, now)) is not None:
             return user

@@ -63,25 +63,42 @@ def _unauthorized(message: str) -> HTTPException:
 bearer = HTTPBearer(auto_error=False, description="A token from `riskrank users add NAME --role ROLE`")
 
 
-async def authenticate(request: Request, credentials: HTTPAuthorizationCredentials | None) -> User:
-    """The token's user, or a 401 (or 429 while the client's address is over the failed-attempt limit)."""
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _refuse_if_over_limit(request: Request) -> None:
     limiter: FailedAuthLimiter = request.app.state.auth_limiter
-    address = request.client.host if request.client else "unknown"
-    if (wait := limiter.retry_after(address)) is not None:
+    if (wait := limiter.retry_after(_address(request))) is not None:
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "too many failed authentication attempts from this "
                             f"address; retry in {wait} s", headers={"Retry-After": str(wait)})
-    if credentials is None:
-        if not request.headers.get("authorization"):
-            raise _unauthorized("missing bearer token (Authorization: Bearer <token>)")
-        limiter.failed(address)
-        raise _unauthorized("the Authorization header must be 'Bearer <token>'")
-    token = credentials.credentials.strip()
+
+
+async def _lookup(request: Request, token: str) -> User:
     authenticator: Authenticator = request.app.state.authenticator
     user = authenticator.cached(token) or await run_in_threadpool(authenticator.user_for, token)
     if user is None:
-        limiter.failed(address)
+        request.app.state.auth_limiter.failed(_address(request))
         raise _unauthorized("unknown, inactive or expired token")
     return user
+
+
+async def authenticate(request: Request, credentials: HTTPAuthorizationCredentials | None) -> User:
+    """The token's user, or a 401 (or 429 while the client's address is over the failed-attempt limit)."""
+    _refuse_if_over_limit(request)
+    if credentials is None:
+        if not request.headers.get("authorization"):
+            raise _unauthorized("missing bearer token (Authorization: Bearer <token>)")
+        request.app.state.auth_limiter.failed(_address(request))
+        raise _unauthorized("the Authorization header must be 'Bearer <token>'")
+    return await _lookup(request, credentials.credentials.strip())
+
+
+async def check_token(request: Request, token: str) -> User:
+    """The same check for a token pasted into the workspace's sign-in form: expiry, deactivation and the
+    failed-attempt limit apply alike."""
+    _refuse_if_over_limit(request)
+    return await _lookup(request, token.strip())
 
 
 def require_role(*roles: str) -> Callable[..., Awaitable[User]]:

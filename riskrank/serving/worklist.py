@@ -218,3 +218,11 @@ def stored_worklist(engine: Engine, worklist_id: str) -> StoredWorklist | None:
         created_by=head["created_by"], benefit=head["benefit"], k=head["k"], objective=head["objective"],
         model_version=head["model_version"], features_as_of=head["features_as_of"], items=[dict(r) for r in rows],
     )
+
+
+def worklists_of(engine: Engine, user: str, limit: int = 50) -> list[dict[str, Any]]:
+    """The worklists `user` made, newest first (the workspace's list): id, created_at, benefit, k."""
+    query = (sa.select(worklists.c.worklist_id, worklists.c.created_at, worklists.c.benefit, worklists.c.k)
+             .where(worklists.c.created_by == user).order_by(worklists.c.created_at.desc()).limit(limit))
+    with engine.connect() as conn:
+        return [dict(row) for row in conn.execute(query).mappings()]

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from riskrank.serving.csrf import CSRF_COOKIE, SESSION_COOKIE, CSRFProtect
 from tests.serving.conftest import LiveServer
 
-PAGES = ["/dashboard", "/docs", "/dashboard?token=nope"]
+PAGES = ["/dashboard", "/docs", "/dashboard?token=nope", "/workspace/sign-in"]  # signed-in pages: the browser test
 
 
 class _Inline(HTMLParser):

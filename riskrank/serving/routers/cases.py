@@ -39,17 +39,13 @@ async def case_score(
     app = request.app
     settings = app.state.settings
     position = snapshot.position(case_id)
-    stored = snapshot.stored_explanation(case_id) if position is not None else None
+    stored = _stored_payload(snapshot, position, case_id, top)
     if stored is not None:
-        # Ranked high in the nightly run: score and explanation were stored; no model call.
-        row, contributions = stored
-        body = explained_payload(snapshot, row, contributions, snapshot.base_value, float(snapshot.scores[position]),
-                                 str(snapshot.benefits[position]), top)
-        as_of = snapshot.as_of
+        explained, as_of = stored, snapshot.as_of
     else:
         # A feature-store read and a model call block: off the event loop.
-        body, as_of = await run_in_threadpool(_explain_from_store, app, snapshot, position, case_id, top)
-    body = {"case_id": case_id, **body, "features_as_of": as_of.isoformat() if as_of is not None else None, "notice": NOTICE}
+        explained, as_of = await run_in_threadpool(_explain_from_store, app, snapshot, position, case_id, top)
+    body = {"case_id": case_id, **explained, "features_as_of": as_of.isoformat() if as_of is not None else None, "notice": NOTICE}
     subject = pseudonymise(case_id, settings.pseudonym_key)
     # The response goes out only after the entry is committed (group commit shares that commit with concurrent requests).
     await app.state.audit_writer.append_async(
@@ -58,6 +54,26 @@ async def case_score(
     )
     log.debug("scored case %s with model %s", subject, snapshot.version)
     return json_response(body)
+
+
+def _stored_payload(snapshot: Snapshot, position: int | None, case_id: int, top: int) -> dict[str, Any] | None:
+    """Ranked high in the nightly run: score and explanation were stored; no model call. None otherwise."""
+    stored = snapshot.stored_explanation(case_id) if position is not None else None
+    if stored is None or position is None:
+        return None
+    row, contributions = stored
+    return explained_payload(snapshot, row, contributions, snapshot.base_value, float(snapshot.scores[position]),
+                             str(snapshot.benefits[position]), top)
+
+
+def explain_case(app: Any, snapshot: Snapshot, case_id: int, top: int) -> tuple[dict[str, Any], Any]:
+    """A case's score body (without case id or notice) and its features' as-of date, as the score route makes
+    it; blocking (the workspace's case page calls it from the thread pool). HTTPException 404 without features."""
+    position = snapshot.position(case_id)
+    body = _stored_payload(snapshot, position, case_id, top)
+    if body is not None:
+        return body, snapshot.as_of
+    return _explain_from_store(app, snapshot, position, case_id, top)
 
 
 def _explain_from_store(

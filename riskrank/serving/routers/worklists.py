@@ -70,14 +70,20 @@ def get_worklist(
     settings = app.state.settings
     show = settings.worklist_show_scores
     items = [_item(row, show) for row in stored.items]
-    # Like the worklist's creation, showing it again is an audit entry naming every case (pseudonymised).
+    audit_worklist_view(app, user.name, stored)
+    return {**_head(stored, settings.model_name), "items": items, "notice": NOTICE}
+
+
+def audit_worklist_view(app: Any, user: str, stored: StoredWorklist) -> None:
+    """Like the worklist's creation, showing it again (API or workspace) is an audit entry naming every case
+    (pseudonymised)."""
+    settings = app.state.settings
     app.state.audit_writer.append(
-        actor=user.name, action="worklist_view", model_version=stored.model_version,
-        details={"worklist_id": stored.worklist_id, "scores_shown": show,
+        actor=user, action="worklist_view", model_version=stored.model_version,
+        details={"worklist_id": stored.worklist_id, "scores_shown": settings.worklist_show_scores,
                  "items": [{"case": pseudonymise(row["case_id"], settings.pseudonym_key), "score": row["score"]}
                            for row in stored.items]},
     )
-    return {**_head(stored, settings.model_name), "items": items, "notice": NOTICE}
 
 
 def _head(stored: StoredWorklist, model_name: str) -> dict[str, Any]:
