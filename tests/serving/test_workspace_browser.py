@@ -114,7 +114,7 @@ def test_sign_in_worklist_case_outcome_dashboard(browser: Any, workspace: LiveSe
     page.locator("a.open-case").first.click()
     page.wait_for_selector("svg[data-chart=waterfall]")
     case_id = int(page.locator("#case-id").inner_text())
-    assert re.search(r"higher than \d+ % of active", page.locator("#percentile").inner_text())
+    assert re.search(r"at or above \d+ % of active", page.locator("#percentile").inner_text())
     bars = page.locator("svg[data-chart=waterfall] rect.bar")
     assert bars.count() >= 4  # the average case, reasons, this case
     assert page.locator("svg[data-chart=waterfall] rect.bar.raise").count() >= 1

@@ -38,8 +38,9 @@ WORDS: dict[str, dict[str, str]] = {
     "score": {"en": "Score", "sv": "Poäng"},
     "case": {"en": "Case", "sv": "Ärende"},
     "back": {"en": "Back to the worklist", "sv": "Tillbaka till arbetslistan"},
-    "percentile": {"en": "Scores higher than {pct} of active {benefit} cases.",
-                   "sv": "Högre poäng än {pct} av aktiva ärenden inom {benefit}."},
+    # The stored percentile is the share of the benefit's active cases scored at or below this one (100: the top).
+    "percentile": {"en": "Scores at or above {pct} of active {benefit} cases.",
+                   "sv": "Poäng lika med eller högre än {pct} av aktiva ärenden inom {benefit}."},
     "reasons": {"en": "Why this score", "sv": "Varför denna poäng"},
     "waterfall_help": {"en": "From the average case (left) each bar adds what one feature contributes: first those "
                              "that raise the score, then those that lower it; the last bar is this case.",
