@@ -42,7 +42,8 @@ def rss_kib(pid: int) -> int:
     raise RuntimeError("no VmRSS")
 
 
-def client(index: int, port: int, token: str, case_ids: list[int], seconds: float, queue: mp.Queue) -> None:
+def client(index: int, port: int, token: str, case_ids: list[int], seconds: float, queue: mp.Queue,
+           benefits: tuple[str, ...] = BENEFITS, k: int = 20) -> None:
     rng = random.Random(index)
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
@@ -60,7 +61,7 @@ def client(index: int, port: int, token: str, case_ids: list[int], seconds: floa
             method, path, body = "GET", f"/v1/cases/{rng.choice(case_ids)}/score?top=5", None
         elif kind == "worklist":
             method, path, expected = "POST", "/v1/worklists", {201}
-            body = json.dumps({"benefit": rng.choice(BENEFITS), "k": 20, "top": 3}).encode()
+            body = json.dumps({"benefit": rng.choice(benefits), "k": k, "top": 3}).encode()
         elif sent and rng.random() < 0.2:
             method, path, body = "POST", "/v1/outcomes", rng.choice(sent)  # a retry of an earlier report: 200
         else:
