@@ -24,6 +24,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -41,7 +42,8 @@ def rss_kib(pid: int) -> int:
     raise RuntimeError("no VmRSS")
 
 
-def client(index: int, port: int, token: str, case_ids: list[int], seconds: float, queue: mp.Queue) -> None:
+def client(index: int, port: int, token: str, case_ids: list[int], seconds: float, queue: mp.Queue,
+           benefits: tuple[str, ...] = BENEFITS, k: int = 20) -> None:
     rng = random.Random(index)
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
@@ -59,7 +61,7 @@ def client(index: int, port: int, token: str, case_ids: list[int], seconds: floa
             method, path, body = "GET", f"/v1/cases/{rng.choice(case_ids)}/score?top=5", None
         elif kind == "worklist":
             method, path, expected = "POST", "/v1/worklists", {201}
-            body = json.dumps({"benefit": rng.choice(BENEFITS), "k": 20, "top": 3}).encode()
+            body = json.dumps({"benefit": rng.choice(benefits), "k": k, "top": 3}).encode()
         elif sent and rng.random() < 0.2:
             method, path, body = "POST", "/v1/outcomes", rng.choice(sent)  # a retry of an earlier report: 200
         else:
@@ -94,26 +96,16 @@ def client(index: int, port: int, token: str, case_ids: list[int], seconds: floa
     queue.put((latencies, errors, created))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scale", type=float, default=0.01)
-    parser.add_argument("--seed", type=int, default=5)
-    parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--reuse", action="store_true", help="reuse the world, model and store of an earlier run")
-    parser.add_argument("--json", type=Path, help="also write the results here")
-    args = parser.parse_args()
-
+def prepare_load(reuse: bool, scale: float, seed: int) -> tuple[dict[str, str], Any, str, list[int]]:
+    """The environment of bench_serving's world (built unless `reuse` finds one), its store with a fresh operational
+    history, an investigator's token and 2,000 case ids to ask about."""
     work = WORK
-    if not (args.reuse and (work / "prepared.json").exists()):
+    if not (reuse and (work / "prepared.json").exists()):
         work.mkdir(parents=True, exist_ok=True)
-        prepare_world(work, args.scale, args.seed)
+        prepare_world(work, scale, seed)
     env = environment(work)
     os.environ.update(env)
-    import sqlalchemy as sa
-
-    from riskrank.db import ensure_schema, get_engine, outcomes
-    from riskrank.serving import audit_chain
+    from riskrank.db import ensure_schema, get_engine
     from riskrank.serving.auth import add_user
     from riskrank.serving.featuresource import default_feature_source
 
@@ -125,6 +117,24 @@ def main() -> None:
     token = add_user(engine, f"load-{int(time.time())}", "investigator")
     source = default_feature_source(engine)
     case_ids = [int(c) for c in source.latest_frame()["case_id"].sample(2000, random_state=0)]
+    return env, engine, token, case_ids
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", type=float, default=0.01)
+    parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--reuse", action="store_true", help="reuse the world, model and store of an earlier run")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args()
+
+    env, engine, token, case_ids = prepare_load(args.reuse, args.scale, args.seed)
+    import sqlalchemy as sa
+
+    from riskrank.db import outcomes
+    from riskrank.serving import audit_chain
 
     port = free_port()
     server = subprocess.Popen([sys.executable, "-c", "from riskrank.cli import main; main()", "serve", "--port", str(port),

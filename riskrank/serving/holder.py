@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import sqlalchemy as sa
+
 from riskrank.batch import score_store
 from riskrank.db import get_engine
 from riskrank.model import registry
@@ -89,6 +91,12 @@ class ModelHolder:
         while not self._stop.wait(self.settings.model_poll_seconds):
             try:
                 self.refresh()
+            except sa.exc.OperationalError as exc:
+                # The database is restarting or unreachable: expected now and then, so one line, not a traceback; the
+                # snapshot in memory keeps serving and the next poll tries again.
+                log.warning("model poll: the database is unavailable (%s); still serving version %s, retrying in %s s",
+                            type(exc.orig).__name__, self.current.version if self.current else None,
+                            self.settings.model_poll_seconds)
             except Exception:  # keep polling whatever happens; the failure is logged and shown in /ready
                 log.exception("model poll failed")
 
