@@ -384,7 +384,8 @@ def main() -> None:
             servers["baseline"] = subprocess.Popen(
                 [sys.executable, "-c", "from riskrank.cli import main; main()", "serve", "--port", str(base_port),
                  "--log-level", "warning"],
-                env={**env, "PYTHONPATH": str(args.baseline)}, stdout=base_log, stderr=subprocess.STDOUT,
+                # cwd too: `python -c` puts the working directory first on sys.path, ahead of PYTHONPATH.
+                env={**env, "PYTHONPATH": str(args.baseline)}, cwd=args.baseline, stdout=base_log, stderr=subprocess.STDOUT,
             )
             wait_until_up(base_port, "/ready", servers["baseline"])
             plan = (("baseline not ranked", base_port, requests_for("riskrank", base_port, token, any_ids, rows)),)
