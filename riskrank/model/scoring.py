@@ -72,6 +72,8 @@ class ScoringModel:
     name: str | None = None
     # column -> {category value: code}, built once from META["categories"]
     _codes: dict[str, dict[str, int]] = field(init=False, repr=False)
+    _names: tuple[str, ...] = field(init=False, repr=False)
+    _coded: list[tuple[int, dict[str, int]]] = field(init=False, repr=False)  # (position, codes) of each categorical
     # logit(score) = a * logit(p_action) + b, from META["calibration"] (training/calibration.py); 1, 0 without it
     _slope: float = field(init=False, repr=False, default=1.0)
     _intercept: float = field(init=False, repr=False, default=0.0)
@@ -85,6 +87,8 @@ class ScoringModel:
         if booster_names != list(self.feature_names):
             raise ValueError(f"META feature_names {self.feature_names} differ from the booster's {booster_names}")
         self._codes = {col: {str(v): i for i, v in enumerate(values)} for col, values in self.categories.items()}
+        self._names = tuple(self.feature_names)
+        self._coded = [(j, self._codes[n]) for j, n in enumerate(self.feature_names) if n in self._codes]
         calibration = self.meta.get("calibration") or {}
         self._slope, self._intercept = float(calibration.get("a", 1.0)), float(calibration.get("b", 0.0))
 
@@ -93,6 +97,11 @@ class ScoringModel:
     @property
     def feature_names(self) -> list[str]:
         return list(self.meta["feature_names"])
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        """`feature_names` as a tuple built once (a key for statements prepared per model)."""
+        return self._names
 
     @property
     def categories(self) -> dict[str, list]:
@@ -137,6 +146,16 @@ class ScoringModel:
             else:
                 row[0, j] = np.nan if missing else float(value)
         return row
+
+    def row_from_values(self, values: Sequence[Any]) -> np.ndarray:
+        """One row (1 x F float64) from the inputs' values in `feature_names` order as a database returns them
+        (None or NaN for missing, categories as strings): the same row as `row_array`, with no mapping built."""
+        cells = list(values)
+        for j, codes in self._coded:
+            value = cells[j]
+            cells[j] = None if _is_missing(value) else codes.get(str(value))
+        # numpy reads None as NaN, LightGBM's missing; bools become 1.0 / 0.0.
+        return np.array(cells, dtype=np.float64).reshape(1, -1)
 
     def _as_input(self, data: pd.DataFrame | np.ndarray) -> np.ndarray:
         return data if isinstance(data, np.ndarray) else self.prepare_array(data)

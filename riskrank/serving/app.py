@@ -22,7 +22,7 @@ from riskrank.serving.csrf import CSRFProtect
 from riskrank.serving.deps import AUTH_ERRORS, NOTICE, require_manager
 from riskrank.serving.deps import get_engine as engine_dependency
 from riskrank.serving.docs_page import add_docs
-from riskrank.serving.featuresource import FeatureSource, default_feature_source
+from riskrank.serving.featuresource import FeatureSource, default_feature_source, reads_locally
 from riskrank.serving.headers import SecurityHeaders
 from riskrank.serving.holder import ModelHolder
 from riskrank.serving.limits import BodySizeLimit
@@ -92,6 +92,7 @@ def create_app(
     app.state.settings = settings
     app.state.engine = engine
     app.state.holder = holder
+    app.state.explain_inline = reads_locally(source)  # see routers/cases.py
     app.state.audit_writer = audit_writer
     app.state.authenticator = Authenticator(engine)
     app.state.auth_limiter = FailedAuthLimiter()

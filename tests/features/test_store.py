@@ -102,3 +102,24 @@ def test_frame_with_wrong_columns_or_dates_is_refused(store, world):
     with pytest.raises(ValueError, match="as_of"):
         store.write(june, "2023-07-01")
     assert store.latest_as_of() is None
+
+
+def test_values_is_get_narrowed_to_the_names_asked_for(store, world):
+    """values() (the read behind an explanation on request) finds the row get() finds, only the columns named, in
+    their order, and None for a name this feature set lacks."""
+    june, july = features_as_of(world, "2023-06-30"), features_as_of(world, "2023-07-31")
+    store.write(june, "2023-06-30")
+    store.write(july.head(3), "2023-07-31")
+    names = tuple(f.name for f in FEATURES[::-1] if f.name != "benefit") + ("benefit", "not_a_feature")
+    assert store.values(987_654_321, names) is None
+    for case_id in [int(c) for c in july["case_id"].head(2)] + [int(c) for c in june["case_id"].tail(2)]:
+        row = store.get(case_id)
+        as_of, benefit, values = store.values(case_id, names)
+        assert as_of == row["as_of"] and benefit == row["benefit"]
+        assert values[-1] is None and len(values) == len(names)
+        for name, value in zip(names[:-1], values[:-1], strict=True):
+            expected = row[name]
+            if isinstance(expected, float) and math.isnan(expected):
+                assert value is None, name
+            else:
+                assert value == expected, name

@@ -57,3 +57,16 @@ def test_unknown_alias_is_a_user_error(shared_model_registry: ModelRegistry) -> 
 def test_meta_must_match_booster(champion: ScoringModel) -> None:
     with pytest.raises(ValueError, match="differ"):
         ScoringModel(booster=champion.booster, meta={**champion.meta, "feature_names": ["a", "b"]})
+
+
+def test_row_from_values_is_row_array(champion: ScoringModel, shared_model_registry: ModelRegistry) -> None:
+    """The row from values as a database returns them (None missing, categories as strings, bools) is the row
+    `row_array` builds from a mapping, missing and unknown categories included."""
+    records = shared_model_registry.frame.head(30).to_dict("records")
+    names = champion.feature_names
+    records[0] = {**records[0], "benefit": "a benefit the model never saw"}
+    records[1] = {**records[1], **{n: None for n in names}}
+    for record in records:
+        values = [None if isinstance(record[n], float) and np.isnan(record[n]) else record[n] for n in names]
+        np.testing.assert_array_equal(champion.row_from_values(values), champion.row_array(record))
+    assert np.isnan(champion.row_from_values([records[0][n] for n in names])[0, names.index("benefit")])

@@ -118,3 +118,26 @@ def test_worklist_reads_rows_of_ranked_cases(nightly: LiveServer) -> None:
     share = nightly.settings.random_share
     top_scores = np.sort(rows.loc[rows["benefit"] == benefit, "score"].to_numpy())[::-1][:30]
     assert sum(item["score"] in set(top_scores.tolist()) for item in items) >= 30 - math.ceil(30 * share)
+
+
+def test_cases_not_ranked_are_explained_as_from_all_their_stored_features(nightly: LiveServer) -> None:
+    """A case the nightly run did not explain is read narrowly (only the model's columns) and explained on request:
+    the body equals the one built the old way from every stored feature (get, row_array), its score is the stored
+    one and the model's prediction, and the contributions sum to logit(score)."""
+    from riskrank.serving.scoring import score_payload
+
+    rows = stored_rows(nightly.engine)
+    plain = rows[rows["explanation"].isna() & (rows["score"] != TAMPERED)].sample(12, random_state=3)
+    snapshot = nightly.app.state.holder.current
+    store = FeatureStore(nightly.engine)
+    with nightly.client() as client:
+        bodies = [client.get(f"/v1/cases/{int(c)}/score", params={"top": 5}).json() for c in plain["case_id"]]
+    for stored, body in zip(plain.itertuples(), bodies, strict=True):
+        features = store.get(int(stored.case_id))
+        old = score_payload(snapshot, snapshot.model.row_array(features), str(features["benefit"]), 5, float(stored.score))
+        assert {key: body[key] for key in old} == old
+        assert body["reasons"] or body["reasons_lowering"]
+        frame = nightly.frame.loc[nightly.frame["case_id"] == stored.case_id]
+        assert body["score"] == stored.score
+        assert body["score"] == pytest.approx(float(snapshot.model.predict(frame)[0]), abs=1e-12)
+        assert body["base_value"] + sum(body["contributions"].values()) == pytest.approx(float(logit(body["score"])), abs=1e-9)
