@@ -11,7 +11,7 @@ same holdout cases. `--fairness-auto` also runs the default fairness family (fai
 population) for the given (rows, weight) and ranks the holdout with the chosen member.
 
     nice -n 10 .venv/bin/python bench/bench_learning.py --train /tmp/w1 /tmp/w2 --holdout /tmp/w4 \\
-        --grid 0:1 36000:0.2 --out /tmp/learning.json
+        --grid 0:1 36000:0.2 36000:0.2:opening 36000:0.2:month_end:0 --out /tmp/learning.json
 """
 
 from __future__ import annotations
@@ -120,13 +120,16 @@ def fairness_auto(world_dir: Path, rows: int, weight: float, holdout: pd.DataFra
             .to_dict(orient="records")} | ranking(holdout["label"].to_numpy(), predict(chosen.fit, holdout), holdout)
 
 
-def _member_spec(text: str) -> tuple[int, float, str]:
-    """rows:weight[:anchor]; the anchor defaults as build_training_set's does (opening without unlabelled rows)."""
+def _member_spec(text: str) -> tuple[int, float, tuple[str, int]]:
+    """rows:weight[:anchor[:gap_days]]; the anchor defaults as build_training_set's does (opening without unlabelled
+    rows), the gap to unlabelled.GAP_DAYS. Returns rows, weight and the training set the member subsamples."""
     from riskrank.training.dataset import ANCHOR_MONTH_END, ANCHOR_OPENING
+    from riskrank.training.unlabelled import GAP_DAYS
 
     parts = text.split(":")
     rows, weight = int(parts[0]), float(parts[1])
-    return rows, weight, parts[2] if len(parts) > 2 else (ANCHOR_MONTH_END if rows else ANCHOR_OPENING)
+    anchor = parts[2] if len(parts) > 2 and parts[2] else (ANCHOR_MONTH_END if rows else ANCHOR_OPENING)
+    return rows, weight, (anchor, int(parts[3]) if len(parts) > 3 else GAP_DAYS)
 
 
 def main() -> None:
@@ -156,17 +159,18 @@ def main() -> None:
         entry: dict = {"bound": bound(world_dir, holdout), "members": []}
         print(world_dir, "bound", {k: round(v, 3) for k, v in entry["bound"].items()}, flush=True)
         world = read_world(world_dir)
-        for anchor in dict.fromkeys(a for _, _, a in grid):
-            largest = max(r for r, _, a in grid if a == anchor)
+        for kind in dict.fromkeys(k for _, _, k in grid):
+            anchor, gap = kind
+            largest = max(r for r, _, k in grid if k == kind)
             start = time.perf_counter()
-            full = build_training_set(world, unlabelled=UnlabelledConfig(rows=largest), anchor=anchor)
-            entry[f"build_seconds_{anchor}"] = time.perf_counter() - start
-            for rows, weight, _ in (m for m in grid if m[2] == anchor):
+            full = build_training_set(world, unlabelled=UnlabelledConfig(rows=largest, gap_days=gap), anchor=anchor)
+            entry[f"build_seconds_{anchor}_{gap}"] = time.perf_counter() - start
+            for rows, weight, _ in (m for m in grid if m[2] == kind):
                 result = member(subsample(full.frame, rows, weight, largest), inputs, holdout)
-                result |= {"rows": rows, "weight": weight, "anchor": anchor,
+                result |= {"rows": rows, "weight": weight, "anchor": anchor, "gap_days": gap,
                            "top_1pct_of_bound": result["top_1pct"] / entry["bound"]["top_1pct"]}
                 entry["members"].append(result)
-                print(world_dir, anchor, rows, weight,
+                print(world_dir, anchor, gap, rows, weight,
                       {k: round(v, 3) for k, v in result.items() if isinstance(v, (int, float))}, flush=True)
         del world
         report["worlds"][str(world_dir)] = entry

@@ -32,7 +32,7 @@ from riskrank.world import World, active_cases, under_open_investigation
 UNLABELLED = "unlabelled"  # the `selection` value of an unlabelled row
 # Chosen on held-out worlds (bench/bench_learning.py, docs/training.md "Learning from the whole population").
 DEFAULT_ROWS = 36_000
-DEFAULT_WEIGHT = 0.2
+DEFAULT_WEIGHT = 0.05
 DEFAULT_SNAPSHOTS = 12
 GAP_DAYS = 180
 
