@@ -59,8 +59,13 @@ def _check_dashboard_in_chromium(url: str, token: str) -> None:
         assert page.locator("svg[data-chart=hit-rate] circle.point[data-series=random]").count() >= 1
         assert page.locator("svg[data-chart=lift] circle.point").count() >= 1
         assert page.locator("svg[data-chart=fairness] circle.point").count() >= 3  # parity for both, precision for one
-        assert page.locator("svg[data-chart=score-drift] rect.bar").count() == 1
-        assert "random-sample investigations closed" in page.locator("#compared-score-drift").inner_text()
+        # The demo stores two feature snapshots, so feature drift has bars; score drift needs 20 scored random-sample
+        # investigations on each side of its cut, which a small world's year may not hold: then the panel says so.
+        assert page.locator("svg[data-chart=feature-drift] rect.bar").count() >= 1
+        if page.locator("svg[data-chart=score-drift] rect.bar").count() == 1:
+            assert "random-sample investigations closed" in page.locator("#compared-score-drift").inner_text()
+        else:
+            assert "needs at least 20 scored random-sample investigations" in page.locator("#chart-score-drift").inner_text()
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "demo-dashboard.png"), full_page=True)
         browser.close()
