@@ -96,6 +96,20 @@ def client(index: int, port: int, token: str, case_ids: list[int], seconds: floa
     queue.put((latencies, errors, created))
 
 
+def run_clients(client_args: list[tuple]) -> tuple[list, float]:
+    """One client process per argument tuple (client's arguments before the queue, then after it): their results
+    and the seconds they took together."""
+    queue: mp.Queue = mp.Queue()
+    started = time.monotonic()
+    procs = [mp.Process(target=client, args=(*head, queue, *tail)) for head, tail in client_args]
+    for p in procs:
+        p.start()
+    results = [queue.get() for _ in procs]
+    for p in procs:
+        p.join()
+    return results, time.monotonic() - started
+
+
 def prepare_load(reuse: bool, scale: float, seed: int) -> tuple[dict[str, str], Any, str, list[int]]:
     """The environment of bench_serving's world (built unless `reuse` finds one), its store with a fresh operational
     history, an investigator's token and 2,000 case ids to ask about."""
@@ -142,15 +156,7 @@ def main() -> None:
     try:
         wait_until_up(port, "/ready", server)
         rss_before = rss_kib(server.pid)
-        queue: mp.Queue = mp.Queue()
-        started = time.monotonic()
-        procs = [mp.Process(target=client, args=(i, port, token, case_ids, args.seconds, queue)) for i in range(args.clients)]
-        for p in procs:
-            p.start()
-        results = [queue.get() for _ in procs]
-        for p in procs:
-            p.join()
-        elapsed = time.monotonic() - started
+        results, elapsed = run_clients([((i, port, token, case_ids, args.seconds), ()) for i in range(args.clients)])
         rss_after = rss_kib(server.pid)
     finally:
         server.terminate()

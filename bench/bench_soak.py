@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing as mp
 import os
 import platform
 import subprocess
 import sys
-import time
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_load import MIX, client, prepare_load, rss_kib  # noqa: E402
+from bench_load import MIX, prepare_load, rss_kib, run_clients  # noqa: E402
 from bench_serving import free_port, wait_until_up  # noqa: E402
 
 # A worklist puts its cases under open investigation until an outcome closes them, and new outcomes are about 0.8
@@ -39,16 +37,8 @@ MIN_CASES = 1000
 
 def one_minute(minute: int, port: int, token: str, case_ids: list[int], benefits: tuple[str, ...], clients: int,
                seconds: float) -> dict:
-    queue: mp.Queue = mp.Queue()
-    started = time.monotonic()
-    procs = [mp.Process(target=client, args=(minute * clients + i, port, token, case_ids, seconds, queue, benefits, K))
-             for i in range(clients)]
-    for p in procs:
-        p.start()
-    results = [queue.get() for _ in procs]
-    for p in procs:
-        p.join()
-    elapsed = time.monotonic() - started
+    results, elapsed = run_clients([((minute * clients + i, port, token, case_ids, seconds), (benefits, K))
+                                    for i in range(clients)])
     every = [x for r in results for kind, _ in MIX for x in r[0][kind]]
     errors = [e for r in results for e in r[1]]
     return {
