@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from riskrank.errors import UserError
-from riskrank.world import World
+from riskrank.world import World, after_burn_in
 
 LABEL = "label"
 VALUE = "value_sek"
@@ -70,7 +70,7 @@ def assign_split(opened: pd.Series, bounds: SplitBounds) -> pd.Series:
 
 
 def closed_investigations(world: World) -> pd.DataFrame:
-    inv = world.investigations
+    inv = after_burn_in(world.investigations, world.meta)  # the burn-in is history for the features, not rows
     closed = inv.loc[inv["closed_date"].notna()].copy()
     if closed.empty:
         raise UserError("the world has no closed investigations to learn from")

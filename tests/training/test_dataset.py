@@ -49,8 +49,10 @@ def test_training_set_on_tiny_world(tiny_world):
 
     ts = build_training_set(tiny_world)
     inv = tiny_world.investigations
-    closed = inv.loc[inv["closed_date"].notna()]
-    assert len(ts.frame) == len(closed)  # one row per closed investigation, open ones left out
+    # one row per closed investigation, open ones and the world's burn-in (closed before start_date) left out
+    closed = inv.loc[inv["closed_date"] >= pd.Timestamp(tiny_world.meta["start_date"])]
+    assert (inv["closed_date"] < pd.Timestamp(tiny_world.meta["start_date"])).sum() > 50
+    assert len(ts.frame) == len(closed)
     assert set(ts.frame["investigation_id"]) == set(closed["investigation_id"])
     assert set(ts.frame[SPLIT]) == {"train", "valid", "test"}
     # never random: every training row opened before every validation row, which opened before every test row
