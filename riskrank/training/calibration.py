@@ -1,9 +1,11 @@
 """Scores that mean what they say: Platt scaling of the action model onto the population of active cases.
 
-The model learns P(action | investigated) from closed investigations; most started from a notification or
-a tip, so their base rate (about half end with action) is far above the population's (a few per cent of
-active cases are in error). Only the random control sample is a sample of the population, so the
-calibration is fitted there (label: action), on the log-odds:
+The model learns from closed investigations (P(action | investigated)); most started from a notification or a
+tip, so their base rate (about half end with action) is far above the population's (a few per cent of active
+cases are in error). With the unlabelled rows of positive-unlabelled learning (training/unlabelled.py) it learns
+a mixture of the two, at a base rate set by the unlabelled rows' number and weight: a ranking, not a
+probability either way. Only the random control sample is a sample of the population, so the calibration is
+fitted there (label: action), on the log-odds:
 
     logit(score) = a * logit(p_action) + b
 

@@ -11,6 +11,7 @@ import typer
 from riskrank.errors import UserError
 from riskrank.fairness.policy import band_text
 from riskrank.training.population import EVAL_DATES
+from riskrank.training.unlabelled import DEFAULT_ROWS, DEFAULT_SNAPSHOTS, DEFAULT_WEIGHT
 
 
 class FairnessMode(StrEnum):
@@ -50,6 +51,11 @@ def train(
                                  "and born abroad in the top 1 % of active cases; off: the unconstrained model."),
     fairness_weight: float | None = typer.Option(None, help="Fix the fairness penalty weight (0 = unconstrained) "
                                                  "instead of choosing it."),
+    unlabelled_rows: int = typer.Option(DEFAULT_ROWS, help="Uninvestigated active cases sampled at the last "
+                                        f"{DEFAULT_SNAPSHOTS} month-ends before the validation months, label 0 "
+                                        "(positive-unlabelled learning, docs/training.md); 0: closed investigations only."),
+    unlabelled_weight: float = typer.Option(DEFAULT_WEIGHT, help="Weight of each unlabelled row (an investigation "
+                                            "weighs 1)."),
 ) -> None:
     """Train the action model on a world's closed investigations, evaluate it, log it to MLflow and register it
     as the challenger."""
@@ -61,6 +67,7 @@ def train(
     from riskrank.training.dataset import SplitConfig
     from riskrank.training.fair_sweep import farthest_from_one
     from riskrank.training.pipeline import TrainOptions, check_inputs, run_training
+    from riskrank.training.unlabelled import UnlabelledConfig
     from riskrank.world import is_world
 
     if not is_world(world):
@@ -68,9 +75,12 @@ def train(
     extra_inputs, excluded_inputs = check_inputs(with_sensitive, exclude)
     if fairness_weight is not None and (fairness == "off" or not math.isfinite(fairness_weight) or fairness_weight < 0):
         raise UserError("--fairness-weight must be a number >= 0 and cannot be combined with --fairness off")
+    unlabelled = UnlabelledConfig(rows=unlabelled_rows, weight=unlabelled_weight)
+    unlabelled.validate()
     options = TrainOptions(split=SplitConfig(test_months=test_months, valid_months=valid_months),
                            extra_inputs=extra_inputs, excluded_inputs=excluded_inputs, n_eval_dates=eval_dates,
-                           register=not no_register, fairness=fairness, fairness_weight=fairness_weight)
+                           register=not no_register, fairness=fairness, fairness_weight=fairness_weight,
+                           unlabelled=unlabelled)
     console = Console()
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console) as progress:
         current: list[TaskID] = []

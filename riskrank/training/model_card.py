@@ -57,9 +57,11 @@ decision**: an investigator reviews every case, decides what to investigate, and
 investigation, not on the score. Each score comes with its SHAP reasons so it can be questioned.
 
 ## Data
-- Training rows: closed investigations, each with its case's features as of the day it opened.
-- Time split (opening dates): validation from {split.get("valid_start")}, test from {split.get("test_start")}
-  to {split.get("last_opened")}; everything older is training. Rows: {dict(counts)}.
+- Training rows: closed investigations, each with its case's features as of the day it opened, and (positive-
+  unlabelled learning) uninvestigated active cases at month-end snapshots, label 0, at a small weight.
+- Time split (when each label became known: the closing date; a case's rows stay in one split): validation from
+  {split.get("valid_start")}, test from {split.get("test_start")} to {split.get("last_opened")}; everything older is
+  training. Rows: {dict(counts)}.
 - Training-data hash (sha256): `{data_hash}`; feature set `{feature_set_version}`; MLflow run `{run_id}`.
 - Selection bias: investigations are not a random sample of cases (most start from notifications). Metrics are
   reported on the random control sample as well, and the capacity metrics below choose among all active cases.

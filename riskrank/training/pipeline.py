@@ -20,11 +20,12 @@ from riskrank.model.scoring import prepare
 from riskrank.settings import Settings, get_settings
 from riskrank.training import fair_sweep, model_card, plots
 from riskrank.training.calibration import MIN_EVENTS_FOR_SLOPE, Calibration, fit_platt
-from riskrank.training.dataset import LABEL, SPLIT, VALUE, SplitConfig, TrainingSet, build_training_set
+from riskrank.training.dataset import LABEL, SPLIT, VALUE, WEIGHT, SplitConfig, TrainingSet, build_training_set
 from riskrank.training.evaluate import Evaluation, evaluate
 from riskrank.training.fair_sweep import DEFAULT_WEIGHTS
 from riskrank.training.population import EVAL_DATE, EVAL_DATES, SLOT, evaluation_dates, investigation_population, truth_population
 from riskrank.training.train import FitResult, build_meta, expected_value_by_benefit, model_inputs, predict
+from riskrank.training.unlabelled import UNLABELLED, UnlabelledConfig
 
 Step = Callable[[str], None]
 
@@ -42,6 +43,7 @@ class TrainOptions:
     fairness: str = "auto"  # "auto": fit the family of penalty weights and choose (fair_sweep.py); "off": unconstrained
     fairness_weight: float | None = None  # fix the penalty weight instead of choosing
     fairness_weights: tuple[float, ...] = DEFAULT_WEIGHTS
+    unlabelled: UnlabelledConfig = field(default_factory=UnlabelledConfig)  # positive-unlabelled rows (rows=0: none)
 
     def family(self) -> tuple[float, ...]:
         if self.fairness == "off":
@@ -84,7 +86,7 @@ def evaluation_population(world, training: TrainingSet, options: TrainOptions,
 
 
 def _population_of(world, training: TrainingSet, options: TrainOptions, step: Step) -> tuple[pd.DataFrame, dict[str, int], str]:
-    test = training.part("test")
+    test = training.investigated("test")
     if world.truth is None:
         pop, capacity = investigation_population(test)
         return pop, capacity, ("No truth table: capacity metrics rank the closed test investigations themselves "
@@ -110,6 +112,14 @@ def _calibrate(result: FitResult, training: TrainingSet) -> Calibration | None:
         return None
     return fit_platt(predict(result, held_out), held_out[LABEL].to_numpy(),
                      fitted_on="random control sample, validation and test months")
+
+
+def _class_prior(training: TrainingSet) -> dict[str, float]:
+    """The random control sample's action rate in the training months: the share of active cases in error that the
+    positive-unlabelled fit's unlabelled rows hold (the class prior), and what the calibration maps the score onto."""
+    random = training.investigated("train")
+    random = random.loc[random["selection"] == "random"]
+    return {"class_prior_random": float(random[LABEL].mean()), "class_prior_n": float(len(random))} if len(random) else {}
 
 
 def _calibration_metrics(calibration: Calibration | None, pop: pd.DataFrame, pop_scores: np.ndarray,
@@ -149,14 +159,16 @@ def run_training(world_dir: str | Path, options: TrainOptions | None = None, set
     inputs = model_inputs(options.extra_inputs, options.excluded_inputs)
     step("reading the world")
     world = read_world(world_dir)
-    step("assembling the training set (features as of each opening date)")
-    training = build_training_set(world, options.split, engine=options.engine)
+    step("assembling the training set (features as of each opening date and of the unlabelled snapshots)")
+    training = build_training_set(world, options.split, engine=options.engine, unlabelled=options.unlabelled)
     train, valid, test = (training.part(s) for s in ("train", "valid", "test"))
+    n_unlabelled = int((train["selection"] == UNLABELLED).sum())
     pop, capacity, note = evaluation_population(world, training, options, step)
     family = options.family()
-    step(f"fitting LightGBM on {len(train):,} investigations, {len(inputs)} inputs, fairness weight(s) "
-         f"{', '.join(f'{w:g}' for w in family)}")
-    members = fair_sweep.sweep(train, valid, inputs, pop, capacity, family, options.params)
+    step(f"fitting LightGBM on {len(train) - n_unlabelled:,} investigations and {n_unlabelled:,} unlabelled rows, "
+         f"{len(inputs)} inputs, fairness weight(s) {', '.join(f'{w:g}' for w in family)}")
+    members = fair_sweep.sweep(train, valid, inputs, pop, capacity, family, options.params,
+                               row_weight=WEIGHT if training.weighted else None)
     chosen, why = fair_sweep.choose(members)
     result = chosen.fit
     step("evaluating")
@@ -164,8 +176,9 @@ def run_training(world_dir: str | Path, options: TrainOptions | None = None, set
     evaluation = evaluate(test, predict(result, test), pop, pop_scores, capacity, n_boot=options.n_boot)
     calibration = _calibrate(result, training)
     metrics = evaluation.metrics | {"valid_auc": result.valid_auc, "best_iteration": float(result.best_iteration),
-                                    "n_train": float(len(train)), "n_valid": float(len(valid)), "n_test": float(len(test)),
-                                    "fairness_weight": chosen.weight}
+                                    "n_train": float(len(train) - n_unlabelled), "n_train_unlabelled": float(n_unlabelled),
+                                    "n_valid": float(len(valid)), "n_test": float(len(test)),
+                                    "fairness_weight": chosen.weight} | _class_prior(training)
     metrics |= _calibration_metrics(calibration, pop, pop_scores, world.truth is not None)
     choice = FairnessChoice(options.fairness if options.fairness_weight is None else "fixed", chosen.weight, why,
                             fair_sweep.trade_off(members),
@@ -201,6 +214,8 @@ def _log_params(result: FitResult, options: TrainOptions, training: TrainingSet,
     params = {k: v for k, v in result.params.items() if k not in ("monotone_constraints", "metric")}
     mlflow.log_params(params | {
         "n_inputs": len(result.feature_names), "extra_inputs": ",".join(options.extra_inputs) or "none",
+        "unlabelled_rows": options.unlabelled.rows, "unlabelled_weight": options.unlabelled.weight,
+        "unlabelled_snapshots": options.unlabelled.snapshots, "unlabelled_gap_days": options.unlabelled.gap_days,
         "excluded_inputs": ",".join(options.excluded_inputs) or "none",
         "test_months": options.split.test_months, "valid_months": options.split.valid_months,
         "best_iteration": result.best_iteration, "n_eval_dates": options.n_eval_dates,
@@ -303,7 +318,9 @@ def _log_model_card(result: FitResult, evaluation: Evaluation, training: Trainin
 
     from riskrank.features.registry import FEATURE_SET_VERSION
 
-    counts = training.frame[SPLIT].value_counts().to_dict()
+    frame = training.frame
+    kind = np.where(frame["selection"] == UNLABELLED, " unlabelled", "")
+    counts = (frame[SPLIT] + kind).value_counts().to_dict()
     card = model_card.render(version=version, run_id=run_id, feature_set_version=FEATURE_SET_VERSION,
                              data_hash=training.data_hash,
                              split=training.bounds.as_dict(), counts=counts, feature_names=result.feature_names,
