@@ -71,6 +71,10 @@ class TrainingSet:
         return part.loc[part["selection"].astype(str) != UNLABELLED]
 
     @property
+    def has_unlabelled(self) -> bool:
+        return bool((self.frame["selection"].astype(str) == UNLABELLED).any())
+
+    @property
     def weighted(self) -> bool:
         """Whether any row weighs other than 1 (then the fit must honour WEIGHT)."""
         return bool((self.frame[WEIGHT] != 1.0).any())

@@ -19,7 +19,7 @@ from riskrank.model import registry
 from riskrank.model.scoring import prepare
 from riskrank.settings import Settings, get_settings
 from riskrank.training import fair_sweep, model_card, plots
-from riskrank.training.calibration import MIN_EVENTS_FOR_SLOPE, Calibration, fit_platt
+from riskrank.training.calibration import METHOD_PLATT, MIN_EVENTS_FOR_SLOPE, Calibration, fit_platt
 from riskrank.training.dataset import LABEL, SPLIT, VALUE, WEIGHT, SplitConfig, TrainingSet, build_training_set
 from riskrank.training.evaluate import Evaluation, evaluate
 from riskrank.training.fair_sweep import DEFAULT_WEIGHTS
@@ -103,15 +103,19 @@ def _population_of(world, training: TrainingSet, options: TrainOptions, step: St
     return pop, capacity, note
 
 
-def _calibrate(result: FitResult, training: TrainingSet) -> Calibration | None:
+def _calibrate(result: FitResult, training: TrainingSet) -> tuple[Calibration | None, dict[str, float]]:
     """Platt scaling on the random control sample of the validation and test months: the only sample of the
-    population the model did not fit (its training rows would give a slope that is far too steep)."""
+    population the model did not fit (its training rows would give a slope that is far too steep). A fit with
+    unlabelled rows moves its intercept only (calibration.py says why); the slope Platt would fit is reported."""
     frame = training.frame
     held_out = frame.loc[(frame["selection"].astype(str) == "random") & (frame[SPLIT] != "train")]
     if held_out.empty:
-        return None
-    return fit_platt(predict(result, held_out), held_out[LABEL].to_numpy(),
-                     fitted_on="random control sample, validation and test months")
+        return None, {}
+    p_action, labels = predict(result, held_out), held_out[LABEL].to_numpy()
+    fitted_on = "random control sample, validation and test months"
+    calibration = fit_platt(p_action, labels, fitted_on=fitted_on, free_slope=not training.has_unlabelled)
+    free = fit_platt(p_action, labels, fitted_on=fitted_on)
+    return calibration, ({"calibration_free_slope": free.a} if free.method == METHOD_PLATT else {})
 
 
 def _class_prior(training: TrainingSet) -> dict[str, float]:
@@ -174,11 +178,11 @@ def run_training(world_dir: str | Path, options: TrainOptions | None = None, set
     step("evaluating")
     pop_scores = predict(result, pop)
     evaluation = evaluate(test, predict(result, test), pop, pop_scores, capacity, n_boot=options.n_boot)
-    calibration = _calibrate(result, training)
+    calibration, free_slope = _calibrate(result, training)
     metrics = evaluation.metrics | {"valid_auc": result.valid_auc, "best_iteration": float(result.best_iteration),
                                     "n_train": float(len(train) - n_unlabelled), "n_train_unlabelled": float(n_unlabelled),
                                     "n_valid": float(len(valid)), "n_test": float(len(test)),
-                                    "fairness_weight": chosen.weight} | _class_prior(training)
+                                    "fairness_weight": chosen.weight} | _class_prior(training) | free_slope
     metrics |= _calibration_metrics(calibration, pop, pop_scores, world.truth is not None)
     choice = FairnessChoice(options.fairness if options.fairness_weight is None else "fixed", chosen.weight, why,
                             fair_sweep.trade_off(members),
@@ -284,8 +288,15 @@ def _calibration_note(calibration: Calibration | None, metrics: dict[str, float]
     if calibration is None:
         return ("Not calibrated: the data hold no random control sample, so the score is the probability that an "
                 "investigation ends with action, which overstates the share of active cases in error.")
-    how = ("slope and intercept" if calibration.method == "platt" else
-           f"intercept only (slope kept at 1: fewer than {MIN_EVENTS_FOR_SLOPE} events on one side)")
+    if calibration.method == METHOD_PLATT:
+        how = "slope and intercept"
+    elif "n_train_unlabelled" in metrics and metrics["n_train_unlabelled"] > 0:
+        how = ("intercept only, a prior shift: the fit's unlabelled rows are a sample of the population, so its "
+               "log-odds differ from the population's by the class prior")
+        if "calibration_free_slope" in metrics:
+            how += f"; the slope the random sample alone would give is {metrics['calibration_free_slope']:.2f}"
+    else:
+        how = f"intercept only (slope kept at 1: fewer than {MIN_EVENTS_FOR_SLOPE} events on one side)"
     text = (f"The score shown to investigators is calibrated to the population of active cases: logit(score) = "
             f"{calibration.a:.3f} x logit(p_action) + {calibration.b:.3f}, Platt scaling ({how}) fitted on the random control "
             f"sample ({calibration.n} closed investigations, {calibration.events} with action). Rankings and percentiles "
