@@ -120,6 +120,8 @@ def learnability(
     world: Path = typer.Option(..., "--world", help="World whose truth the model learns (as of 2024-03-31)."),
     other_world: Path = typer.Option(..., "--other-world", help="Another world (another seed) it ranks (as of 2024-09-30)."),
     max_rows: int = typer.Option(0, help="Subsample each world's active cases to at most this many (0: all)."),
+    version: int | None = typer.Option(None, "--version", help="A registered model version to rank --other-world "
+                                       "beside the bound (it must not have been trained on --other-world)."),
 ) -> None:
     """How learnable a synthetic world is: the bound a model trained on investigation outcomes can approach.
 
@@ -133,13 +135,20 @@ def learnability(
 
     if max_rows < 0:
         raise UserError(f"--max-rows must be 0 (all) or positive, got {max_rows}")
+    if version is not None and version < 1:
+        raise UserError(f"--version must be a positive model version, got {version}")
     if world.resolve() == other_world.resolve():
         raise UserError("--other-world must be another world (another seed) than --world: the model must not have seen it")
     train_world, test_world = read_world(world), read_world(other_world)
     seeds = {(w.meta or {}).get("seed") for w in (train_world, test_world)}
     if len(seeds) == 1 and None not in seeds:
         raise UserError(f"both worlds have seed {seeds.pop()}: rank a world of another seed, one the model never saw")
-    result = measure(train_world, test_world, max_rows=max_rows or None)
+    model = None
+    if version is not None:
+        from riskrank.model.registry import load_model
+
+        model = load_model(version=version)
+    result = measure(train_world, test_world, max_rows=max_rows or None, model=model, version=version)
     text = to_markdown(result, f"`{world}`", f"`{other_world}`")
     for name, content in (("learnability.json", json.dumps(result.as_dict(), indent=2)), ("learnability.md", text)):
         tmp = other_world / f".{name}.tmp"

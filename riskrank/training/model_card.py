@@ -38,8 +38,20 @@ def _summary_note(artifact: str | None) -> str:
             "summary of LightGBM's TreeSHAP values, the same values investigators see as reasons).")
 
 
+def _channels_note(channels: pd.DataFrame | None) -> str:
+    if channels is None or channels.empty:
+        return "_Not compared: the data hold no truth table to judge the agency's channels by._\n"
+    return ("Each channel of the agency chose investigations in the test months (FK-initiated: its rule-based risk "
+            "profiles; impulse: the triage of notifications; random: the control sample). At each channel's capacity "
+            "(its investigations per month and benefit) the model selects as many active cases on every evaluation "
+            "date. Hit rates are the share in error by the world's truth (the channel's on the day each investigation "
+            "opened). New finds are the model's selections no notification pointed at in the 90 days before; "
+            "`new_finds_vs_random` is their hit rate over the random sample's.\n\n" + _table(channels))
+
+
 def render(*, version: str | int | None, run_id: str, feature_set_version: str, data_hash: str, split: Mapping[str, str],
            counts: Mapping[str, int], feature_names: list[str], metrics: Mapping[str, float], per_benefit: pd.DataFrame,
+           channels: pd.DataFrame | None = None,
            fairness: list[GroupRatio], population_note: str, importance: pd.Series, calibration_note: str = "",
            fairness_choice: str = "", trade_off: pd.DataFrame | None = None, proxies: pd.DataFrame | None = None,
            shap_summary: str | None = None) -> str:
@@ -79,6 +91,8 @@ Most important inputs (mean |SHAP|): {", ".join(f"`{n}` {v:.3f}" for n, v in top
 {_table(key)}
 ### Per benefit at capacity
 {_table(per_benefit)}
+### Against the agency's own channels
+{_channels_note(channels)}
 ## Calibration
 {calibration_note}
 

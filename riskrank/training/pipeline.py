@@ -23,7 +23,15 @@ from riskrank.training.calibration import METHOD_PLATT, MIN_EVENTS_FOR_SLOPE, Ca
 from riskrank.training.dataset import LABEL, SPLIT, VALUE, WEIGHT, SplitConfig, TrainingSet, build_training_set
 from riskrank.training.evaluate import Evaluation, evaluate
 from riskrank.training.fair_sweep import DEFAULT_WEIGHTS
-from riskrank.training.population import EVAL_DATE, EVAL_DATES, SLOT, evaluation_dates, investigation_population, truth_population
+from riskrank.training.population import (
+    EVAL_DATE,
+    EVAL_DATES,
+    SLOT,
+    agency_channels,
+    evaluation_dates,
+    investigation_population,
+    truth_population,
+)
 from riskrank.training.train import FitResult, build_meta, expected_value_by_benefit, model_inputs, predict
 from riskrank.training.unlabelled import UNLABELLED, UnlabelledConfig
 
@@ -177,7 +185,9 @@ def run_training(world_dir: str | Path, options: TrainOptions | None = None, set
     result = chosen.fit
     step("evaluating")
     pop_scores = predict(result, pop)
-    evaluation = evaluate(test, predict(result, test), pop, pop_scores, capacity, n_boot=options.n_boot)
+    channels = agency_channels(world, training.bounds) if world.truth is not None else None
+    evaluation = evaluate(test, predict(result, test), pop, pop_scores, capacity, n_boot=options.n_boot,
+                          channels=channels)
     calibration, free_slope = _calibrate(result, training)
     metrics = evaluation.metrics | {"valid_auc": result.valid_auc, "best_iteration": float(result.best_iteration),
                                     "n_train": float(len(train) - n_unlabelled), "n_train_unlabelled": float(n_unlabelled),
@@ -257,6 +267,8 @@ def _log_artifacts(tmp: Path, result: FitResult, evaluation: Evaluation, pop: pd
     tables.mkdir()
     evaluation.per_benefit.to_csv(tables / "per_benefit.csv", index=False)
     evaluation.capacity_curve.to_csv(tables / "capacity_curve.csv", index=False)
+    if not evaluation.channels.empty:
+        evaluation.channels.to_csv(tables / "channels.csv", index=False)
     pd.DataFrame([r.as_dict() for r in evaluation.fairness]).to_csv(tables / "fairness.csv", index=False)
     importance.rename("mean_abs_shap").to_csv(tables / "shap_importance.csv")
     mlflow.log_artifacts(str(tables), "tables")
@@ -335,7 +347,8 @@ def _log_model_card(result: FitResult, evaluation: Evaluation, training: Trainin
     card = model_card.render(version=version, run_id=run_id, feature_set_version=FEATURE_SET_VERSION,
                              data_hash=training.data_hash,
                              split=training.bounds.as_dict(), counts=counts, feature_names=result.feature_names,
-                             metrics=metrics, per_benefit=evaluation.per_benefit, fairness=evaluation.fairness,
+                             metrics=metrics, per_benefit=evaluation.per_benefit, channels=evaluation.channels,
+                             fairness=evaluation.fairness,
                              population_note=note, importance=importance,
                              calibration_note=_calibration_note(calibration, metrics), fairness_choice=choice.reason,
                              trade_off=choice.trade_off, proxies=choice.proxies.head(10),
