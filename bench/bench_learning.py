@@ -11,7 +11,8 @@ same holdout cases. `--fairness-auto` also runs the default fairness family (fai
 population) for the given (rows, weight) and ranks the holdout with the chosen member.
 
     nice -n 10 .venv/bin/python bench/bench_learning.py --train /tmp/w1 /tmp/w2 --holdout /tmp/w4 \\
-        --grid 0:1 36000:0.2 36000:0.2:opening 36000:0.2:month_end:0 --out /tmp/learning.json
+        --grid 0:1 36000:0.2 36000:0.2:opening 36000:0.2:month_end:0 36000:0.05:::channel 36000:0.05:::ipw \\
+        --out /tmp/learning.json
 """
 
 from __future__ import annotations
@@ -86,10 +87,39 @@ def subsample(frame: pd.DataFrame, rows: int, weight: float, largest: int, seed:
     return pd.concat([frame.loc[~is_u], unlabelled.assign(**{WEIGHT: weight})], ignore_index=True)
 
 
-def member(frame: pd.DataFrame, inputs: list[str], holdout: pd.DataFrame) -> dict[str, float]:
+CHANNEL = "_channel"  # the selection channel as a training-only input (variant "channel")
+
+
+def with_variant(frame: pd.DataFrame, inputs: list[str], holdout: pd.DataFrame,
+                 variant: str) -> tuple[pd.DataFrame, list[str], pd.DataFrame]:
+    """"channel": the channel that chose each row (unlabelled rows: their own) is an input in training, and the
+    holdout is ranked as if the random control sample had chosen every case. "ipw": each channel's investigated rows
+    weigh the inverse of that channel's share of the investigated rows (each channel stands for the population
+    once; the unlabelled rows keep their weight)."""
+    from riskrank.training.dataset import WEIGHT
+    from riskrank.training.unlabelled import UNLABELLED
+
+    if variant == "channel":
+        levels = ["random", "impulse", "fk_initiated", UNLABELLED]
+        frame = frame.assign(**{CHANNEL: pd.Categorical(frame["selection"].astype(str), categories=levels)})
+        holdout = holdout.assign(**{CHANNEL: pd.Categorical(["random"] * len(holdout), categories=levels)})
+        return frame, [*inputs, CHANNEL], holdout
+    if variant == "ipw":
+        investigated = frame["selection"] != UNLABELLED
+        share = frame.loc[investigated, "selection"].astype(str).value_counts(normalize=True)
+        channels = len(share)
+        weight = frame["selection"].astype(str).map(lambda c: 1.0 / (channels * share[c]) if c in share else np.nan)
+        return frame.assign(**{WEIGHT: weight.where(investigated, frame[WEIGHT])}), inputs, holdout
+    if variant:
+        raise ValueError(f"unknown variant {variant!r}")
+    return frame, inputs, holdout
+
+
+def member(frame: pd.DataFrame, inputs: list[str], holdout: pd.DataFrame, variant: str = "") -> dict[str, float]:
     from riskrank.training.dataset import SPLIT, WEIGHT
     from riskrank.training.train import fit, predict
 
+    frame, inputs, holdout = with_variant(frame, inputs, holdout, variant)
     start = time.perf_counter()
     weighted = bool((frame[WEIGHT] != 1.0).any())
     result = fit(frame.loc[frame[SPLIT] == "train"], frame.loc[frame[SPLIT] == "valid"], inputs,
@@ -120,16 +150,18 @@ def fairness_auto(world_dir: Path, rows: int, weight: float, holdout: pd.DataFra
             .to_dict(orient="records")} | ranking(holdout["label"].to_numpy(), predict(chosen.fit, holdout), holdout)
 
 
-def _member_spec(text: str) -> tuple[int, float, tuple[str, int]]:
-    """rows:weight[:anchor[:gap_days]]; the anchor defaults as build_training_set's does (opening without unlabelled
-    rows), the gap to unlabelled.GAP_DAYS. Returns rows, weight and the training set the member subsamples."""
+def _member_spec(text: str) -> tuple[int, float, tuple[str, int], str]:
+    """rows:weight[:anchor[:gap_days[:variant]]]; the anchor defaults as build_training_set's does (opening without
+    unlabelled rows), the gap to unlabelled.GAP_DAYS, the variant (with_variant) to none. Returns rows, weight, the
+    training set the member subsamples and the variant."""
     from riskrank.training.dataset import ANCHOR_MONTH_END, ANCHOR_OPENING
     from riskrank.training.unlabelled import GAP_DAYS
 
     parts = text.split(":")
     rows, weight = int(parts[0]), float(parts[1])
     anchor = parts[2] if len(parts) > 2 and parts[2] else (ANCHOR_MONTH_END if rows else ANCHOR_OPENING)
-    return rows, weight, (anchor, int(parts[3]) if len(parts) > 3 else GAP_DAYS)
+    gap = int(parts[3]) if len(parts) > 3 and parts[3] else GAP_DAYS
+    return rows, weight, (anchor, gap), parts[4] if len(parts) > 4 else ""
 
 
 def main() -> None:
@@ -159,18 +191,18 @@ def main() -> None:
         entry: dict = {"bound": bound(world_dir, holdout), "members": []}
         print(world_dir, "bound", {k: round(v, 3) for k, v in entry["bound"].items()}, flush=True)
         world = read_world(world_dir)
-        for kind in dict.fromkeys(k for _, _, k in grid):
+        for kind in dict.fromkeys(k for _, _, k, _ in grid):
             anchor, gap = kind
-            largest = max(r for r, _, k in grid if k == kind)
+            largest = max(r for r, _, k, _ in grid if k == kind)
             start = time.perf_counter()
             full = build_training_set(world, unlabelled=UnlabelledConfig(rows=largest, gap_days=gap), anchor=anchor)
             entry[f"build_seconds_{anchor}_{gap}"] = time.perf_counter() - start
-            for rows, weight, _ in (m for m in grid if m[2] == kind):
-                result = member(subsample(full.frame, rows, weight, largest), inputs, holdout)
-                result |= {"rows": rows, "weight": weight, "anchor": anchor, "gap_days": gap,
+            for rows, weight, _, variant in (m for m in grid if m[2] == kind):
+                result = member(subsample(full.frame, rows, weight, largest), inputs, holdout, variant)
+                result |= {"rows": rows, "weight": weight, "anchor": anchor, "gap_days": gap, "variant": variant,
                            "top_1pct_of_bound": result["top_1pct"] / entry["bound"]["top_1pct"]}
                 entry["members"].append(result)
-                print(world_dir, anchor, gap, rows, weight,
+                print(world_dir, anchor, gap, rows, weight, variant,
                       {k: round(v, 3) for k, v in result.items() if isinstance(v, (int, float))}, flush=True)
         del world
         report["worlds"][str(world_dir)] = entry
