@@ -173,10 +173,10 @@
     }
   }
 
-  function intervalChart(container, items, name, band, xTitle, yTitle) {
+  function intervalChart(container, items, name, band, xTitle, yTitle, labelWidth) {
     const usable = items.filter((it) => it.value !== null && it.value !== undefined);
     if (!usable.length) return empty(container, "Not enough model-selected and random-sample investigations for an estimate.");
-    const W = 640, RH = 24, L = 170, T = 16, PW = W - L - 24;
+    const W = 640, RH = 24, L = labelWidth || 170, T = 16, PW = W - L - 24;
     const H = T + RH * items.length + 46;
     const root = svg(container, W, H);
     root.setAttribute("data-chart", name);
@@ -416,7 +416,7 @@
       value: r.ratio, low: r.low, high: r.high, suppressed: r.suppressed,
     }));
     intervalChart($("chart-group-fairness"), items, "group-fairness", data.fairness_policy.band,
-      "Ratio to the reference group (log scale, no unit; 1 = equal)", "Group and ratio");
+      "Ratio to the reference group (log scale, no unit; 1 = equal)", "Group and ratio", 230);
     dataView("group-fairness", [
       { value: (r) => ATTRIBUTES[r.attribute], label: "Attribute" },
       { value: (r) => groupLabel(r.attribute, r.group), label: "Group" },
