@@ -137,7 +137,7 @@ def fairness_gate(ratios: Iterable[GroupRatio], low: float = FAIR_LOW, high: flo
                                for r in unsure) + "]")
     if underpowered:
         detail += (" [not judged for want of power (the cases could not tell a ratio at the band's edge from 1 "
-                   f"{POWER:.0%} of the time): "
+                   f"{POWER * 100:.0f} % of the time): "
                    + "; ".join(f"{r.attribute}={r.group} {r.metric} {r.ratio:.2f} (detectable {detectable_ratio(r):.2f})"
                                for r in underpowered) + "]")
     if reported:

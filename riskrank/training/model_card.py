@@ -102,8 +102,8 @@ benefit is the agency's allocation, not the model's choice) and requires each wi
 within {band_text()} unless its 99 % interval reaches 1. A ratio outside the band whose interval reaches 1 is
 not refused, but neither is it shown fair: the evaluation is too small to tell.
 
-Power: `detectable` is the smallest ratio the gate would have found beyond noise {POWER:.0%} of the time with the
-cases it had, read off the width of the ratio's {GATE_LEVEL:.0%} interval. Where it lies outside {band_text()}, a
+Power: `detectable` is the smallest ratio the gate would have found beyond noise {POWER * 100:.0f} % of the time with the
+cases it had, read off the width of the ratio's {GATE_LEVEL * 100:.0f} % interval. Where it lies outside {band_text()}, a
 disparity at the band's edge could pass unseen, so the ratio is **not judged**: reported here and in the gate's
 output, not refused (a model is refused only on a disparity beyond noise).
 
