@@ -80,10 +80,11 @@ def verdict(r: GroupRatio, low: float = FAIR_LOW, high: float = FAIR_HIGH, min_s
     return IN_BAND if has_power(r, low, high) else NOT_JUDGED
 
 
-def power_table(ratios: Iterable[GroupRatio]) -> dict[str, dict]:
+def power_table(ratios: Iterable[GroupRatio], low: float = FAIR_LOW, high: float = FAIR_HIGH,
+                min_support: int = MIN_SUPPORT) -> dict[str, dict]:
     """Per ratio (by key): its point, gate interval, detectable ratio and verdict, as the gate's numbers carry them."""
     return {r.key: {"ratio": r.ratio, "low": r.gate_low, "high": r.gate_high, "detectable": detectable_ratio(r),
-                    "verdict": verdict(r)} for r in ratios}
+                    "verdict": verdict(r, low, high, min_support)} for r in ratios}
 
 
 def beyond_noise(r: GroupRatio) -> float:
@@ -129,7 +130,7 @@ def fairness_gate(ratios: Iterable[GroupRatio], low: float = FAIR_LOW, high: flo
     if failing:
         detail = f"{what}: " + "; ".join(describe(r) for r in failing)
     else:
-        detail = f"none of {judged} judged {what} ratios outside {low}..{high} beyond noise"
+        detail = f"none of {judged} {what} ratios with enough support outside {low}..{high} beyond noise"
     if unsure:
         # A pass on a small evaluation population is no evidence of fairness: say which ratios it could not judge.
         detail += (" [outside the band but within noise, so not refused: "
@@ -147,5 +148,6 @@ def fairness_gate(ratios: Iterable[GroupRatio], low: float = FAIR_LOW, high: flo
         detail += f" ({len(skipped)} ratios with support < {min_support} not judged)"
     numbers = {r.key: r.ratio for r in failing} | {"judged": judged, "not_judged": len(skipped), "scope": scope,
                                                    "within_noise": len(unsure), "underpowered": len(underpowered),
-                                                   "power": power_table(r for r in ratios if r.scope == scope)}
+                                                   "power": power_table((r for r in ratios if r.scope == scope), low,
+                                                                        high, min_support)}
     return GateResult("fairness", not failing, detail, numbers)
