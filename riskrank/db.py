@@ -13,7 +13,10 @@ metadata = sa.MetaData()
 
 # One row per closed investigation reported by an investigator. Written by serving (POST /v1/outcomes),
 # read by monitoring (hit-rate KPIs). `selection` is what the worklist recorded (model or random),
-# or how the case came in otherwise; investigators never see it.
+# or how the case came in otherwise; investigators never see it. The groups the fairness gate judges (sex,
+# born_abroad, age_band at the features' date, fairness/policy.py) are copied from the case's features for
+# measurement only: never a score input, read only by the manager and auditor metrics (monitoring/dashboard.py),
+# never in a response investigators get.
 outcomes = sa.Table(
     "outcomes",
     metadata,
@@ -21,6 +24,8 @@ outcomes = sa.Table(
     sa.Column("case_id", sa.BigInteger, nullable=False, index=True),
     sa.Column("benefit", sa.String(40), nullable=False),
     sa.Column("sex", sa.String(1), nullable=True),
+    sa.Column("born_abroad", sa.Boolean, nullable=True),
+    sa.Column("age_band", sa.String(8), nullable=True),
     sa.Column("selection", sa.String(20), nullable=False),
     sa.Column("opened_date", sa.Date, nullable=False),
     sa.Column("closed_date", sa.Date, nullable=False),

@@ -79,6 +79,7 @@ def _train(world: World, cutoff: pd.Timestamp, out_dir: Path, settings) -> int:
 
 
 def _promote(version: int, settings) -> None:
+    from riskrank.promotion.commands import gate_line
     from riskrank.promotion.gates import PromotionRefused
     from riskrank.promotion.promote import promote
 
@@ -86,11 +87,11 @@ def _promote(version: int, settings) -> None:
         result = promote(version, user="demo", reason="demo: first model", settings=settings)
         console.print(f"[4/7] promotion: version {version} passed the gates and is champion")
         for gate in result.gates:
-            console.print(f"      {gate.name}: {gate.detail}")
-        if any(g.numbers.get("within_noise") for g in result.gates):
+            console.print(f"      {gate_line(gate)}")
+        if any(g.numbers.get("within_noise") or g.numbers.get("underpowered") for g in result.gates):
             # On a small world the gate can only refuse what lies beyond noise: say that a pass shows no more.
             console.print("      a small world: the gate found no disparity beyond noise, which is not evidence of "
-                          "fairness; read the ratios above and bench/RESULTS.md")
+                          "fairness; the ratios it had no power to judge are named above and on the model card")
     except PromotionRefused as refusal:
         # Fallback only: the demo's model passes on its own (tests/test_demo.py). The demo must serve something,
         # so a refusal is said loudly and the override is in the promotion log.

@@ -59,6 +59,8 @@ def _check_dashboard_in_chromium(url: str, token: str) -> None:
         assert page.locator("svg[data-chart=hit-rate] circle.point[data-series=random]").count() >= 1
         assert page.locator("svg[data-chart=lift] circle.point").count() >= 1
         assert page.locator("svg[data-chart=fairness] circle.point").count() >= 3  # parity for both, precision for one
+        assert page.locator("svg[data-chart=group-fairness] circle.point[data-key^=born_abroad]").count() == 3
+        assert page.locator("svg[data-chart=group-fairness] [data-key^=age_band]").count() >= 3
         # The demo stores two feature snapshots, so feature drift has bars; score drift needs 20 scored random-sample
         # investigations on each side of its cut, which a small world's year may not hold: then the panel says so.
         assert page.locator("svg[data-chart=feature-drift] rect.bar").count() >= 1
@@ -99,6 +101,13 @@ def test_demo_builds_everything_the_service_needs(tmp_path):
     assert not forced, forced
     assert "passed the gates and is champion" in out and "FALLBACK" not in out
     assert "fairness: none of" in " ".join(out.split())
+    # Issue 24: the card of that model says which ratios the small evaluation could not judge, as the gate's output does.
+    [card] = list((tmp_path / "mlruns").rglob("model_card.md"))
+    card_text = card.read_text(encoding="utf-8")
+    assert "| detectable | verdict |" in card_text
+    assert "**Not judged**" in card_text or "was judged: the evaluation had the power to" in card_text
+    if "**Not judged**" in card_text:
+        assert "not judged" in " ".join(out.split())
     assert roles == {"investigator", "manager", "data_scientist", "auditor"}
 
     server, thread, url = _serve(tmp_path)
@@ -112,6 +121,11 @@ def test_demo_builds_everything_the_service_needs(tmp_path):
         assert all(isinstance(row["parity"], float) for row in fairness.values())
         assert any(isinstance(row["precision_ratio"], float) and not row["reference"] for row in fairness.values())
         assert data["drift"]["features"]  # the feature store's first snapshot against its latest
+        # Every group the gate judges, from the imported and the operated outcomes alike; born abroad with numbers.
+        groups = {(r["attribute"], r["group"]): r for r in data["group_fairness"] if r["metric"] == "selection_rate"}
+        assert {a for a, _ in groups} == {"sex", "born_abroad", "age_band"}
+        born = groups[("born_abroad", "True")]
+        assert not born["suppressed"] and born["low"] < born["ratio"] < born["high"]
         _check_dashboard_in_chromium(url, manager)
     finally:
         server.should_exit = True

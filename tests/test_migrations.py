@@ -171,6 +171,34 @@ def test_upgrade_keeps_a_store_of_fd2737b(engine: sa.Engine, store_url: str) -> 
     users = _rows(engine, "users")
     assert [u["name"] for u in users] == ["anna", "bo", "cecilia"]
     assert [u["expires_at"] is None for u in users] == [True, True, False]  # only the new token expires
+    # Outcomes recorded before the groups were (revision 0003) keep their rows, with unknown groups.
+    assert [(o["born_abroad"], o["age_band"]) for o in _rows(engine, "outcomes")] == [(None, None)] * 3
+
+
+def test_a_store_at_0002_upgrades_to_the_outcome_groups_and_keeps_its_rows(engine: sa.Engine) -> None:
+    """Revision 0003 (outcomes: born_abroad, age_band) on a store one revision behind, with outcomes in it."""
+    from alembic import command
+
+    build_old_store(engine)
+    runner.upgrade(engine)
+    with engine.begin() as conn:  # take the store back to 0002, as the release before this one left it
+        command.downgrade(runner.config(conn), "0002")
+    assert "born_abroad" not in {c["name"] for c in sa.inspect(engine).get_columns("outcomes")}
+    before = _rows(engine, "outcomes")
+    with pytest.raises(UserError, match="at schema revision 0002"):
+        ensure_schema(engine)
+    found, reached = runner.upgrade(engine)
+    assert (found.revision, reached) == ("0002", runner.head())
+    after = _rows(engine, "outcomes")
+    assert [{k: row[k] for k in old} for row, old in zip(after, before, strict=True)] == before
+    assert [(o["born_abroad"], o["age_band"]) for o in after] == [(None, None)] * len(before) and len(before) == 3
+    from riskrank.db import outcomes
+
+    with engine.begin() as conn:  # and takes new outcomes with their groups
+        row = {**before[0], "investigation_id": "new-1", "born_abroad": True, "age_band": "30-44"}
+        conn.execute(outcomes.insert().values(**row))
+    assert {(o["investigation_id"], o["born_abroad"], o["age_band"]) for o in _rows(engine, "outcomes")} >= {
+        ("new-1", True, "30-44")}
 
 
 def test_a_store_behind_the_code_is_refused_by_serve_and_by_a_writing_command(engine: sa.Engine, store_url: str) -> None:
@@ -265,17 +293,19 @@ def test_a_new_revision_upgrades_a_store_in_place(engine: sa.Engine, tmp_path: P
     changed.tables["users"].append_column(sa.Column("note", sa.String(200), nullable=True))
     code = [m for m in db_commands.target_metadata() if m is not tables.metadata] + [changed]
     monkeypatch.setattr(db_commands, "target_metadata", lambda: code)
+    today = runner.head()
+    upcoming = f"{int(today) + 1:04d}"
     try:
         written = CliRunner().invoke(db_app, ["revision", "-m", "users note"])
         assert written.exit_code == 0, written.output
-        script = migrations / "versions" / "0003_users_note.py"
+        script = migrations / "versions" / f"{upcoming}_users_note.py"
         assert script.is_file() and "batch_alter_table('users'" in script.read_text()
 
-        behind = f"at schema revision 0002, this riskrank needs 0003: back it up, then {UPGRADE_LINE}"
+        behind = f"at schema revision {today}, this riskrank needs {upcoming}: back it up, then {UPGRADE_LINE}"
         with pytest.raises(UserError, match=behind):
             ensure_schema(engine)
         found, reached = runner.upgrade(engine)
-        assert (found.state, found.revision, reached) == ("behind", "0002", "0003")
+        assert (found.state, found.revision, reached) == ("behind", today, upcoming)
         ensure_schema(engine)
         assert "note" in {c["name"] for c in sa.inspect(engine).get_columns("users")}
         assert [u["name"] for u in _rows(engine, "users")] == ["anna", "bo"]

@@ -5,17 +5,31 @@ ratios where no within-benefit ones are given) must lie within the band of polic
 point estimate is outside the band AND its GATE_LEVEL bootstrap interval excludes 1 (the disparity is not
 explained by sampling noise). Ratios resting on fewer than MIN_SUPPORT selected cases (false positives for the
 FPR) are listed, not judged.
+
+Power: each ratio also carries the smallest ratio the gate could have told from 1 with the cases it had
+(detectable_ratio). Where that lies outside the band, a true disparity at the band's edge would pass unseen more often
+than policy.POWER allows, so the ratio is reported "not judged". Not judged does not refuse (a failing ratio is
+refused whatever the power: a disparity beyond noise is evidence, its absence is not); it is said in the gate's output
+and on the model card, so a pass on a small evaluation never reads as shown fair.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from statistics import NormalDist
 
 import numpy as np
 
 from riskrank.fairness.measure import GroupRatio
-from riskrank.fairness.policy import FAIR_HIGH, FAIR_LOW, JUDGED_SCOPE, MIN_SUPPORT, OVERALL
+from riskrank.fairness.policy import FAIR_HIGH, FAIR_LOW, GATE_LEVEL, JUDGED_SCOPE, MIN_SUPPORT, OVERALL, POWER
+
+# A ratio's verdict (see verdict): the words the gate's output, the model card and the training tables use.
+IN_BAND = "in band"
+OUTSIDE = "outside the band"
+WITHIN_NOISE = "not judged: outside the band, within noise"
+NOT_JUDGED = "not judged"  # too little power: a ratio at the band's edge could not have been told from 1
+THIN = "not judged: too few cases"  # support below MIN_SUPPORT
 
 
 @dataclass(frozen=True)
@@ -33,6 +47,44 @@ def _outside(r: GroupRatio, low: float, high: float) -> bool:
 def _fails(r: GroupRatio, low: float, high: float) -> bool:
     """Outside the band and beyond noise: the 99 % interval excludes 1."""
     return _outside(r, low, high) and not (r.gate_low <= 1.0 <= r.gate_high)
+
+
+def detectable_ratio(r: GroupRatio, level: float = GATE_LEVEL, power: float = POWER) -> float:
+    """The smallest ratio (above 1; its reciprocal below) that the gate would find beyond noise with probability
+    `power`, given the cases behind `r`: exp((z_level + z_power) * se), se the standard error of log(ratio) read off
+    the width of r's gate interval (gate_low..gate_high at `level`), which the bootstrap drew over the evaluation's own
+    cases, clusters and benefit strata. A normal approximation on the log-ratio from the cell counts would ignore
+    those, so the interval's width is used. NaN where the interval is undefined or reaches 0 (nothing is known)."""
+    low, high = r.gate_low, r.gate_high
+    if not (np.isfinite(low) and np.isfinite(high)) or low <= 0:
+        return float("nan")
+    z_level = NormalDist().inv_cdf(1 - (1 - level) / 2)
+    se = (np.log(high) - np.log(low)) / (2 * z_level)
+    return float(np.exp((z_level + NormalDist().inv_cdf(power)) * se))
+
+
+def has_power(r: GroupRatio, low: float = FAIR_LOW, high: float = FAIR_HIGH) -> bool:
+    """Whether the evaluation could tell ratios at the band's edges from 1 (detectable ratio within the band)."""
+    detectable = detectable_ratio(r)
+    return bool(np.isfinite(detectable) and detectable <= high and 1 / detectable >= low)
+
+
+def verdict(r: GroupRatio, low: float = FAIR_LOW, high: float = FAIR_HIGH, min_support: int = MIN_SUPPORT) -> str:
+    """What the gate makes of one ratio: OUTSIDE (refused), IN_BAND (judged fair), or one of the not-judged kinds."""
+    if r.support < min_support or not np.isfinite(r.ratio):
+        return THIN
+    if _fails(r, low, high):
+        return OUTSIDE
+    if _outside(r, low, high):
+        return WITHIN_NOISE
+    return IN_BAND if has_power(r, low, high) else NOT_JUDGED
+
+
+def power_table(ratios: Iterable[GroupRatio], low: float = FAIR_LOW, high: float = FAIR_HIGH,
+                min_support: int = MIN_SUPPORT) -> dict[str, dict]:
+    """Per ratio (by key): its point, gate interval, detectable ratio and verdict, as the gate's numbers carry them."""
+    return {r.key: {"ratio": r.ratio, "low": r.gate_low, "high": r.gate_high, "detectable": detectable_ratio(r),
+                    "verdict": verdict(r, low, high, min_support)} for r in ratios}
 
 
 def beyond_noise(r: GroupRatio) -> float:
@@ -53,7 +105,7 @@ def fairness_gate(ratios: Iterable[GroupRatio], low: float = FAIR_LOW, high: flo
     (docs/training.md, age band 45-64). Overall ratios that would fail are named in the detail, not judged."""
     ratios = list(ratios)
     scope = JUDGED_SCOPE if any(r.scope == JUDGED_SCOPE for r in ratios) else OVERALL
-    failing, judged, skipped, reported, unsure = [], 0, [], [], []
+    failing, judged, skipped, reported, unsure, underpowered = [], 0, [], [], [], []
     for r in ratios:
         if r.support < min_support or not np.isfinite(r.ratio):
             skipped.append(r.key)
@@ -67,6 +119,8 @@ def fairness_gate(ratios: Iterable[GroupRatio], low: float = FAIR_LOW, high: flo
             failing.append(r)
         elif _outside(r, low, high):
             unsure.append(r)
+        elif not has_power(r, low, high):
+            underpowered.append(r)
 
     def describe(r: GroupRatio) -> str:
         return (f"{r.attribute}={r.group} vs {r.reference}: {r.metric} ratio {r.ratio:.2f} "
@@ -76,17 +130,24 @@ def fairness_gate(ratios: Iterable[GroupRatio], low: float = FAIR_LOW, high: flo
     if failing:
         detail = f"{what}: " + "; ".join(describe(r) for r in failing)
     else:
-        detail = f"none of {judged} judged {what} ratios outside {low}..{high} beyond noise"
+        detail = f"none of {judged} {what} ratios with enough support outside {low}..{high} beyond noise"
     if unsure:
         # A pass on a small evaluation population is no evidence of fairness: say which ratios it could not judge.
         detail += (" [outside the band but within noise, so not refused: "
                    + "; ".join(f"{r.attribute}={r.group} {r.metric} {r.ratio:.2f} ({r.gate_low:.2f}..{r.gate_high:.2f})"
                                for r in unsure) + "]")
+    if underpowered:
+        detail += (" [not judged for want of power (the cases could not tell a ratio at the band's edge from 1 "
+                   f"{POWER * 100:.0f} % of the time): "
+                   + "; ".join(f"{r.attribute}={r.group} {r.metric} {r.ratio:.2f} (detectable {detectable_ratio(r):.2f})"
+                               for r in underpowered) + "]")
     if reported:
         detail += (" [not judged, overall across benefits: " + "; ".join(describe(r) for r in reported)
                    + "; the gate judges ratios within benefits, as capacity per benefit is not the model's choice]")
     if skipped:
         detail += f" ({len(skipped)} ratios with support < {min_support} not judged)"
     numbers = {r.key: r.ratio for r in failing} | {"judged": judged, "not_judged": len(skipped), "scope": scope,
-                                                   "within_noise": len(unsure)}
+                                                   "within_noise": len(unsure), "underpowered": len(underpowered),
+                                                   "power": power_table((r for r in ratios if r.scope == scope), low,
+                                                                        high, min_support)}
     return GateResult("fairness", not failing, detail, numbers)

@@ -18,6 +18,10 @@ REPORT_LEVEL = 0.90
 # chance of refusing a fair model on noise alone near 10 % overall (Bonferroni), where 90 % each would make
 # it likelier than not.
 GATE_LEVEL = 0.99
+# The power the gate must have to judge a ratio: a true ratio at the band's edge must be found beyond noise (its
+# GATE_LEVEL interval excluding 1) at least this often; where the evaluation's cases give less, the ratio is
+# reported "not judged" (fairness/gate.py detectable_ratio), and it does not refuse the model.
+POWER = 0.80
 N_BOOT = 2000  # bootstrap draws: cheap, as they are drawn over cell counts
 OVERALL = "overall"
 STRATUM = "benefit"  # fairness is also measured within each benefit (capacity is set per benefit)

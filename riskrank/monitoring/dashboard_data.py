@@ -7,7 +7,7 @@ import pandas as pd
 from riskrank.fairness import policy
 from riskrank.fairness.policy import SENSITIVE_REFERENCES
 from riskrank.monitoring.drift import score_drift_from_outcomes
-from riskrank.monitoring.kpis import TOTAL, fairness_by_sex, hit_rate_table, lift, records
+from riskrank.monitoring.kpis import TOTAL, fairness_by_group, fairness_by_sex, hit_rate_table, lift, records
 from riskrank.monitoring.numbers import BROWSER_LOCALE
 
 NOTICE = "The score is a ranking aid for investigators, never a decision about a case."
@@ -16,6 +16,13 @@ FAIRNESS_NOTE = ("Measured on closed investigations (outcomes), reference M as i
                  "compares a sex's share of model selections with its share of the random sample, which the gate does "
                  "not measure. Intervals: 95 % bootstrap, as the audit; the gate reads 99 % bootstrap intervals on the "
                  "evaluation population.")
+GROUP_FAIRNESS_NOTE = ("Every group the promotion gate judges (sex, born abroad, age band), against its reference (men, "
+                       "born in Sweden, the largest age band of the random sample), on closed model-selected and "
+                       "random-sample investigations: selection rate (model selections per random-sample investigation), "
+                       "false-positive rate (model selections without action per random-sample investigation without "
+                       "action) and precision (hit rate of model selections). 95 % bootstrap intervals. A ratio resting "
+                       "on fewer than four persons, in the group or its reference, is suppressed (*). The groups are "
+                       "recorded for this measurement only and never used in scoring.")
 SELECTION_ORDER = ("model", "random", "impulse", "fk_initiated")
 
 
@@ -57,6 +64,8 @@ def dashboard_payload(frame: pd.DataFrame, benefit: str | None, benefits: list[s
         "lift_by_quarter": lift_by_quarter(frame),
         "fairness": fairness_by_sex(frame, reference=SENSITIVE_REFERENCES["sex"]),
         "fairness_note": FAIRNESS_NOTE,
+        "group_fairness": fairness_by_group(frame),
+        "group_fairness_note": GROUP_FAIRNESS_NOTE,
         "fairness_policy": policy.as_dict(),
         "drift": {"score": score_drift_from_outcomes(frame), **(feature_drift or {"features": [], "note": None})},
         "model": model or {"serving_version": None, "source": None},

@@ -18,8 +18,8 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from riskrank.fairness.measure import group_ratios, percentile_interval, resample_cells
-from riskrank.fairness.policy import N_BOOT
+from riskrank.fairness.measure import bootstrap_cells, group_ratios, percentile_interval, resample_cells
+from riskrank.fairness.policy import FAIRNESS_METRICS, N_BOOT, SENSITIVE_REFERENCES
 
 BY_VALUES: tuple[str, ...] = ("benefit", "month", "year", "selection", "sex")
 TOTAL = "total"
@@ -28,6 +28,9 @@ MIN_PERSONS = 4
 OUTCOME_COLUMNS: tuple[str, ...] = (
     "benefit", "sex", "selection", "opened_date", "closed_date", "action", "detected_sek", "prevented_sek", "police_report",
 )
+# The other groups the fairness gate judges (besides sex), recorded with outcomes for measurement only; optional in
+# a frame (unknown where absent: outcomes recorded before they were).
+GROUP_COLUMNS: tuple[str, ...] = tuple(c for c in SENSITIVE_REFERENCES if c not in OUTCOME_COLUMNS)
 MEASURES: tuple[str, ...] = (
     "closed", "with_action", "hit_rate", "hit_rate_low", "hit_rate_high",
     "detected_sek", "prevented_sek", "detected_per_sek_cost", "police_reports",
@@ -44,6 +47,11 @@ def normalise_outcomes(frame: pd.DataFrame) -> pd.DataFrame:
         out[column] = pd.to_datetime(out[column]).astype("datetime64[ns]")
     for column in ("benefit", "sex", "selection"):
         out[column] = out[column].astype("string")
+    for column in GROUP_COLUMNS:
+        values = out[column] if column in out.columns else pd.Series(pd.NA, index=out.index, dtype=object)
+        # born_abroad as the text the policy names its reference by ("False"); unknown stays missing.
+        out[column] = values.astype(object).where(values.notna()).map(
+            lambda v: v if not isinstance(v, bool | np.bool_) else str(bool(v)), na_action="ignore").astype("string")
     out["action"] = out["action"].astype("boolean").fillna(False).astype(bool)
     out["police_report"] = out["police_report"].astype("boolean").fillna(False).astype(bool)
     for column in ("detected_sek", "prevented_sek"):
@@ -250,6 +258,87 @@ def fairness_by_sex(frame: pd.DataFrame, reference: str | None = None, confidenc
                 row[name + suffix] = None if suppressed else values[key]
         rows.append(row)
     return rows
+
+
+# What each ratio rests on, per group, in the (random 0 / model 1, no action 0 / action 1) cells of its
+# investigations: the counts that must each be about four persons or more for the ratio to be shown.
+_RESTS_ON: dict[str, tuple[tuple[int, int | None], ...]] = {
+    "selection_rate": ((1, None), (0, None)),  # model-selected; random sample
+    "fpr": ((1, 0), (0, 0)),  # model-selected without action; random sample without action
+    "precision": ((1, None),),  # model-selected
+}
+
+
+def _group_rates(cells: np.ndarray) -> dict[str, np.ndarray]:
+    """Per group, from cells shaped (..., groups, random/model, no action/action): the model's selections per
+    random-sample investigation (the random sample is a uniform draw of the population, so its ratio between groups
+    is the ratio of selection rates), its selections without action per random-sample investigation without action
+    (the ratio of false-positive rates), and its hit rate (precision)."""
+    model, random = cells[..., 1, :], cells[..., 0, :]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return {"selection_rate": model.sum(-1) / random.sum(-1), "fpr": model[..., 0] / random[..., 0],
+                "precision": model[..., 1] / model.sum(-1)}
+
+
+def fairness_by_group(frame: pd.DataFrame, confidence: float = 0.95, n_boot: int = N_BOOT, seed: int = 0) -> list[dict]:
+    """Every group the fairness gate judges (sex, born abroad, age band; policy.SENSITIVE_REFERENCES), each against
+    its reference, on closed model-selected and random-sample investigations: selection-rate, false-positive-rate
+    and precision ratios (the gate's three, as _group_rates estimates them from outcomes) with percentile bootstrap
+    intervals (fairness.measure.bootstrap_cells: the investigations resampled, the model's hits drawn as the gate's
+    are). A ratio resting on a count of fewer than four persons, for the group or its reference, is suppressed (its
+    numbers null, `suppressed` true). Unknown groups are left out. One row per non-reference group and metric."""
+    work = normalise_outcomes(frame)
+    work = work[work["selection"].isin(("model", "random"))]
+    rows: list[dict] = []
+    for attribute, reference in SENSITIVE_REFERENCES.items():
+        known = work[work[attribute].notna()]
+        if not (known["selection"] == "model").any() or not (known["selection"] == "random").any():
+            continue
+        if reference is None:  # the largest group of the random sample, which stands for the population
+            reference = str(known.loc[known["selection"] == "random", attribute].value_counts().idxmax())
+        names = sorted(known[attribute].unique().tolist())
+        if reference not in names:
+            continue
+        group = pd.Categorical(known[attribute], categories=names).codes
+        is_model = (known["selection"] == "model").to_numpy(int)
+        action = known["action"].to_numpy(int)
+        cells = np.zeros((len(names), 2, 2))
+        np.add.at(cells, (group, is_model, action), 1)
+        persons = _persons(known.assign(_g=group, _m=is_model, _a=action))
+        draws = bootstrap_cells(cells, n_boot, np.random.default_rng(seed))
+        point, boot = _group_rates(cells), _group_rates(draws)
+        r = names.index(reference)
+        for g, name in enumerate(names):
+            if g == r:
+                continue
+            for metric in FAIRNESS_METRICS:
+                counts = {f"n_{'model' if m else 'random'}": persons(g, m, a) for m, a in _RESTS_ON[metric]}
+                suppressed = any(c < MIN_PERSONS for c in counts.values()) or any(
+                    persons(r, m, a) < MIN_PERSONS for m, a in _RESTS_ON[metric])
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    ratio = point[metric][g] / point[metric][r]
+                    low, high = percentile_interval(boot[metric][:, g] / boot[metric][:, r], confidence)
+                rows.append({
+                    "attribute": attribute, "group": str(name), "reference": reference, "metric": metric,
+                    "suppressed": suppressed, "n_model": None if suppressed else counts.get("n_model"),
+                    "n_random": None if suppressed else counts.get("n_random"),
+                    "ratio": None if suppressed else _finite(float(ratio)),
+                    "low": None if suppressed else _finite(low), "high": None if suppressed else _finite(high),
+                })
+    return rows
+
+
+def _persons(frame: pd.DataFrame):
+    """persons(group, model, action or None): the distinct cases (persons, as _aggregate counts them) in those cells."""
+    key = frame["case_id"] if "case_id" in frame.columns else pd.Series(np.arange(len(frame)), index=frame.index)
+    by_cell = frame.assign(_key=key).groupby(["_g", "_m", "_a"])["_key"].nunique()
+    by_side = frame.assign(_key=key).groupby(["_g", "_m"])["_key"].nunique()
+
+    def persons(group: int, model: int, action: int | None) -> int:
+        found = by_side.get((group, model)) if action is None else by_cell.get((group, model, action))
+        return int(found) if found is not None else 0
+
+    return persons
 
 
 def _finite(value: float) -> float | None:

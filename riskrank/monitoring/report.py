@@ -1,5 +1,6 @@
 """The Excel report: the agency's indicators per benefit, year and sex, per month and per selection method, plus
-lift, operational indicators and fairness by sex, in one language (report_labels: Swedish by default).
+lift, operational indicators, fairness by sex and by every group the gate judges, in one language (report_labels:
+Swedish by default).
 
 Every sheet is one table under a legend row: a frozen header row with filters, column widths to fit, and numbers
 stored as numbers (years as numbers, months as dates) in Excel number formats. A cell about fewer than four persons
@@ -20,7 +21,16 @@ import pandas as pd
 
 from riskrank.errors import UserError
 from riskrank.fairness.policy import FAIR_HIGH, FAIR_LOW, SENSITIVE_REFERENCES, in_band
-from riskrank.monitoring.kpis import MIN_PERSONS, SEXES, TOTAL, fairness_by_sex, hit_rate_table, lift, operational_indicators
+from riskrank.monitoring.kpis import (
+    MIN_PERSONS,
+    SEXES,
+    TOTAL,
+    fairness_by_group,
+    fairness_by_sex,
+    hit_rate_table,
+    lift,
+    operational_indicators,
+)
 from riskrank.monitoring.numbers import format_number
 from riskrank.monitoring.report_labels import NO_DATA, SUPPRESSED, labels
 
@@ -165,6 +175,7 @@ def build_workbook(frame: pd.DataFrame, operational_frame: pd.DataFrame, cost_pe
     _lift_sheet(wb.create_sheet(text["sheet.lift"]), text, frame)
     _operational_sheet(wb.create_sheet(text["sheet.operational"]), text, operational_frame)
     _fairness_sheet(wb.create_sheet(text["sheet.fairness"]), text, frame, number_locale)
+    _group_fairness_sheet(wb.create_sheet(text["sheet.group_fairness"]), text, frame, number_locale)
     lines = [
         text["title"],
         text["legend"],
@@ -240,6 +251,31 @@ def _fairness_sheet(ws, text: dict[str, str], frame: pd.DataFrame, number_locale
               text["precision_ratio"], text["low"], text["high"], text["flag"]]
     _write_table(ws, text, header, rows, [None, None, COUNT, COUNT, *[RATIO] * 6, None])
     ws.cell(row=HEADER_ROW + len(rows) + 2, column=1, value=text["fairness_note"])
+
+
+def _group_label(text: dict[str, str], attribute: str, group: str) -> str:
+    if attribute == "age_band":
+        return f"{text['age_band.prefix']} {group}"
+    return text[f"{attribute}.{group}"]
+
+
+def _group_fairness_sheet(ws, text: dict[str, str], frame: pd.DataFrame, number_locale: str) -> None:
+    """kpis.fairness_by_group for all benefits, then per benefit: each group's three ratios to its reference with
+    their intervals; a ratio about fewer than four persons is suppressed."""
+    band = f"{format_number(FAIR_LOW, 2, number_locale)}–{format_number(FAIR_HIGH, 2, number_locale)}"
+    rows = []
+    scopes = [(text["total"], frame)] + [(b, g) for b, g in frame.groupby("benefit", sort=True)]
+    for scope, part in scopes:
+        for r in fairness_by_group(part):
+            values = [_number(r[k], r["suppressed"]) for k in ("n_model", "n_random", "ratio", "low", "high")]
+            flagged = not r["suppressed"] and r["ratio"] is not None and not in_band(r["ratio"])
+            rows.append([scope, text[f"attr.{r['attribute']}"], _group_label(text, r["attribute"], r["group"]),
+                         _group_label(text, r["attribute"], r["reference"]), text[f"metric.{r['metric']}"], *values,
+                         f"{text['outside']} {band}" if flagged else ""])
+    header = [text["benefit"], text["attribute"], text["group"], text["reference_group"], text["metric"], text["n_model"],
+              text["n_random"], text["ratio"], text["low"], text["high"], text["flag"]]
+    _write_table(ws, text, header, rows, [None, None, None, None, None, COUNT, COUNT, RATIO, RATIO, RATIO, None])
+    ws.cell(row=HEADER_ROW + len(rows) + 2, column=1, value=text["group_fairness_note"])
 
 
 def save_workbook(wb, out: Path) -> None:

@@ -6,7 +6,7 @@ A workbook is written in one language (`riskrank report --lang sv|en`, Swedish b
 
 from __future__ import annotations
 
-from riskrank.monitoring.dashboard_data import FAIRNESS_NOTE
+from riskrank.monitoring.dashboard_data import FAIRNESS_NOTE, GROUP_FAIRNESS_NOTE
 
 LANGUAGES: tuple[str, ...] = ("sv", "en")
 SUPPRESSED = "*"  # a cell about fewer than four persons, as in the agency's tables
@@ -18,6 +18,18 @@ LABELS: dict[str, dict[str, str]] = {
         "sheet.about": "Om rapporten", "sheet.benefit_year": "Per förmån och år", "sheet.month": "Per månad",
         "sheet.selection_year": "Per urval och år", "sheet.lift": "Lyft", "sheet.operational": "Verksamhet",
         "sheet.fairness": "Rättvisa",
+        "sheet.group_fairness": "Rättvisa per grupp",
+        "attribute": "Variabel", "group": "Grupp",
+        "reference_group": "Referensgrupp", "metric": "Kvot av", "ratio": "Kvot mot referens",
+        "attr.sex": "Kön", "attr.born_abroad": "Född utomlands", "attr.age_band": "Åldersgrupp",
+        "born_abroad.True": "Född utomlands", "born_abroad.False": "Född i Sverige", "age_band.prefix": "Ålder",
+        "metric.selection_rate": "urvalsandel", "metric.fpr": "andel falskt positiva", "metric.precision": "precision",
+        "group_fairness_note": "Varje grupp som befordringsspärren bedömer (kön, född utomlands, åldersgrupp) mot sin "
+                               "referens, på avslutade modellvalda utredningar och slumpurvalet: urvalsandel (modellval per "
+                               "slumpurvalsutredning), andel falskt positiva (modellval utan åtgärd per slumpurvalsutredning "
+                               "utan åtgärd) och precision (andel med åtgärd bland modellvalda), med 95 % bootstrapintervall. "
+                               "En kvot som vilar på färre än fyra personer i gruppen eller referensen visas inte (*). "
+                               "Grupperna registreras bara för denna uppföljning och används aldrig i poängsättningen.",
         "legend": f"{SUPPRESSED} = sekretess: uppgiften gäller färre än fyra personer och visas inte.   "
                   f"{NO_DATA} = inga data: inget att beräkna (inga utredningar, eller ingen skattning möjlig).",
         # keys and their values
@@ -67,6 +79,13 @@ LABELS: dict[str, dict[str, str]] = {
         "sheet.about": "About", "sheet.benefit_year": "By benefit and year", "sheet.month": "By month",
         "sheet.selection_year": "By selection and year", "sheet.lift": "Lift", "sheet.operational": "Operational",
         "sheet.fairness": "Fairness",
+        "sheet.group_fairness": "Fairness by group",
+        "attribute": "Attribute", "group": "Group",
+        "reference_group": "Reference group", "metric": "Ratio of", "ratio": "Ratio to reference",
+        "attr.sex": "Sex", "attr.born_abroad": "Born abroad", "attr.age_band": "Age band",
+        "born_abroad.True": "Born abroad", "born_abroad.False": "Born in Sweden", "age_band.prefix": "Aged",
+        "metric.selection_rate": "selection rate", "metric.fpr": "false-positive rate", "metric.precision": "precision",
+        "group_fairness_note": GROUP_FAIRNESS_NOTE,
         "legend": f"{SUPPRESSED} = suppressed: the figure is about fewer than four persons and is not shown.   "
                   f"{NO_DATA} = no data: nothing to compute (no investigations, or no estimate possible).",
         "benefit": "Benefit", "year": "Year", "month": "Month (closed)", "sex": "Sex", "selection": "Selection method",

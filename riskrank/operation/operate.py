@@ -26,7 +26,10 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.engine import Engine
 
+from riskrank.fairness.policy import SENSITIVE_REFERENCES
 from riskrank.world import OUTCOME_COLUMNS, World, in_error_on, under_open_investigation
+
+GROUP_COLUMNS = tuple(SENSITIVE_REFERENCES)  # recorded with each outcome, for measurement only
 
 OPERATION_USER = "operation"
 OPENING_DELAY_DAYS = 14
@@ -119,7 +122,8 @@ class _OutcomeModel:
 
 class _FrameSource:
     """Serving's FeatureSource over features computed in memory: the month's frame for scoring and worklists, and
-    the benefit and sex of every case scored in the period for recording outcomes."""
+    the benefit and the measured groups (sex, born abroad, age band) of every case scored in the period for recording
+    outcomes."""
 
     def __init__(self) -> None:
         self.rows: dict[int, dict[str, Any]] = {}
@@ -128,10 +132,11 @@ class _FrameSource:
 
     def add(self, frame: pd.DataFrame, as_of: date) -> None:
         self.frame, self.as_of = frame, as_of
-        sex = frame["sex"].astype(object) if "sex" in frame.columns else pd.Series(None, index=frame.index)
-        for case_id, benefit, s in zip(frame["case_id"].tolist(), frame["benefit"].astype(str).tolist(), sex.tolist(),
-                                       strict=True):
-            self.rows[int(case_id)] = {"benefit": benefit, "sex": s}
+        groups = {c: (frame[c].astype(object) if c in frame.columns else pd.Series(None, index=frame.index)).tolist()
+                  for c in GROUP_COLUMNS}
+        for i, (case_id, benefit) in enumerate(zip(frame["case_id"].tolist(), frame["benefit"].astype(str).tolist(),
+                                                   strict=True)):
+            self.rows[int(case_id)] = {"benefit": benefit, **{c: groups[c][i] for c in GROUP_COLUMNS}}
 
     def get(self, case_id: int) -> dict[str, Any] | None:
         return self.rows.get(int(case_id))
@@ -200,7 +205,7 @@ def operate(world: World, model, engine: Engine, config: OperationConfig, pseudo
     for report in sorted(pending, key=lambda r: r["closed_date"]):
         if pd.Timestamp(report["closed_date"]) > config.end:
             continue
-        # record_outcome reads only the benefit and sex of a case from its feature source.
+        # record_outcome reads only the benefit and the measured groups of a case from its feature source.
         report = {**report, "disagreed_with_score": False, "disagreement_reason": None}
         record_outcome(engine, source, report, selection=None, user=OPERATION_USER,
                        pseudonym_key=pseudonym_key)

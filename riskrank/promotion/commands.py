@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from riskrank.errors import UserError
+from riskrank.fairness.gate import GateResult
 
 LOG_COLUMNS = ("promoted_at", "promoted_by", "version", "from_alias", "to_alias", "previous_version", "forced", "reason")
 
@@ -15,6 +16,15 @@ def _log_cell(column: str, value: object) -> str:
     if column == "promoted_at":
         return str(value)[:19]
     return "" if value is None else str(value)
+
+
+def gate_line(gate: GateResult) -> str:
+    """A gate's result as rich markup: pass or FAIL, then its detail escaped, whose [...] lists (the ratios within
+    noise, those not judged for want of power) are text that rich would otherwise take for markup and drop."""
+    from rich.markup import escape
+
+    mark = "[green]pass[/green]" if gate.passed else "[red]FAIL[/red]"
+    return f"{mark} {gate.name}: {escape(gate.detail)}"
 
 
 def _print_promotion_log(history, as_json: bool, console) -> None:
@@ -67,8 +77,7 @@ def promote(
         raise UserError(f"--version must be a positive model version, got {version}")
     result = do_promote(version, force=force, reason=reason)
     for gate in result.gates:
-        mark = "[green]pass[/green]" if gate.passed else "[red]FAIL[/red]"
-        console.print(f"{mark} {gate.name}: {gate.detail}")
+        console.print(gate_line(gate))
     before = f"from version {result.previous_version}" if result.previous_version is not None else "(no champion before)"
     forced = " [yellow]FORCED over failing gates[/yellow]" if result.forced and not all(g.passed for g in result.gates) else ""
     console.print(f"version {result.version} is now champion {before}{forced}; logged as promotion #{result.log_id}")

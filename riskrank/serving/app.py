@@ -19,7 +19,7 @@ from riskrank.serving.audit_chain import AuditUnavailable
 from riskrank.serving.audit_writer import GroupWriter
 from riskrank.serving.auth import Authenticator
 from riskrank.serving.csrf import CSRFProtect
-from riskrank.serving.deps import AUTH_ERRORS, NOTICE, require_manager
+from riskrank.serving.deps import AUTH_ERRORS, NOTICE, require_metrics_reader
 from riskrank.serving.deps import get_engine as engine_dependency
 from riskrank.serving.docs_page import add_docs
 from riskrank.serving.featuresource import FeatureSource, default_feature_source, reads_locally
@@ -41,7 +41,9 @@ Scores benefit cases for control investigation (kontrollutredning) with the reas
 
 Roles (bearer tokens from `riskrank users add NAME --role ROLE`; use **Authorize**): investigator (scores,
 worklists, outcomes), manager (metrics, dashboard, worklists), data_scientist (model information and reload),
-auditor (audit log). Every error is an RFC 9457 problem (`application/problem+json`, schema `Problem`).
+auditor (audit log, metrics, dashboard). The groups recorded with outcomes for fairness measurement (sex, born abroad,
+age band) are shown in aggregate by the metrics alone, to managers and auditors; no investigator response carries them.
+Every error is an RFC 9457 problem (`application/problem+json`, schema `Problem`).
 """
 
 _DEFAULT = object()
@@ -55,7 +57,7 @@ def _include_monitoring(app: FastAPI) -> None:
     except ImportError:
         log.warning("riskrank.monitoring.dashboard not available: /v1/metrics/hit-rate and /dashboard are not served")
         return
-    app.include_router(make_router(require_manager, engine_dependency), responses=AUTH_ERRORS)
+    app.include_router(make_router(require_metrics_reader, engine_dependency), responses=AUTH_ERRORS)
 
 
 def create_app(

@@ -117,3 +117,6 @@ require_investigator = require_role("investigator")
 require_manager = require_role("manager")
 require_data_scientist = require_role("data_scientist")
 require_auditor = require_role("auditor")
+# The manager metrics and dashboard, which show fairness by every measured group (sex, born abroad, age band):
+# managers follow them, auditors check them; investigators never see the groups.
+require_metrics_reader = require_role("manager", "auditor")

@@ -80,6 +80,19 @@ def _originating_worklist_item(engine: Engine, case_id: int) -> dict[str, Any] |
     return dict(row) if row else None
 
 
+def _known(value: Any) -> bool:
+    return value is not None and value == value  # NaN (a missing feature) is unknown too
+
+
+def measurement_groups(features: dict[str, Any] | None) -> dict[str, Any]:
+    """The groups the fairness gate judges, from the case's features, for measurement only (db.outcomes): sex,
+    born_abroad and the age band at the features' date; None where unknown."""
+    features = features or {}
+    sex, born, band = (features.get(k) for k in ("sex", "born_abroad", "age_band"))
+    return {"sex": str(sex) if _known(sex) else None, "born_abroad": bool(born) if _known(born) else None,
+            "age_band": str(band) if _known(band) else None}
+
+
 def _audit_details(record: dict[str, Any], pseudonym_key: str) -> dict[str, Any]:
     return {
         "investigation": pseudonymise(record["investigation_id"], pseudonym_key),
@@ -115,11 +128,10 @@ def record_outcome(
         benefit = features.get("benefit") if features else None
     if benefit is None:
         raise OutcomeRejected(f"case {case_id} is neither on a worklist nor in the feature store")
-    sex = features.get("sex") if features else None
     record = {
         **report,
         "benefit": str(benefit),
-        "sex": None if sex is None or sex != sex else str(sex),
+        **measurement_groups(features),
         "selection": chosen,
         "model_version": None if model_version is None else str(model_version),
         "score": score,

@@ -6,8 +6,9 @@ from collections.abc import Mapping
 
 import pandas as pd
 
+from riskrank.fairness.gate import NOT_JUDGED, detectable_ratio, verdict
 from riskrank.fairness.measure import GroupRatio
-from riskrank.fairness.policy import band_text
+from riskrank.fairness.policy import GATE_LEVEL, JUDGED_SCOPE, OVERALL, POWER, band_text
 
 
 def _fmt(value) -> str:
@@ -49,6 +50,17 @@ def _channels_note(channels: pd.DataFrame | None) -> str:
             "`new_finds_vs_random` is their hit rate over the random sample's.\n\n" + _table(channels))
 
 
+def _not_judged(fairness: list[GroupRatio]) -> str:
+    """The sentence naming the judged-scope ratios the evaluation had no power to judge (see fairness/gate.py)."""
+    scope = JUDGED_SCOPE if any(r.scope == JUDGED_SCOPE for r in fairness) else OVERALL
+    weak = [r for r in fairness if r.scope == scope and verdict(r).startswith(NOT_JUDGED)]
+    if not weak:
+        return f"Every ratio the gate judges ({scope}) was judged: the evaluation had the power to."
+    return (f"**Not judged** ({len(weak)} of {sum(r.scope == scope for r in fairness)} {scope} ratios; a pass says "
+            "nothing about them): " + "; ".join(f"{r.attribute}={r.group} {r.metric} {r.ratio:.2f} ({verdict(r)}, "
+                                                f"detectable {detectable_ratio(r):.2f})" for r in weak) + ".")
+
+
 def render(*, version: str | int | None, run_id: str, feature_set_version: str, data_hash: str, split: Mapping[str, str],
            counts: Mapping[str, int], feature_names: list[str], metrics: Mapping[str, float], per_benefit: pd.DataFrame,
            channels: pd.DataFrame | None = None,
@@ -56,9 +68,10 @@ def render(*, version: str | int | None, run_id: str, feature_set_version: str, 
            fairness_choice: str = "", trade_off: pd.DataFrame | None = None, proxies: pd.DataFrame | None = None,
            shap_summary: str | None = None) -> str:
     key = pd.DataFrame([(k, metrics[k]) for k in KEY_METRICS if k in metrics], columns=["metric", "value"])
-    fair = pd.DataFrame([(r.scope, r.attribute, r.group, r.reference, r.metric, r.ratio, r.low, r.high, r.support)
-                         for r in fairness],
-                        columns=["scope", "attribute", "group", "reference", "metric", "ratio", "low", "high", "support"])
+    fair = pd.DataFrame([(r.scope, r.attribute, r.group, r.reference, r.metric, r.ratio, r.low, r.high, r.support,
+                          detectable_ratio(r), verdict(r)) for r in fairness],
+                        columns=["scope", "attribute", "group", "reference", "metric", "ratio", "low", "high", "support",
+                                 "detectable", "verdict"])
     top = importance.head(10)
     return f"""# Model card: riskrank action model{f' version {version}' if version is not None else ''}
 
@@ -104,6 +117,13 @@ standardised to the same mix of benefits). The promotion gate judges the within-
 benefit is the agency's allocation, not the model's choice) and requires each with enough support to stay
 within {band_text()} unless its 99 % interval reaches 1. A ratio outside the band whose interval reaches 1 is
 not refused, but neither is it shown fair: the evaluation is too small to tell.
+
+Power: `detectable` is the smallest ratio the gate would have found beyond noise {POWER * 100:.0f} % of the time with the
+cases it had, read off the width of the ratio's {GATE_LEVEL * 100:.0f} % interval. Where it lies outside {band_text()}, a
+disparity at the band's edge could pass unseen, so the ratio is **not judged**: reported here and in the gate's
+output, not refused (a model is refused only on a disparity beyond noise).
+
+{_not_judged(fairness)}
 
 {_table(fair)}
 ### Fairness-aware training: which model and why

@@ -51,6 +51,8 @@ def insert_outcomes(engine, frame: pd.DataFrame, recorded_by: str = "tester") ->
             "detected_sek": float(r["detected_sek"]), "prevented_sek": float(r["prevented_sek"]),
             "police_report": bool(r["police_report"]), "disagreed_with_score": False, "model_version": r.get("model_version"),
             "score": r.get("score"), "recorded_by": recorded_by, "recorded_at": datetime.now(UTC),
+            "born_abroad": None if pd.isna(r.get("born_abroad")) else bool(r["born_abroad"]),
+            "age_band": None if pd.isna(r.get("age_band")) else str(r["age_band"]),
         })
     with engine.begin() as conn:
         conn.execute(outcomes.insert(), rows)
@@ -87,4 +89,12 @@ def dashboard_outcomes(seed: int = 5) -> pd.DataFrame:
                         "score": min(score, 1.0) if selection in ("model", "random") else None,
                         "model_version": "3" if selection in ("model", "random") else None,
                     })
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    # The measured groups, from a stream of their own (the figures above stay as they were): the model selects people
+    # born abroad about twice as often as the random sample holds them; three persons are aged 65+ (suppressed).
+    groups = np.random.default_rng(seed + 1)
+    model = (frame["selection"] == "model").to_numpy()
+    frame["born_abroad"] = groups.random(len(frame)) < np.where(model, 0.4, 0.2)
+    frame["age_band"] = groups.choice(["0-29", "30-44", "45-64"], size=len(frame), p=[0.2, 0.45, 0.35])
+    frame.loc[frame.index[frame["selection"] == "model"][:3], "age_band"] = "65+"
+    return frame

@@ -120,7 +120,7 @@ def _signed_in(browser, service_url: str):
     return page
 
 
-CHARTS = ("hit-rate", "lift", "detected", "fairness", "score-drift")
+CHARTS = ("hit-rate", "lift", "detected", "fairness", "group-fairness", "score-drift")
 
 
 def test_every_chart_has_axis_titles_a_table_and_a_csv_file(browser, service_url: str) -> None:
@@ -182,4 +182,40 @@ def test_drift_panel_says_what_was_compared_and_what_to_do(browser, service_url:
     assert "0,1" in page.locator("#guide-drift").inner_text() and "0,25" in page.locator("#guide-drift").inner_text()
     assert "data source" in page.locator("#guide-feature-drift").inner_text()
     assert "needs two feature snapshots" in page.locator("#chart-feature-drift").inner_text()
+    page.close()
+
+
+def test_every_group_the_gate_judges_is_shown_with_intervals_and_small_cells_suppressed(browser, service_url: str) -> None:
+    """Born abroad and age band beside sex: each group's selection-rate, FPR and precision ratio with its interval,
+    as the payload computes them (kpis.fairness_by_group); the three persons aged 65+ are suppressed, marked."""
+    from riskrank.monitoring.kpis import fairness_by_group
+
+    page = _signed_in(browser, service_url)
+    chart = "svg[data-chart=group-fairness]"
+    expected = {f"{r['attribute']}-{r['group']}-{r['metric']}": r for r in fairness_by_group(dashboard_outcomes())}
+    for key in ("born_abroad-True-selection_rate", "born_abroad-True-fpr", "born_abroad-True-precision",
+                "age_band-45-64-fpr", "age_band-0-29-precision", "sex-F-fpr"):
+        row = expected[key]
+        point = page.locator(f"{chart} circle.point[data-key='{key}']")
+        assert point.count() == 1, key
+        assert page.locator(f"{chart} line.interval[data-key='{key}']").count() == 1, key  # its interval, drawn
+        title = point.locator("title").text_content()
+        shown = [float(v.replace(",", ".")) for v in re.findall(r"\d+,\d+", title)]
+        assert shown == pytest.approx([row["ratio"], row["low"], row["high"]], abs=0.006), (key, title)
+    assert "Born abroad: false-positive rate" in page.locator(f"{chart} circle.point[data-key='born_abroad-True-fpr'] "
+                                                              "title").text_content()
+    assert "Aged 45-64: selection rate" in page.locator(chart).text_content()
+    # The born-abroad selection ratio of this fixture (about 2.2) lies outside the band: drawn red.
+    assert page.locator(f"{chart} circle.point[data-key='born_abroad-True-selection_rate']").get_attribute("fill") == "#c62828"
+    for metric in ("selection_rate", "fpr", "precision"):
+        key = f"age_band-65+-{metric}"
+        assert page.locator(f"{chart} circle.point[data-key='{key}']").count() == 0
+        assert "fewer than four persons" in page.locator(f"{chart} text.suppressed[data-key='{key}']").text_content()
+    page.locator("#data-group-fairness summary").click()
+    table = page.locator("table[data-table=group-fairness] tbody tr")
+    assert table.count() == len(expected)
+    old = [table.nth(i).locator("td").all_inner_texts() for i in range(table.count())]
+    old = [cells for cells in old if cells[1] == "Aged 65+"]
+    assert len(old) == 3 and all(cells[4:9] == ["*"] * 5 and "fewer than four persons" in cells[-1] for cells in old)
+    assert "never used in scoring" in page.locator("#guide-group-fairness").inner_text()
     page.close()

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from riskrank.monitoring.report_labels import LABELS
 from riskrank.monitoring.sources import outcomes_from_db
-from tests.monitoring.builders import hand_built_outcomes, insert_outcomes, outcome_rows
+from tests.monitoring.builders import dashboard_outcomes, hand_built_outcomes, insert_outcomes, outcome_rows
 
 SV = LABELS["sv"]
 EN = LABELS["en"]
@@ -59,7 +59,8 @@ def test_report_from_the_operational_db(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     wb = openpyxl.load_workbook(out)
     assert wb.sheetnames == [SV[k] for k in ("sheet.about", "sheet.benefit_year", "sheet.month", "sheet.selection_year",
-                                             "sheet.lift", "sheet.operational", "sheet.fairness")]  # Swedish by default
+                                             "sheet.lift", "sheet.operational", "sheet.fairness",
+                                             "sheet.group_fairness")]  # Swedish by default
     rows = _rows(wb[SV["sheet.benefit_year"]])
     benefit, year, sex, rate = SV["benefit"], SV["year"], SV["sex"], SV["hit_rate"]
     assert _one(rows, **{benefit: "barnbidrag", year: 2024, sex: "Kvinnor"})[rate] == pytest.approx(0.6)
@@ -99,3 +100,29 @@ def test_report_refuses_bad_input_and_writes_nothing(tmp_path: Path) -> None:
     missing = _run_report(tmp_path, "--out", str(tmp_path / "r.xlsx"), "--world", str(tmp_path / "nowhere"))
     assert missing.returncode == 2 and "does not exist" in missing.stderr
     assert not (tmp_path / "r.xlsx").exists() and not (tmp_path / "r.csv").exists()
+
+
+def test_the_report_shows_every_group_s_ratios_with_intervals_and_suppresses_small_cells(tmp_path: Path) -> None:
+    from riskrank.monitoring.kpis import fairness_by_group
+
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'ops.db'}")
+    insert_outcomes(engine, dashboard_outcomes())
+    expected = {(r["attribute"], r["group"], r["metric"]): r for r in fairness_by_group(outcomes_from_db(engine))}
+    engine.dispose()
+    out = tmp_path / "report.xlsx"
+    result = _run_report(tmp_path, "--out", str(out), "--lang", "en")
+    assert result.returncode == 0, result.stderr
+    rows = _rows(openpyxl.load_workbook(out)[EN["sheet.group_fairness"]])
+    for (attribute, group, metric), label in ((("born_abroad", "True", "fpr"), "Born abroad"),
+                                              (("born_abroad", "True", "selection_rate"), "Born abroad"),
+                                              (("age_band", "45-64", "precision"), "Aged 45-64")):
+        row = _one(rows, Benefit="Total", Group=label, **{"Ratio of": EN[f"metric.{metric}"]})
+        want = expected[(attribute, group, metric)]
+        assert row["Reference group"] == ("Born in Sweden" if attribute == "born_abroad" else "Aged 30-44")
+        assert row["Ratio to reference"] == pytest.approx(want["ratio"])
+        assert (row["95 % low"], row["95 % high"]) == pytest.approx((want["low"], want["high"]))
+        assert row["Model-selected"] == want["n_model"]
+    assert _one(rows, Benefit="Total", Group="Born abroad", **{"Ratio of": "selection rate"})["Flag"].startswith("outside")
+    for metric in ("selection_rate", "fpr", "precision"):  # three persons aged 65+: suppressed
+        row = _one(rows, Benefit="Total", Group="Aged 65+", **{"Ratio of": EN[f"metric.{metric}"]})
+        assert [row[k] for k in ("Model-selected", "Ratio to reference", "95 % low", "95 % high")] == ["*"] * 4

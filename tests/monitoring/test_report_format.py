@@ -14,7 +14,8 @@ from riskrank.monitoring.report import build_workbook
 from riskrank.monitoring.report_labels import LABELS, NO_DATA, SUPPRESSED
 from tests.monitoring.builders import hand_built_outcomes, outcome_rows
 
-TABLE_SHEETS = ("sheet.benefit_year", "sheet.month", "sheet.selection_year", "sheet.lift", "sheet.operational", "sheet.fairness")
+TABLE_SHEETS = ("sheet.benefit_year", "sheet.month", "sheet.selection_year", "sheet.lift", "sheet.operational", "sheet.fairness",
+                "sheet.group_fairness")
 
 
 def _three_years() -> pd.DataFrame:
@@ -53,7 +54,7 @@ def test_every_table_sheet_has_a_legend_a_frozen_header_filters_and_widths(lang:
         for j in range(1, columns + 1):
             width = ws.column_dimensions[get_column_letter(j)].width
             texts = [v for v in (ws.cell(row=r, column=j).value for r in range(3, ws.max_row + 1))
-                     if isinstance(v, str) and v != text["fairness_note"]]  # the note below the table runs across
+                     if isinstance(v, str) and v not in (text["fairness_note"], text["group_fairness_note"])]  # notes run across
             longest = max([len(v) for v in texts] + [len(ws.cell(row=2, column=j).value) // 2])
             assert width >= min(longest, 39) and width >= 8, f"{ws.title} column {j}: width {width} for {longest} characters"
 

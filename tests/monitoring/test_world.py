@@ -30,7 +30,13 @@ def test_outcomes_from_world_joins_benefit_and_sex(tiny_world) -> None:
     one = frame.iloc[0]
     case = tiny_world.cases.set_index("case_id").loc[one.case_id]
     assert one.benefit == case.benefit
-    assert one.sex == tiny_world.persons.set_index("person_id").loc[case.person_id, "sex"]
+    person = tiny_world.persons.set_index("person_id").loc[case.person_id]
+    assert one.sex == person["sex"]
+    # The groups the gate judges, for measurement: born abroad as the policy names it, the age band at the opening.
+    assert one.born_abroad == str(bool(person["born_abroad"]))
+    age = one.opened_date.year - int(person["birth_year"])
+    assert one.age_band == ("0-29" if age < 30 else "30-44" if age < 45 else "45-64" if age < 65 else "65+")
+    assert frame["born_abroad"].isin(["True", "False"]).all() and frame["age_band"].notna().all()
     assert frame["action"].sum() == closed["action"].astype(bool).sum()
     assert frame["detected_sek"].sum() == pytest.approx(closed["detected_sek"].fillna(0).sum())
     with_open = outcomes_from_world(tiny_world, include_open=True)
@@ -45,6 +51,10 @@ def test_import_world_outcomes_is_idempotent(tiny_world, tmp_path: Path) -> None
     assert import_world_outcomes(tiny_world, engine) == 0
     stored = outcomes_from_db(engine)
     assert len(stored) == added
+    world = outcomes_from_world(tiny_world).set_index("investigation_id")
+    kept = stored.assign(investigation_id=stored["investigation_id"].astype(world.index.dtype)).set_index("investigation_id")
+    for column in ("sex", "born_abroad", "age_band"):  # the groups survive the store
+        assert (kept[column] == world.loc[kept.index, column]).all(), column
     with engine.connect() as conn:
         recorders = conn.execute(sa.text("select distinct recorded_by from outcomes")).scalars().all()
     assert recorders == ["import"]

@@ -36,18 +36,21 @@ def test_missing_and_bad_tokens_are_401(live: LiveServer) -> None:
         ("POST", "/v1/model/reload", "data_scientist"),
         ("GET", "/v1/audit-log", "auditor"),
         ("GET", "/v1/audit-log/verify", "auditor"),
-        ("GET", "/v1/metrics/hit-rate", "manager"),  # the monitoring part's router, behind serving's auth
+        # the monitoring part's router, behind serving's auth: managers and auditors (it shows every measured group)
+        ("GET", "/v1/metrics/hit-rate", ("manager", "auditor")),
+        ("GET", "/v1/metrics/dashboard", ("manager", "auditor")),
     ],
 )
-def test_each_endpoint_admits_only_its_role(live: LiveServer, method: str, path: str, allowed: str) -> None:
+def test_each_endpoint_admits_only_its_role(live: LiveServer, method: str, path: str, allowed: str | tuple) -> None:
+    roles = (allowed,) if isinstance(allowed, str) else allowed
     for role in live.tokens:
         with live.client(role=role) as client:
             response = client.request(method, path, json={} if method == "POST" else None)
-        if role == allowed:
+        if role in roles:
             assert response.status_code not in (401, 403), (role, response.text)
         else:
             assert response.status_code == 403, (role, path)
-            assert allowed in response.json()["detail"]
+            assert all(r in response.json()["detail"] for r in roles)
 
 
 def test_health_needs_no_token(live: LiveServer) -> None:

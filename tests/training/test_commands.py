@@ -27,6 +27,10 @@ def test_train_then_promote_then_log_through_the_cli(tiny_world_dir, mlflow_env)
     result = runner.invoke(app, ["promote", "--version", "1"])
     if result.exit_code == 0:
         assert "version 1 is now champion (no champion before)" in result.output
+        # The gate's whole detail is shown (tests/promotion/test_gate_output.py: its [...] lists included).
+        rows = [json.loads(line) for line in runner.invoke(app, ["promote", "--log", "--json"]).output.splitlines()]
+        fairness = next(g for g in rows[0]["gates"] if g["name"] == "fairness")
+        assert " ".join(fairness["detail"].split()) in " ".join(result.output.split())
     else:  # a refusal is a UserError naming the failing gate
         assert isinstance(result.exception, UserError) and "fairness" in str(result.exception)
         result = runner.invoke(app, ["promote", "--version", "1", "--force", "--reason", "cli test"])

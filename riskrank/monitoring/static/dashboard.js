@@ -173,10 +173,10 @@
     }
   }
 
-  function intervalChart(container, items, name, band, xTitle, yTitle) {
+  function intervalChart(container, items, name, band, xTitle, yTitle, labelWidth) {
     const usable = items.filter((it) => it.value !== null && it.value !== undefined);
     if (!usable.length) return empty(container, "Not enough model-selected and random-sample investigations for an estimate.");
-    const W = 640, RH = 24, L = 170, T = 16, PW = W - L - 24;
+    const W = 640, RH = 24, L = labelWidth || 170, T = 16, PW = W - L - 24;
     const H = T + RH * items.length + 46;
     const root = svg(container, W, H);
     root.setAttribute("data-chart", name);
@@ -194,9 +194,13 @@
       el("text", { x: L - 8, y: y + 4, "font-size": 11, "text-anchor": "end" }, root, it.label);
       const flagged = band && it.value !== null && (it.value < band[0] || it.value > band[1]);
       const colour = flagged ? "#c62828" : "#1f5fa8";
-      if (it.low !== null && it.low !== undefined && it.high > 0) el("line", { class: "interval", x1: x(Math.max(it.low, lo)), x2: x(it.high), y1: y, y2: y, stroke: colour, "stroke-width": 2 }, root);
-      if (it.value > 0) {
-        const c = el("circle", { class: "point", cx: x(it.value), cy: y, r: 5, fill: colour }, root);
+      const keyed = it.key ? { "data-key": it.key } : {};
+      if (it.low !== null && it.low !== undefined && it.high > 0) el("line", { class: "interval", ...keyed, x1: x(Math.max(it.low, lo)), x2: x(it.high), y1: y, y2: y, stroke: colour, "stroke-width": 2 }, root);
+      if (it.suppressed) {
+        el("text", { class: "suppressed", ...keyed, x: L + 4, y: y + 4, "font-size": 10, fill: "#888" }, root,
+          "* suppressed: fewer than four persons");
+      } else if (it.value > 0) {
+        const c = el("circle", { class: "point", ...keyed, cx: x(it.value), cy: y, r: 5, fill: colour }, root);
         el("title", {}, c, `${it.label}: ${ratio(it.value)}` + (it.low ? ` (${ratio(it.low)}–${ratio(it.high)})` : ""));
       } else {
         el("text", { x: L + 4, y: y + 4, "font-size": 10, fill: "#888" }, root, "no estimate");
@@ -389,12 +393,42 @@
       { key: "highValue", label: "95 % interval, high", format: ratio, measure: true },
       { value: status, label: "Status" },
     ], fairnessRows);
+    groupFairness(data);
     $("guide-drift").textContent = `PSI compares two distributions of the same quantity: below ${fixed(0.1, 1)} stable; ` +
       `${fixed(0.1, 1)} to ${fixed(0.25, 2)} a moderate change, worth watching; above ${fixed(0.25, 2)} a shift. A shift does ` +
       "not say the model is wrong, only that it now scores cases unlike those it was checked on.";
     scoreDrift(data.drift);
     featureDrift(data.drift);
     document.body.setAttribute("data-loaded-benefit", data.benefit || "");
+  }
+
+  const ATTRIBUTES = { sex: "Sex", born_abroad: "Born abroad", age_band: "Age band" };
+  const METRICS = { selection_rate: "selection rate", fpr: "false-positive rate", precision: "precision" };
+  function groupLabel(attribute, group) {
+    if (attribute === "sex") return group === "F" ? "Women" : "Men";
+    if (attribute === "born_abroad") return group === "True" ? "Born abroad" : "Born in Sweden";
+    return `Aged ${group}`;
+  }
+  function groupFairness(data) {
+    $("guide-group-fairness").textContent = data.group_fairness_note;
+    const items = data.group_fairness.map((r) => ({
+      key: `${r.attribute}-${r.group}-${r.metric}`, label: `${groupLabel(r.attribute, r.group)}: ${METRICS[r.metric]}`,
+      value: r.ratio, low: r.low, high: r.high, suppressed: r.suppressed,
+    }));
+    intervalChart($("chart-group-fairness"), items, "group-fairness", data.fairness_policy.band,
+      "Ratio to the reference group (log scale, no unit; 1 = equal)", "Group and ratio", 230);
+    dataView("group-fairness", [
+      { value: (r) => ATTRIBUTES[r.attribute], label: "Attribute" },
+      { value: (r) => groupLabel(r.attribute, r.group), label: "Group" },
+      { value: (r) => groupLabel(r.attribute, r.reference), label: "Reference" },
+      { value: (r) => METRICS[r.metric], label: "Ratio of" },
+      { key: "n_model", label: "Model-selected persons", format: num, measure: true },
+      { key: "n_random", label: "Random-sample persons", format: num, measure: true },
+      { key: "ratio", label: "Ratio", format: ratio, measure: true },
+      { key: "low", label: "95 % interval, low", format: ratio, measure: true },
+      { key: "high", label: "95 % interval, high", format: ratio, measure: true },
+      { value: status, label: "Status" },
+    ], data.group_fairness);
   }
 
   function setStatus(text, isError) {
