@@ -74,15 +74,20 @@ SCHEMA: dict[str, dict[str, str]] = {
     "investigations": {
         "investigation_id": "i", "case_id": "i", "opened_date": "d", "closed_date": "d?", "selection": "s",
         "impulse_source": "s?", "action": "b?", "action_type": "s?", "detected_sek": "f?",
-        "prevented_sek": "f?", "police_report": "b?",
+        "prevented_sek": "f?", "police_report": "b?", "error_found_start": "d?", "recovery_sek": "f?",
     },
     "truth": {
         "case_id": "i", "error_start": "d?", "error_end": "d?", "error_cause": "s?", "intentional": "b?",
         "monthly_error_sek": "f", "risk_p": "f",
     },
 }
+# Columns a world may lack (written by the simulation since generator 3.0.0; checked whenever present): what a
+# closed investigation with action established, as a recovery decision records it. Null without action.
+OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {"investigations": ("error_found_start", "recovery_sek")}
+REVEALED_BY_ACTION: tuple[str, ...] = OPTIONAL_COLUMNS["investigations"]
 # What an investigation establishes when it closes: unknown (null) while it is open.
-OUTCOME_COLUMNS: tuple[str, ...] = ("action", "action_type", "detected_sek", "prevented_sek", "police_report")
+OUTCOME_COLUMNS: tuple[str, ...] = ("action", "action_type", "detected_sek", "prevented_sek", "police_report",
+                                    *REVEALED_BY_ACTION)
 KEYS: dict[str, tuple[str, ...]] = {
     "persons": ("person_id",),
     "cases": ("case_id",),
@@ -144,6 +149,8 @@ def validate_table(name: str, frame: pd.DataFrame, today: pd.Timestamp | None = 
         raise ContractError(f"unknown table {name!r}; expected one of {sorted(SCHEMA)}")
     for column, spec in SCHEMA[name].items():
         if column not in frame.columns:
+            if column in OPTIONAL_COLUMNS.get(name, ()):
+                continue
             raise ContractError(f"table {name}: missing column {column!r}")
         family, nullable = spec[0], spec.endswith("?")
         series = frame[column]
@@ -160,6 +167,12 @@ def validate_table(name: str, frame: pd.DataFrame, today: pd.Timestamp | None = 
             latest = series.max()
             if pd.notna(latest) and latest > today:
                 raise ContractError(f"table {name}, column {column}: date {latest.date()} is in the future")
+    if name == "investigations" and "action" in frame.columns:
+        without_action = ~frame["action"].fillna(False).astype(bool)
+        for column in REVEALED_BY_ACTION:
+            if column in frame.columns and frame.loc[without_action, column].notna().any():
+                raise ContractError(f"table {name}, column {column}: "
+                                    f"{int(frame.loc[without_action, column].notna().sum())} values without an action")
     keys = KEYS.get(name)
     if keys:
         dup = frame.duplicated(list(keys))
@@ -255,6 +268,15 @@ def in_error_on(truth: pd.DataFrame, case_ids: ArrayLike, dates: ArrayLike | pd.
         started = ~np.isnat(start) & (start <= when)
         not_ended = np.isnat(end) | (when < end)
     return np.asarray(started & not_ended, dtype=bool)
+
+
+def after_burn_in(investigations: pd.DataFrame, meta: dict | None) -> pd.DataFrame:
+    """The investigations not closed before the world's start_date (world.json): a simulated world's burn-in
+    (from meta history_from) is history for the features to see, not outcomes to learn from or report."""
+    start = (meta or {}).get("start_date")
+    if start is None or "history_from" not in (meta or {}):
+        return investigations
+    return investigations.loc[investigations["closed_date"].isna() | (investigations["closed_date"] >= pd.Timestamp(start))]
 
 
 def under_open_investigation(investigations: pd.DataFrame, case_ids: ArrayLike, date: pd.Timestamp) -> np.ndarray:

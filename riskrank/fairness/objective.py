@@ -43,7 +43,8 @@ class FairLogloss:
     """Callable LightGBM objective `(raw_scores, dataset) -> (grad, hess)` for `params["objective"]`, bound to
     the rows' 0/1 `labels` and their `groups` ({attribute: codes}, as from `group_codes`)."""
 
-    def __init__(self, labels: np.ndarray, groups: Mapping[str, np.ndarray], weight: float):
+    def __init__(self, labels: np.ndarray, groups: Mapping[str, np.ndarray], weight: float,
+                 sample_weight: np.ndarray | None = None):
         if weight < 0:
             raise ValueError("the fairness penalty weight must be zero or more")
         self.labels = np.asarray(labels, dtype=float)
@@ -51,19 +52,26 @@ class FairLogloss:
             raise ValueError("every row of a penalised fit needs a 0/1 label")
         self.groups = {a: np.asarray(c, dtype=np.int64) for a, c in groups.items()}
         self.weight = float(weight)
+        # Row weights (the unlabelled rows of a positive-unlabelled fit): LightGBM does not apply a Dataset's weights
+        # to a callable objective's gradients, so the objective applies them, to the logloss and to the penalty.
+        self.sample_weight = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        if self.sample_weight is not None and (len(self.sample_weight) != len(self.labels) or (self.sample_weight < 0).any()):
+            raise ValueError("sample_weight needs one weight of 0 or more per row")
+        self._w = np.ones(len(self.labels)) if self.sample_weight is None else self.sample_weight
 
     @property
     def name(self) -> str:
         return f"fair_logloss(weight={self.weight:g})"
 
     def _gaps(self, prob: np.ndarray):
-        """(attribute codes, valid rows, gap per group) for each attribute."""
+        """(attribute codes, valid rows, gap per group, share per group) for each attribute; means and shares are
+        weighted by the row weights."""
         residual = prob - self.labels
         for codes in self.groups.values():
             valid = codes >= 0
-            counts = np.bincount(codes[valid])
-            sums = np.bincount(codes[valid], weights=residual[valid], minlength=len(counts))
-            yield codes, valid, sums / np.maximum(counts, 1), counts / max(valid.sum(), 1)
+            counts = np.bincount(codes[valid], weights=self._w[valid])
+            sums = np.bincount(codes[valid], weights=(self._w * residual)[valid], minlength=len(counts))
+            yield codes, valid, sums / np.where(counts > 0, counts, 1.0), counts / max(self._w[valid].sum(), 1e-12)
 
     def penalty(self, raw: np.ndarray) -> float:
         """The penalty term of the mean loss, at these raw scores."""
@@ -71,24 +79,25 @@ class FairLogloss:
         return self.weight * sum(float((share * gap**2).sum()) for _, _, gap, share in self._gaps(prob))
 
     def penalty_gradient(self, raw: np.ndarray) -> np.ndarray:
-        """d(penalty)/d(raw score) per row, times the number of rows (LightGBM sums per-row gradients, so this
-        puts the penalty on the scale of the mean logloss): 2 * weight * gap_g * p (1 - p) * n / n_valid."""
+        """d(penalty)/d(raw score) per row, times the total row weight W (LightGBM sums per-row gradients, so this
+        puts the penalty on the scale of the weighted mean logloss): 2 * weight * gap_g * w_i * p (1 - p) * W / W_valid
+        (unweighted: n / n_valid)."""
         grad = np.zeros(len(raw))
         if not self.weight:
             return grad
         prob = expit(np.asarray(raw, dtype=float))
         for codes, valid, gap, _ in self._gaps(prob):
-            grad[valid] += 2.0 * gap[codes[valid]] * len(raw) / valid.sum()
-        return self.weight * grad * prob * (1.0 - prob)
+            grad[valid] += 2.0 * gap[codes[valid]] * self._w.sum() / self._w[valid].sum()
+        return self.weight * grad * self._w * prob * (1.0 - prob)
 
     def __call__(self, raw: np.ndarray, dataset=None) -> tuple[np.ndarray, np.ndarray]:
         raw = np.asarray(raw, dtype=float)
         prob = expit(raw)
-        grad = prob - self.labels + self.penalty_gradient(raw)
-        return grad, np.maximum(prob * (1.0 - prob), 1e-6)
+        grad = self._w * (prob - self.labels) + self.penalty_gradient(raw)
+        return grad, np.maximum(self._w * prob * (1.0 - prob), 1e-6)
 
     def start_score(self) -> float:
-        return start_score(self.labels)
+        return start_score(self.labels, self._w)
 
 
 def as_probability_model(model_str: str) -> str:
@@ -103,9 +112,10 @@ def as_probability_model(model_str: str) -> str:
     return f"{head}\nobjective=binary sigmoid:1{sep}{rest}"
 
 
-def start_score(labels: np.ndarray) -> float:
-    """Log-odds of the base rate: where a callable objective's boosting starts (LightGBM's boost_from_average)."""
-    rate = float(np.clip(np.mean(labels), 1e-6, 1 - 1e-6))
+def start_score(labels: np.ndarray, sample_weight: np.ndarray | None = None) -> float:
+    """Log-odds of the (weighted) base rate: where a callable objective's boosting starts (LightGBM's
+    boost_from_average)."""
+    rate = float(np.clip(np.average(labels, weights=sample_weight), 1e-6, 1 - 1e-6))
     return float(np.log(rate / (1 - rate)))
 
 

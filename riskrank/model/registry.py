@@ -79,9 +79,17 @@ def load_model(alias: str | None = CHAMPION, version: int | None = None, trackin
     tracking_uri = tracking_uri or settings.mlflow_tracking_uri
     model_name = model_name or settings.model_name
     mlflow.set_tracking_uri(tracking_uri)
+    if not store_exists(tracking_uri):
+        raise UserError(f"no MLflow store at {tracking_uri}: train a model first (riskrank train)")
     mlflow.set_registry_uri(tracking_uri)
     if version is not None:
         resolved, alias = int(version), None
+        from mlflow.exceptions import MlflowException
+
+        try:
+            client(tracking_uri=tracking_uri).get_model_version(model_name, str(resolved))
+        except MlflowException:
+            raise UserError(f"model {model_name!r} has no version {resolved}") from None
     elif not alias:
         raise UserError("give an alias or a version")
     else:

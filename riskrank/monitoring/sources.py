@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from riskrank.db import ensure_schema, outcomes
 from riskrank.features.families.case import age_band
 from riskrank.monitoring.kpis import GROUP_COLUMNS, OUTCOME_COLUMNS, normalise_outcomes
-from riskrank.world import World
+from riskrank.world import World, after_burn_in
 
 EXTRA_COLUMNS: tuple[str, ...] = ("investigation_id", "case_id", "score", "model_version")
 IMPORT_RECORDER = "import"
@@ -41,7 +41,7 @@ def outcomes_from_world(world: World, include_open: bool = False) -> pd.DataFram
 
     Closed investigations only, unless `include_open` (then open ones have null `closed_date` and null
     outcome columns; only the operational indicators use those)."""
-    inv = world.investigations
+    inv = after_burn_in(world.investigations, world.meta)  # a simulated world's burn-in is no outcome history
     if not include_open:
         inv = inv[inv["closed_date"].notna()]
     cases = world.cases[["case_id", "person_id", "benefit"]]

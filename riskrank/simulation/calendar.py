@@ -6,6 +6,11 @@ import numpy as np
 import pandas as pd
 
 SIGNALS_FROM = "2021-01-01"  # signals start a year early so that 2022 features have history
+# The burn-in: cases, errors, notifications and investigations from here, four years before the calibrated
+# 2022-2024, so that features counting history (earlier cases, days since the last notification or
+# investigation) do not grow with the world's age over the calibrated years. Other signals (income, days,
+# traces) start at SIGNALS_FROM: their features look back a year, and they are most of the world's rows.
+HISTORY_FROM = "2018-01-01"
 
 
 def day(date: str) -> int:
@@ -19,6 +24,10 @@ def to_datetime(days: np.ndarray) -> pd.Series | np.ndarray:
     if days.dtype.kind == "f":
         out[np.isnan(days)] = np.datetime64("NaT")
     return out
+
+
+def year_of(days: np.ndarray) -> np.ndarray:
+    return days.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
 
 
 def month_index(days: np.ndarray, origin: str = SIGNALS_FROM) -> np.ndarray:

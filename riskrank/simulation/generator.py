@@ -7,7 +7,8 @@ from contextlib import nullcontext
 import numpy as np
 import pandas as pd
 
-from riskrank.simulation.calendar import SIGNALS_FROM, day, to_datetime
+from riskrank.simulation.agency import RULES, observable_events
+from riskrank.simulation.calendar import HISTORY_FROM, SIGNALS_FROM, day, to_datetime
 from riskrank.simulation.config import GENERATOR_VERSION, SimConfig
 from riskrank.simulation.investigations import InvestigationBuilder
 from riskrank.simulation.monthly import build_monthly
@@ -29,7 +30,7 @@ def _stage_rng(seed: int, stage: int) -> np.random.Generator:
 
 
 def generate(scale: float, seed: int, config: SimConfig | None = None, progress: bool = False) -> World:
-    """A world of about scale x 5 million recipients, 2022-2024, with signals from 2021."""
+    """A world of about scale x 5 million recipients, 2022-2024, with signals from 2021 and a burn-in from 2018."""
     if not 0 < scale <= MAX_SCALE:
         raise ValueError(f"scale must be in (0, {MAX_SCALE}], got {scale}")
     config = config or SimConfig()
@@ -47,7 +48,7 @@ def generate(scale: float, seed: int, config: SimConfig | None = None, progress:
             if bar is not None and task is not None:
                 bar.update(task, advance=1, description=f"simulating: {name} done")
 
-        pop = build_population(_stage_rng(seed, 1), scale, config.start, config.end)
+        pop = build_population(_stage_rng(seed, 1), scale, config.start, config.end, HISTORY_FROM)
         step(STAGES[0])
         truth = build_truth(_stage_rng(seed, 2), pop, config)
         step(STAGES[1])
@@ -58,7 +59,11 @@ def generate(scale: float, seed: int, config: SimConfig | None = None, progress:
         step(STAGES[3])
         # the agency's triage and investigations draw from their own seed: notifications never depend on them
         triage_seed = seed if config.triage_seed is None else config.triage_seed
-        builder = InvestigationBuilder(_stage_rng(triage_seed, 4), pop, truth, strength, notifications, config, scale)
+        # the agency sees the signals, never the truth: its profiles read the event signals and notifications
+        household = pop.persons["household_id"].to_numpy()
+        observable = observable_events(pop.case_person, household, buffer, notifications.case, notifications.day)
+        builder = InvestigationBuilder(_stage_rng(triage_seed, 4), pop, truth, observable, notifications, config, scale)
+        del observable
         investigations = builder.run()
         step(STAGES[4])
         build_monthly(_stage_rng(seed, 5), pop, truth, builder.case_end, builder.error_end, config, buffer)
@@ -69,7 +74,7 @@ def generate(scale: float, seed: int, config: SimConfig | None = None, progress:
         cases["start_date"] = to_datetime(pop.case_start)
         ends = builder.case_end
         cases["end_date"] = pd.Series(to_datetime(np.minimum(ends, end))).where(ends <= end)
-        signals = buffer.frame(day(SIGNALS_FROM), end)
+        signals = buffer.frame(day(SIGNALS_FROM), end, earlier={"notification": day(HISTORY_FROM)})
         truth_frame = truth.frame(cases["case_id"].to_numpy(), builder.error_end, end)
         step(STAGES[6])
 
@@ -79,6 +84,8 @@ def generate(scale: float, seed: int, config: SimConfig | None = None, progress:
         "start_date": config.start,
         "end_date": config.end,
         "signals_from": SIGNALS_FROM,
+        # the burn-in: cases, notifications and investigations from here, outside the calibration
+        "history_from": HISTORY_FROM,
         "random_share": config.random_share,
         "triage_seed": config.triage_seed,
         "drift": {"enabled": config.drift, "start": config.drift_start, "pattern": "ubm_overwork",
@@ -86,6 +93,7 @@ def generate(scale: float, seed: int, config: SimConfig | None = None, progress:
         "female_error_ratio": config.female_error_ratio,
         "born_abroad_error_ratio": config.born_abroad_error_ratio,
         "proxy_strength": config.proxy_strength,
+        "agency": {"rules": RULES, "informativeness": builder.informativeness},
         "generator": "riskrank.simulation",
         "generator_version": GENERATOR_VERSION,
         "counts": {"persons": len(pop.persons), "cases": len(cases), "signals": len(signals),

@@ -1,14 +1,18 @@
-"""Control investigations 2022-2024, calibrated by construction to Tabell 74-79 and 82.
+"""Control investigations: a burn-in from HISTORY_FROM, then 2022-2024 calibrated to Tabell 74-79 and 82.
 
-Per benefit and year the number closed is scale x Tabell 74 (closing dates are kept inside the year).
-A `random_share` of them is the random control sample, uniform over cases active on the opened date;
-a tenth of the rest is FK-initiated (chosen by the cases' traces) and the others are impulses: the agency
-triages the notifications that sources sent (notifications.py, drawn before and without any investigation)
-and opens investigations on some of them, up to its capacity. The triage's number aimed at truly
-erroneous cases is chosen so that the expected share with action equals Tabell 75 given the benefit's
-detection probability, and the share of impulses from other agencies' notifications follows Tabell 82.
-Amounts are rescaled per benefit so that detected and prevented SEK per closed investigation match
-Tabell 76 and 77; police reports follow Tabell 79 per benefit and Tabell 82 for agency notifications.
+Per benefit and year the number closed is scale x Tabell 74 (closing dates are kept inside the year; the
+burn-in years before 2022 take 2022's figures and are not part of the calibration report). A `random_share`
+of them is the random control sample, uniform over cases active on the opened date; a tenth of the rest is
+FK-initiated and the others are impulses. Both read only what the agency can see (agency.py): FK-initiated
+cases are the top of the agency's rule-based risk profiles over the observable signals; impulses come from
+the triage of the notifications that sources sent (notifications.py, drawn before and without any
+investigation), which reads each notification's source and content signal. The content signal's
+informativeness is solved per benefit and year so that the expected share with action of non-random
+investigations equals Tabell 75 given the benefit's detection probability; other agencies' notifications are
+triaged first up to their Tabell 82 share. Amounts are rescaled per benefit so that detected and prevented SEK
+per closed investigation match Tabell 76 and 77; police reports follow Tabell 79 per benefit and Tabell 82
+for agency notifications. An investigation with action records what it established: the start of the
+erroneous period (at most DETECTED_MONTHS_CAP months back) and the amount reclaimed over it.
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ import numpy as np
 import pandas as pd
 
 from riskrank.simulation import published
-from riskrank.simulation.calendar import day, to_datetime
+from riskrank.simulation.agency import ObservableEvents, content_signal, fit_informativeness, fk_selection, triage
+from riskrank.simulation.calendar import HISTORY_FROM, day, to_datetime, year_of
 from riskrank.simulation.config import SimConfig
 from riskrank.simulation.notifications import FK_INITIATED_SHARE, Notifications
 from riskrank.simulation.parameters import (
@@ -36,6 +41,7 @@ from riskrank.simulation.truth import Truth
 from riskrank.world import ACTION_TYPES, BENEFITS, IMPULSE_SOURCES
 
 DETECTED_MONTHS_CAP = 60          # återkrav reaches back at most five years
+MONTH_DAYS = 30.44
 STOPPING_PATTERNS = (ABROAD, ACCOUNT_NETWORK, COHABITATION, CARE_CHANGE)
 TRIAGE_DAYS = (3, 40)             # a triaged notification becomes an investigation 3-40 days after it came in
 AGENCY = IMPULSE_SOURCES.index("agency")
@@ -50,21 +56,11 @@ class Drawn:
     opened: np.ndarray
     selection: np.ndarray   # index into SELECTION_LABELS
     source: np.ndarray      # index into IMPULSE_SOURCES; -1 unless an impulse
-    year: np.ndarray        # calibration year of the cohort; 0 for the late cohort left open at the end
+    year: np.ndarray        # cohort year (burn-in years before 2022 too); 0 for the late cohort left open at the end
 
 
 SEL_IMPULSE, SEL_FK, SEL_RANDOM = 0, 1, 2
 SELECTION_LABELS = ("impulse", "fk_initiated", "random")
-
-
-def _weighted_sample(rng: np.random.Generator, weights: np.ndarray, k: int) -> np.ndarray:
-    """k positions without replacement, probability proportional to weight (Efraimidis-Spirakis keys)."""
-    positive = np.flatnonzero(weights > 0)
-    k = min(k, len(positive))
-    if k <= 0:
-        return np.empty(0, np.int64)
-    keys = np.log(rng.random(len(positive))) / weights[positive]
-    return positive[np.argpartition(-keys, k - 1)[:k]]
 
 
 def _exactly_share(rng: np.random.Generator, eligible: np.ndarray, share: np.ndarray) -> np.ndarray:
@@ -78,12 +74,18 @@ def _exactly_share(rng: np.random.Generator, eligible: np.ndarray, share: np.nda
     return out
 
 
+def reference_year(year: int) -> int:
+    """The published year whose figures a cohort follows: burn-in years take the first, the late cohort 2024."""
+    return 2024 if year == 0 else max(year, published.YEARS[0])
+
+
 def _cohorts(config: SimConfig) -> list[tuple[int, int, int]]:
-    """(calibration year, first and last opened day): windows shifted back by a typical investigation length."""
+    """(cohort year, first and last opened day): windows shifted back by a typical investigation length."""
     shift = int(INVESTIGATION_DAYS)
-    end = day(config.end)
-    # nothing opens before the world starts: the 2022 cohort opens in a shorter window
-    out = [(y, max(day(f"{y}-01-01") - shift, day(config.start)), day(f"{y}-12-31") - shift) for y in published.YEARS]
+    end, first = day(config.end), day(HISTORY_FROM)
+    years = range(int(year_of(np.array([first]))[0]), published.YEARS[-1] + 1)
+    # nothing opens before the history starts: the first burn-in cohort opens in a shorter window
+    out = [(y, max(day(f"{y}-01-01") - shift, first), day(f"{y}-12-31") - shift) for y in years]
     out.append((0, end - shift + 1, end))  # opened late 2024, mostly still open at the world's end
     return out
 
@@ -94,28 +96,32 @@ def _round_at_random(rng: np.random.Generator, x: float) -> int:
 
 
 class InvestigationBuilder:
-    def __init__(self, rng: np.random.Generator, pop: Population, truth: Truth, strength: np.ndarray,
+    def __init__(self, rng: np.random.Generator, pop: Population, truth: Truth, observable: ObservableEvents,
                  notifications: Notifications, config: SimConfig, scale: float) -> None:
-        self.rng, self.pop, self.truth, self.strength, self.config, self.scale = rng, pop, truth, strength, config, scale
+        self.rng, self.pop, self.truth, self.observable, self.config, self.scale = rng, pop, truth, observable, config, scale
+        n_cases = len(pop.case_benefit)
         self.end = day(config.end)
         self.case_end = pop.case_end.copy()                     # shortened when an action stops a case
         self.error_end = np.where(truth.erroneous, np.minimum(pop.case_end, self.end + 1), 0)
-        self.used = np.zeros(len(pop.case_benefit), bool)       # an erroneous case is targeted once
-        self.latest_opened = np.full(len(pop.case_benefit), -1, np.int64)
+        self.latest_opened = np.full(n_cases, np.iinfo(np.int32).min, np.int64)
         self.notes = notifications
-        # when a notification would become an investigation if triaged (the triage's own draw)
+        # the agency's own draws, made before and without the truth: when a triaged notification would be
+        # opened, the content signal's noise, and the profiles' tie-break and opening day within the month
         self.note_opened = notifications.day + rng.integers(*TRIAGE_DAYS, len(notifications.day))
+        self.note_noise = rng.normal(size=len(notifications.day))
+        self.priority = rng.random(n_cases)
+        self.offset = rng.random(n_cases)
         note_benefit = pop.case_benefit[notifications.case]
         self.notes_of = [np.flatnonzero(note_benefit == b) for b in range(len(BENEFITS))]
-        self.sex_weight = np.ones(len(pop.case_benefit))
+        self.sex_weight = np.ones(n_cases)
         for b_index, name in enumerate(BENEFITS):
             mine = np.flatnonzero(pop.case_benefit == b_index)
             self.sex_weight[mine] = self._sex_factor(name, mine)
+        self.informativeness: dict[str, dict[str, float]] = {name: {} for name in BENEFITS}
 
     def _count(self, benefit: str, year: int) -> int:
-        if year == 0:
-            return round(self.scale * published.required(benefit, published.CLOSED, 2024) * INVESTIGATION_DAYS / 365)
-        return round(self.scale * published.required(benefit, published.CLOSED, year))
+        closed = published.required(benefit, published.CLOSED, reference_year(year))
+        return round(self.scale * closed * (INVESTIGATION_DAYS / 365 if year == 0 else 1.0))
 
     def _sex_factor(self, benefit: str, cases: np.ndarray) -> np.ndarray:
         """Impulses concern women more or less often than their share of recipients (Tabell 74 vs Tabell 3)."""
@@ -124,15 +130,6 @@ class InvestigationBuilder:
             benefit, published.RECIPIENTS, 2024)
         odds = (inv / (1 - inv)) / (rec / (1 - rec))
         return np.where(self.pop.sex_code[self.pop.case_person[cases]] == 0, odds, 1.0)
-
-    def _draw_targets(self, cases: np.ndarray, lo: np.ndarray, hi: np.ndarray, w0: int, w1: int, weight: np.ndarray,
-                      k: int) -> tuple[np.ndarray, np.ndarray]:
-        """k cases whose [lo, hi) overlaps the window, weighted by weight x overlap; opened uniform in the overlap."""
-        a, b = np.maximum(lo, w0), np.minimum(hi - 1, w1)
-        overlap = np.maximum(b - a + 1, 0).astype(float)
-        chosen = _weighted_sample(self.rng, weight * overlap, k)
-        opened = a[chosen] + (self.rng.random(len(chosen)) * overlap[chosen]).astype(np.int64)
-        return cases[chosen], opened
 
     def _draw_random(self, cases: np.ndarray, w0: int, w1: int, k: int) -> tuple[np.ndarray, np.ndarray]:
         """k (case, day) pairs uniform over active case-days in the window (rejection sampling, vectorised)."""
@@ -156,78 +153,60 @@ class InvestigationBuilder:
         t = self.truth
         return t.erroneous[case] & (t.error_start[case] <= when) & (when < self.error_end[case])
 
-    def _pick_cases(self, case: np.ndarray, weight: np.ndarray, k: int, taken: np.ndarray) -> np.ndarray:
-        """Up to k positions with distinct cases not yet `taken` (a case bool mask), weighted; updates `taken`."""
-        chosen: list[np.ndarray] = []
-        weight = weight.copy()
-        for _ in range(4):
-            need = k - sum(len(c) for c in chosen)
-            weight[taken[case]] = 0.0
-            if need <= 0 or not (weight > 0).any():
-                break
-            pos = _weighted_sample(self.rng, weight, need)
-            pos = pos[np.unique(case[pos], return_index=True)[1]]
-            taken[case[pos]] = True
-            chosen.append(pos)
-        return np.concatenate(chosen) if chosen else np.empty(0, np.int64)
+    def fk_initiated(self, b_index: int, w0: int, w1: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The agency's profiles for one benefit and window: observable inputs only (agency.fk_selection)."""
+        cases = np.flatnonzero(self.pop.case_benefit == b_index)
+        return fk_selection(self.observable, cases, self.pop.case_start, self.case_end, self.latest_opened,
+                            self.priority, self.offset, w0, w1, k)
 
-    def _triage(self, b_index: int, year: int, w0: int, w1: int, n_imp: int, aimed: float,
-                taken: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The agency's triage: which notifications about the benefit's cases become impulse investigations.
-
-        It reads each notification (so it aims at real errors as well as the benefit's hit rate implies) and
-        takes other agencies' notifications first, up to their Tabell 82 share. The rest are never investigated.
-        """
+    def triage_notes(self, b_index: int, w0: int, w1: int) -> np.ndarray:
+        """The benefit's notifications that could become an investigation in the window (case still running)."""
         note = self.notes_of[b_index]
         opened = self.note_opened[note]
         case = self.notes.case[note]
         ok = (opened >= w0) & (opened <= w1) & (self.pop.case_start[case] <= opened) & (opened < self.case_end[case])
-        note, opened, case = note[ok], opened[ok], case[ok]
-        source = self.notes.source[note]
-        in_error = self._in_error(case, opened)
-        share = published.agency_notification_share(year or 2024)
+        return note[ok]
+
+    def triage(self, note: np.ndarray, n_imp: int, year: int, informativeness: float,
+               taken: np.ndarray) -> np.ndarray:
+        """The notifications (of `note`) the triage turns into impulse investigations at this informativeness."""
+        case, opened = self.notes.case[note], self.note_opened[note]
+        content = content_signal(informativeness, self._in_error(case, opened), self.note_noise[note])
+        share = published.agency_notification_share(reference_year(year))
         agency_share = min(0.9, share / (1 - FK_INITIATED_SHARE) / (1 - self.config.random_share))
-        k_err = _round_at_random(self.rng, n_imp * aimed)
-        picked: list[np.ndarray] = []
-        for pool, k, weight in (
-            (in_error & ~self.used[case], k_err, self.sex_weight[case]),
-            (~in_error, n_imp - k_err, self.sex_weight[case] * (0.15 + self.strength[case])),
-        ):
-            k_agency = _round_at_random(self.rng, k * agency_share)
-            first = self._pick_cases(case, np.where(pool & (source == AGENCY), weight, 0.0), k_agency, taken)
-            rest = self._pick_cases(case, np.where(pool & (source != AGENCY), weight, 0.0), k - len(first), taken)
-            more = self._pick_cases(case, np.where(pool, weight, 0.0), k - len(first) - len(rest), taken)
-            picked += [first, rest, more]
-        pos = np.concatenate(picked)
-        self.used[case[pos][in_error[pos]]] = True
-        return case[pos], opened[pos], source[pos]
+        return note[triage(case, self.notes.source[note] == AGENCY, content, np.log(self.sex_weight[case]), n_imp,
+                           agency_share, taken)]
 
     def _draw_cohort(self, b_index: int, year: int, w0: int, w1: int) -> Drawn:
-        rng, truth, benefit = self.rng, self.truth, BENEFITS[b_index]
+        rng, benefit = self.rng, BENEFITS[b_index]
         cases = np.flatnonzero(self.pop.case_benefit == b_index)
         n = self._count(benefit, year)
         n_random = _round_at_random(rng, n * self.config.random_share)
         n_fk = _round_at_random(rng, (n - n_random) * FK_INITIATED_SHARE)
         n_imp = n - n_random - n_fk
-        hit = published.required(benefit, published.SHARE_WITH_ACTION, year or 2024) / 100.0
-        aimed = min(1.0, hit / BENEFIT_PARAMS[benefit].detection)
+        e_case, e_open = self.fk_initiated(b_index, w0, w1, n_fk)
         taken = np.zeros(len(self.pop.case_benefit), bool)   # one investigation per case and cohort
-        m_case, m_open, m_source = self._triage(b_index, year, w0, w1, n_imp, aimed, taken)
-        # FK-initiated: the agency's own selection, led by the cases' traces
-        k_err = _round_at_random(rng, n_fk * aimed)
-        free = ~taken[cases]
-        trace_w = self.sex_weight[cases] * self.strength[cases]
-        err_w = np.where(truth.erroneous[cases] & ~self.used[cases] & free, 0.3 * self.sex_weight[cases] + trace_w, 0.0)
-        e_case, e_open = self._draw_targets(cases, truth.error_start[cases], self.error_end[cases], w0, w1, err_w, k_err)
-        self.used[e_case] = True
-        inn_w = np.where(~truth.erroneous[cases] & free, 0.15 * self.sex_weight[cases] + trace_w, 0.0)
-        i_case, i_open = self._draw_targets(cases, self.pop.case_start[cases], self.case_end[cases], w0, w1, inn_w,
-                                            n_fk - len(e_case))
+        taken[e_case] = True
+        # the triage's content signal is as informative as it takes for Tabell 75 (the truth is known here,
+        # to the world, not to the agency): cases in error wanted among the non-random, less what FK found
+        hit = published.required(benefit, published.SHARE_WITH_ACTION, reference_year(year)) / 100.0
+        detection = BENEFIT_PARAMS[benefit].detection
+        wanted = hit / detection * (len(e_case) + n_imp) - self._in_error(e_case, e_open).sum()
+        note = self.triage_notes(b_index, w0, w1)
+
+        def found(a: float) -> int:
+            chosen = self.triage(note, n_imp, year, a, taken)
+            return int(self._in_error(self.notes.case[chosen], self.note_opened[chosen]).sum())
+
+        a = fit_informativeness(found, wanted)
+        self.informativeness[benefit][str(year) if year else "late"] = round(a, 4)
+        chosen = self.triage(note, n_imp, year, a, taken)
+        m_case, m_open, m_source = self.notes.case[chosen], self.note_opened[chosen], self.notes.source[chosen]
         r_case, r_open = self._draw_random(cases, w0, w1, n_random)
-        n_fk_got = len(e_case) + len(i_case)
-        sel = np.concatenate([np.full(len(m_case), SEL_IMPULSE), np.full(n_fk_got, SEL_FK), np.full(len(r_case), SEL_RANDOM)])
-        source = np.concatenate([m_source, np.full(n_fk_got + len(r_case), -1)])
-        return Drawn(np.concatenate([m_case, e_case, i_case, r_case]), np.concatenate([m_open, e_open, i_open, r_open]),
+        sel = np.concatenate([np.full(len(m_case), SEL_IMPULSE), np.full(len(e_case), SEL_FK),
+                              np.full(len(r_case), SEL_RANDOM)])
+        source = np.concatenate([m_source, np.full(len(e_case) + len(r_case), -1)])
+        return Drawn(np.concatenate([m_case, e_case, r_case]), np.concatenate([m_open, e_open, r_open]),
                      sel.astype(np.int8), source.astype(np.int64), np.full(len(sel), year, np.int64))
 
     def _settle(self, drawn: Drawn) -> dict[str, np.ndarray]:
@@ -254,7 +233,10 @@ class InvestigationBuilder:
         action_type[action & running] = np.where(stopping[action & running], 2, 1)
         action_type[refused] = 0
 
-        months = np.clip((np.minimum(closed, self.error_end[case]) - truth.error_start[case]) / 30.44, 0, DETECTED_MONTHS_CAP)
+        # what the investigation establishes: the error from its start, at most DETECTED_MONTHS_CAP months back
+        found_until = np.minimum(closed, self.error_end[case])
+        found_from = np.maximum(truth.error_start[case], found_until - int(DETECTED_MONTHS_CAP * MONTH_DAYS))
+        months = np.clip((found_until - found_from) / MONTH_DAYS, 0, DETECTED_MONTHS_CAP)
         detected = np.where(action & (action_type != 0), truth.monthly_error_sek[case] * np.ceil(months), 0.0)
         prevented_base = np.where(action & running, truth.monthly_error_sek[case], 0.0)
         # an action ends the error; stopping actions end the case (not before another open investigation began)
@@ -266,13 +248,21 @@ class InvestigationBuilder:
         return {"case": case, "opened": drawn.opened, "selection": drawn.selection, "source": drawn.source,
                 "year": year, "closed": closed,
                 "is_closed": is_closed, "action": action, "action_type": action_type, "detected": detected,
-                "prevented_base": prevented_base}
+                "prevented_base": prevented_base, "found_from": found_from}
 
     def run(self) -> pd.DataFrame:
-        """All cohorts in time order (so a stopped case is not investigated later), then amounts and police."""
-        cohorts = [self._draw_cohort(b, year, w0, w1) for year, w0, w1 in _cohorts(self.config)
-                   for b in range(len(BENEFITS)) if self._count(BENEFITS[b], year) > 0]
-        settled = [self._settle(drawn) for drawn in cohorts if len(drawn.case)]
+        """All cohorts in time order, each settled before the next is drawn (a stopped case is not investigated
+        later, a corrected error is not found again), then amounts and police."""
+        settled = []
+        for cohort, w0, w1 in _cohorts(self.config):
+            for b in range(len(BENEFITS)):
+                if self._count(BENEFITS[b], cohort) > 0:
+                    # settled before the next cohort is drawn: what the agency stopped or corrected, it knows
+                    drawn = self._draw_cohort(b, cohort, w0, w1)
+                    if len(drawn.case):
+                        settled.append(self._settle(drawn))
+        # the agency's inputs are done with: release them before the world's monthly signals are built
+        self.observable, self.note_opened, self.note_noise = None, np.empty(0, np.int64), np.empty(0)  # type: ignore[assignment]
         cols = {k: np.concatenate([s[k] for s in settled]) for k in settled[0]} if settled else {}
         if not cols:
             raise ValueError("the world is too small to hold any investigation; use a larger scale")
@@ -300,6 +290,10 @@ class InvestigationBuilder:
             arr[~closed_mask] = pd.NA
             return arr
 
+        # what an investigation with action established: the erroneous period's start and the amount reclaimed
+        # over it (the recovery decision; 0 where recovery was not pursued); null without action or while open
+        revealed = action & is_closed
+        found_from = np.where(revealed, cols["found_from"], 0)[order]
         return pd.DataFrame({
             "investigation_id": np.arange(1, n + 1, dtype=np.int64),
             "case_id": case[order] + 1,
@@ -312,6 +306,8 @@ class InvestigationBuilder:
             "detected_sek": nullable(np.round(detected, 0), "Float64").astype("float64"),
             "prevented_sek": nullable(np.round(prevented, 0), "Float64").astype("float64"),
             "police_report": nullable(police, "boolean"),
+            "error_found_start": pd.Series(to_datetime(found_from)).where(revealed[order]),
+            "recovery_sek": pd.Series(np.round(detected, 0)[order]).where(revealed[order]),
         })
 
     def _calibrate_amounts(self, benefit: np.ndarray, year: np.ndarray, is_closed: np.ndarray, detected: np.ndarray,
@@ -345,9 +341,10 @@ class InvestigationBuilder:
         """P(police report | action): intentional errors far more often, and other agencies' notifications by a
         factor solved so that their reports match Tabell 82 while each benefit's share matches Tabell 79."""
         p = np.zeros(len(benefit))
-        calendar_year = np.where(year == 0, 2024, year)
-        for y in published.YEARS:
-            in_year = calendar_year == y
+        cohort_year = np.where(year == 0, 2024, year)
+        for cohort in np.unique(cohort_year):
+            in_year = cohort_year == cohort
+            y = reference_year(int(cohort))
             investigations, reports = published.agency_notifications(y)
             wanted = reports / investigations * (in_year & agency & is_closed).sum()
             counted = in_year & agency & is_closed & action

@@ -128,7 +128,8 @@ def build_monthly(rng: np.random.Generator, pop: Population, truth: Truth, case_
     del slices
 
     # --- employer income declarations ---------------------------------------------------------
-    relevant = np.flatnonzero(np.isin(pop.case_benefit, [BENEFITS.index(b) for b in EMPLOYED_P]))
+    # cases running while signals are kept (burn-in cases that ended before SIGNALS_FROM leave no income rows)
+    relevant = np.flatnonzero(np.isin(pop.case_benefit, [BENEFITS.index(b) for b in EMPLOYED_P]) & (hi >= lo))
     person = pop.case_person[relevant]
     emp_case_p = np.array([EMPLOYED_P.get(b, 0.5) for b in BENEFITS])[pop.case_benefit[relevant]]
     factor_case = np.array([INCOME_FACTOR.get(b, 1.0) for b in BENEFITS])[pop.case_benefit[relevant]]

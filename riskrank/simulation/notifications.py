@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from riskrank.simulation import published
-from riskrank.simulation.calendar import SIGNALS_FROM, day
+from riskrank.simulation.calendar import HISTORY_FROM, day
 from riskrank.simulation.config import SimConfig
 from riskrank.simulation.parameters import BENEFIT_PARAMS, DRIFT_UBM, PATTERNS, WORKING
 from riskrank.simulation.population import Population
@@ -79,7 +79,7 @@ def build_notifications(rng: np.random.Generator, pop: Population, truth: Truth,
                         config: SimConfig, scale: float, buffer: SignalBuffer) -> Notifications:
     n = len(pop.case_benefit)
     rows = np.arange(n)
-    first, end = day(SIGNALS_FROM), day(config.end)
+    first, end = day(HISTORY_FROM), day(config.end)  # notifications through the burn-in too
     lo = np.maximum(pop.case_start, first)
     hi = np.minimum(pop.case_end, end + 1)
     benefit = pop.case_benefit.astype(np.int64)

@@ -72,7 +72,8 @@ def _draw(rng: np.random.Generator, group: np.ndarray, k: int) -> np.ndarray:
     return np.concatenate(rounds)[:k]
 
 
-def build_population(rng: np.random.Generator, scale: float, start: str, end: str) -> Population:
+def build_population(rng: np.random.Generator, scale: float, start: str, end: str,
+                     history_from: str | None = None) -> Population:
     start_day, end_day = day(start), day(end)
     counts = _case_counts(scale, start_day, end_day)
     n_cases = {b: s + f for b, (s, f) in counts.items()}
@@ -155,6 +156,39 @@ def build_population(rng: np.random.Generator, scale: float, start: str, end: st
         benefit_parts.append(np.full(n, index, np.int8))
         start_parts.append(starts)
         end_parts.append(ends)
+
+    # the burn-in: cases that ran and ended between the history's start and the window's, from the same
+    # stock-and-flow (a stock at history_from plus the inflow since), on the same persons
+    history = day(history_from) if history_from else start_day
+    for index, benefit in enumerate(BENEFITS):
+        if history >= start_day:
+            break
+        params = BENEFIT_PARAMS[benefit]
+        stock, _ = counts[benefit]
+        inflow = round(stock * (start_day - history) / params.mean_days)
+        starts = np.concatenate([history - 1 - rng.exponential(params.mean_days, stock).astype(np.int64),
+                                 history + rng.integers(0, start_day - history, inflow)])
+        # the stock's remaining time runs from history_from (lengths are memoryless), the inflow's from its start
+        ran_from = np.concatenate([np.full(stock, history), starts[stock:]])
+        ends = ran_from + rng.exponential(params.mean_days, stock + inflow).astype(np.int64) + 14
+        ended = ends < start_day
+        female_share = published.required(benefit, published.RECIPIENTS, 2024, "women") / published.required(
+            benefit, published.RECIPIENTS, 2024)
+        m = int(ended.sum())
+        if benefit == "barnbidrag":
+            family = rng.integers(0, n_fam, m)
+            persons_b = np.where(couple[family] & (rng.random(m) >= 0.5), first[family] + 1, first[family])
+        else:
+            pool_draw = rng.choice(len(params.pools), m, p=[w for _, w in params.pools])
+            persons_b = np.empty(m, np.int64)
+            for k, (pool, _) in enumerate(params.pools):
+                rows = np.flatnonzero(pool_draw == k)
+                if len(rows):
+                    persons_b[rows] = _pick(rng, pools[pool], is_female[pools[pool]], len(rows), female_share)
+        person_parts.append(persons_b)
+        benefit_parts.append(np.full(m, index, np.int8))
+        start_parts.append(starts[ended])
+        end_parts.append(ends[ended])
 
     case_person = np.concatenate(person_parts).astype(np.int64)
     case_benefit = np.concatenate(benefit_parts)

@@ -1,4 +1,5 @@
-"""Calibration report: the generated 2024 figures next to the published ones, per benefit and sex, with sources."""
+"""Calibration report: the generated 2024 figures next to the published ones, per benefit and sex, with sources,
+and the triage's fitted content-signal informativeness per benefit (the burn-in before 2022 is not counted)."""
 
 from __future__ import annotations
 
@@ -92,6 +93,12 @@ def calibration_report(world: World) -> pd.DataFrame:
                 "pct", _share(b_inv.loc[b_inv["selection"] == selection, "action"]),
                 None if selection == "random" else published.value(benefit, published.SHARE_WITH_ACTION, YEAR))
     _add_impulses(world, inv, scale, add)
+    # how much of the truth the triage reads in a notification's content (fitted to Tabell 75, agency.py)
+    fitted = ((world.meta or {}).get("agency") or {}).get("informativeness", {})
+    for benefit in BENEFITS:
+        value = fitted.get(benefit, {}).get(str(YEAR))
+        add("content_signal_informativeness", benefit, "total", "fitted to Tabell 75", "sd",
+            float("nan") if value is None else float(value), None)
     return pd.DataFrame(rows, columns=COLUMNS)
 
 

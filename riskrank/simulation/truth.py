@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from riskrank.simulation import published
-from riskrank.simulation.calendar import SIGNALS_FROM, day, to_datetime
+from riskrank.simulation.calendar import HISTORY_FROM, day, to_datetime
 from riskrank.simulation.config import SimConfig
 from riskrank.simulation.parameters import (
     BENEFIT_PARAMS,
@@ -31,7 +31,7 @@ from riskrank.simulation.population import Population
 from riskrank.world import BENEFITS, ERROR_CAUSES
 
 HIDDEN_SIGMA = 0.6          # spread of unobserved propensity to go wrong (log scale)
-EARLIEST_ERROR = "2019-01-01"  # errors in long-running cases start no earlier than this
+EARLIEST_ERROR = HISTORY_FROM  # errors in long-running cases start no earlier than the burn-in
 
 
 @dataclass
@@ -133,8 +133,8 @@ def build_truth(rng: np.random.Generator, pop: Population, config: SimConfig) ->
     lookalike = ~erroneous & (rng.random(n) < np.clip(LOOKALIKE_RATIO * prevalence * proxy, 0, 0.9))
     look_cause = _choose(rng, cause_table[benefit])
     look_pattern = _draw_pattern(rng, benefit, look_cause)
-    look_start = np.maximum(pop.case_start, day(SIGNALS_FROM)) + (
-        rng.random(n) * np.maximum(window_hi - np.maximum(pop.case_start, day(SIGNALS_FROM)), 0)).astype(np.int64)
+    look_lo = np.maximum(pop.case_start, day(HISTORY_FROM))
+    look_start = look_lo + (rng.random(n) * np.maximum(window_hi - look_lo, 0)).astype(np.int64)
 
     trace_pattern = np.where(erroneous, pattern, np.where(lookalike, look_pattern, -1))
     trace_start = np.where(erroneous, error_start, look_start)

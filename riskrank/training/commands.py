@@ -11,6 +11,7 @@ import typer
 from riskrank.errors import UserError
 from riskrank.fairness.policy import band_text
 from riskrank.training.population import EVAL_DATES
+from riskrank.training.unlabelled import DEFAULT_ROWS, DEFAULT_SNAPSHOTS, DEFAULT_WEIGHT
 
 
 class FairnessMode(StrEnum):
@@ -50,6 +51,11 @@ def train(
                                  "and born abroad in the top 1 % of active cases; off: the unconstrained model."),
     fairness_weight: float | None = typer.Option(None, help="Fix the fairness penalty weight (0 = unconstrained) "
                                                  "instead of choosing it."),
+    unlabelled_rows: int = typer.Option(DEFAULT_ROWS, help="Uninvestigated active cases sampled at the last "
+                                        f"{DEFAULT_SNAPSHOTS} month-ends before the validation months, label 0 "
+                                        "(positive-unlabelled learning, docs/training.md); 0: closed investigations only."),
+    unlabelled_weight: float = typer.Option(DEFAULT_WEIGHT, help="Weight of each unlabelled row (an investigation "
+                                            "weighs 1)."),
 ) -> None:
     """Train the action model on a world's closed investigations, evaluate it, log it to MLflow and register it
     as the challenger."""
@@ -61,6 +67,7 @@ def train(
     from riskrank.training.dataset import SplitConfig
     from riskrank.training.fair_sweep import farthest_from_one
     from riskrank.training.pipeline import TrainOptions, check_inputs, run_training
+    from riskrank.training.unlabelled import UnlabelledConfig
     from riskrank.world import is_world
 
     if not is_world(world):
@@ -68,9 +75,12 @@ def train(
     extra_inputs, excluded_inputs = check_inputs(with_sensitive, exclude)
     if fairness_weight is not None and (fairness == "off" or not math.isfinite(fairness_weight) or fairness_weight < 0):
         raise UserError("--fairness-weight must be a number >= 0 and cannot be combined with --fairness off")
+    unlabelled = UnlabelledConfig(rows=unlabelled_rows, weight=unlabelled_weight)
+    unlabelled.validate()
     options = TrainOptions(split=SplitConfig(test_months=test_months, valid_months=valid_months),
                            extra_inputs=extra_inputs, excluded_inputs=excluded_inputs, n_eval_dates=eval_dates,
-                           register=not no_register, fairness=fairness, fairness_weight=fairness_weight)
+                           register=not no_register, fairness=fairness, fairness_weight=fairness_weight,
+                           unlabelled=unlabelled)
     console = Console()
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console) as progress:
         current: list[TaskID] = []
@@ -110,6 +120,8 @@ def learnability(
     world: Path = typer.Option(..., "--world", help="World whose truth the model learns (as of 2024-03-31)."),
     other_world: Path = typer.Option(..., "--other-world", help="Another world (another seed) it ranks (as of 2024-09-30)."),
     max_rows: int = typer.Option(0, help="Subsample each world's active cases to at most this many (0: all)."),
+    version: int | None = typer.Option(None, "--version", help="A registered model version to rank --other-world "
+                                       "beside the bound (it must not have been trained on --other-world)."),
 ) -> None:
     """How learnable a synthetic world is: the bound a model trained on investigation outcomes can approach.
 
@@ -123,13 +135,20 @@ def learnability(
 
     if max_rows < 0:
         raise UserError(f"--max-rows must be 0 (all) or positive, got {max_rows}")
+    if version is not None and version < 1:
+        raise UserError(f"--version must be a positive model version, got {version}")
     if world.resolve() == other_world.resolve():
         raise UserError("--other-world must be another world (another seed) than --world: the model must not have seen it")
     train_world, test_world = read_world(world), read_world(other_world)
     seeds = {(w.meta or {}).get("seed") for w in (train_world, test_world)}
     if len(seeds) == 1 and None not in seeds:
         raise UserError(f"both worlds have seed {seeds.pop()}: rank a world of another seed, one the model never saw")
-    result = measure(train_world, test_world, max_rows=max_rows or None)
+    model = None
+    if version is not None:
+        from riskrank.model.registry import load_model
+
+        model = load_model(version=version)
+    result = measure(train_world, test_world, max_rows=max_rows or None, model=model, version=version)
     text = to_markdown(result, f"`{world}`", f"`{other_world}`")
     for name, content in (("learnability.json", json.dumps(result.as_dict(), indent=2)), ("learnability.md", text)):
         tmp = other_world / f".{name}.tmp"

@@ -31,6 +31,7 @@ class Evaluation:
     test_labels: np.ndarray
     test_scores: np.ndarray
     extra: dict = field(default_factory=dict)
+    channels: pd.DataFrame = field(default_factory=pd.DataFrame)  # channel_metrics; empty without the world's truth
 
 
 def investigation_metrics(test: pd.DataFrame, scores: np.ndarray) -> dict[str, float]:
@@ -121,6 +122,40 @@ def capacity_metrics(pop: pd.DataFrame, scores: np.ndarray, capacity: Mapping[st
     return out, pd.DataFrame(rows)
 
 
+def channel_metrics(pop: pd.DataFrame, scores: np.ndarray, channels: pd.DataFrame) -> tuple[dict[str, float], pd.DataFrame]:
+    """The model against each channel of the agency (population.agency_channels), at that channel's capacity per
+    benefit and month on every evaluation date: its hit rate beside the channel's, and its new finds (no
+    notification pointed at them) beside the random sample's rate. One row per channel."""
+    y = pop[LABEL].to_numpy(dtype=float)
+    dates = [str(pd.Timestamp(d).date()) for d in pop[EVAL_DATE].drop_duplicates()]
+    new_find = pop[NEW_FIND].to_numpy(dtype=bool)
+    random = channels.loc[channels["channel"] == "random"]
+    random_rate = float(random["in_error"].sum() / random["opened"].sum()) if len(random) else float("nan")
+    rows = []
+    for channel, part in channels.groupby("channel", sort=False):
+        capacity = {f"{d}|{b}": int(k) for d in dates for b, k in zip(part["benefit"], part["per_month"], strict=True)}
+        chosen = selection(pop, scores, capacity)
+        new = chosen & new_find
+        rows.append({"channel": channel, "opened": int(part["opened"].sum()),
+                     "agency_hit_rate": float(part["in_error"].sum() / part["opened"].sum()),
+                     "model_selected": int(chosen.sum()),
+                     "model_hit_rate": float(y[chosen].mean()) if chosen.any() else float("nan"),
+                     "model_new_finds": int(new.sum()),
+                     "model_new_find_hit_rate": float(y[new].mean()) if new.any() else float("nan")})
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return {}, frame
+    frame["ratio"] = [m.lift(a, b) for a, b in zip(frame["model_hit_rate"], frame["agency_hit_rate"], strict=True)]
+    frame["new_finds_vs_random"] = [m.lift(a, random_rate) for a in frame["model_new_find_hit_rate"]]
+    metrics: dict[str, float] = {}
+    for row in frame.itertuples(index=False):
+        metrics |= {f"channel_{row.channel}_hit_rate": row.agency_hit_rate,
+                    f"channel_{row.channel}_model_hit_rate": row.model_hit_rate,
+                    f"channel_{row.channel}_ratio": row.ratio,
+                    f"channel_{row.channel}_new_finds_vs_random": row.new_finds_vs_random}
+    return metrics, frame
+
+
 def capacity_curve(pop: pd.DataFrame, scores: np.ndarray, capacity: Mapping[str, int],
                    multipliers=CAPACITY_MULTIPLIERS) -> pd.DataFrame:
     """Hit rate of model, oracle and random as capacity grows (1.0 = the agency's capacity)."""
@@ -138,13 +173,17 @@ def capacity_curve(pop: pd.DataFrame, scores: np.ndarray, capacity: Mapping[str,
 
 
 def evaluate(test: pd.DataFrame, test_scores: np.ndarray, pop: pd.DataFrame, pop_scores: np.ndarray,
-             capacity: Mapping[str, int], n_boot: int = N_BOOT, seed: int = 0) -> Evaluation:
+             capacity: Mapping[str, int], n_boot: int = N_BOOT, seed: int = 0,
+             channels: pd.DataFrame | None = None) -> Evaluation:
+    """`channels`: population.agency_channels, where the world has its truth (None: not compared)."""
     out = investigation_metrics(test, test_scores)
     cap, per_benefit = capacity_metrics(pop, pop_scores, capacity)
     out |= cap
+    by_channel, channel_table = channel_metrics(pop, pop_scores, channels) if channels is not None else ({}, pd.DataFrame())
+    out |= by_channel
     chosen = selection(pop, pop_scores, capacity)
     ratios = selection_fairness(pop, chosen, LABEL, n_boot=n_boot, seed=seed)
     out |= {r.key: r.ratio for r in ratios}
     rel = m.reliability(test[LABEL].to_numpy(), test_scores)
     return Evaluation(out, ratios, per_benefit, capacity_curve(pop, pop_scores, capacity), rel,
-                      test[LABEL].to_numpy(), np.asarray(test_scores))
+                      test[LABEL].to_numpy(), np.asarray(test_scores), channels=channel_table)

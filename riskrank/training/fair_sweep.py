@@ -99,12 +99,14 @@ class Member:
 
 
 def fit_with_weight(train: pd.DataFrame, valid: pd.DataFrame, inputs: Sequence[str], weight: float,
-                    params: dict | None = None) -> FitResult:
-    """One member: the plain binary objective at weight 0, the group-calibration penalty above it."""
+                    params: dict | None = None, row_weight: str | None = None) -> FitResult:
+    """One member: the plain binary objective at weight 0, the group-calibration penalty above it. `row_weight`: a
+    column of row weights (the unlabelled rows'), honoured by both objectives."""
     if weight == 0:
-        return fit(train, valid, inputs, params=params)
-    objective = FairLogloss(train[LABEL].to_numpy(), group_codes(train, SENSITIVE), weight)
-    return fit(train, valid, inputs, params=params, objective=objective)
+        return fit(train, valid, inputs, params=params, weight=row_weight)
+    objective = FairLogloss(train[LABEL].to_numpy(), group_codes(train, SENSITIVE), weight,
+                            sample_weight=train[row_weight].to_numpy(dtype=float) if row_weight else None)
+    return fit(train, valid, inputs, params=params, objective=objective, weight=row_weight)
 
 
 def judge(result: FitResult, population: pd.DataFrame, capacity: dict[str, int],
@@ -131,13 +133,13 @@ def top_share(population: pd.DataFrame, scores: np.ndarray) -> TopShare:
 
 def sweep(train: pd.DataFrame, valid: pd.DataFrame, inputs: Sequence[str], population: pd.DataFrame,
           capacity: dict[str, int], weights: Sequence[float] = DEFAULT_WEIGHTS, params: dict | None = None,
-          step: Callable[[str], None] | None = None) -> list[Member]:
+          step: Callable[[str], None] | None = None, row_weight: str | None = None) -> list[Member]:
     members = []
     for weight in weights:
         if step is not None:
             step(f"fitting family member with fairness weight {weight:g}")
         start = time.perf_counter()
-        result = fit_with_weight(train, valid, inputs, weight, params)
+        result = fit_with_weight(train, valid, inputs, weight, params, row_weight)
         seconds = time.perf_counter() - start
         hit_rate, ratios, gate, deeper = judge(result, population, capacity)
         members.append(Member(weight, result, hit_rate, ratios, gate, seconds, deeper))

@@ -39,6 +39,17 @@ def _summary_note(artifact: str | None) -> str:
             "summary of LightGBM's TreeSHAP values, the same values investigators see as reasons).")
 
 
+def _channels_note(channels: pd.DataFrame | None) -> str:
+    if channels is None or channels.empty:
+        return "_Not compared: the data hold no truth table to judge the agency's channels by._\n"
+    return ("Each channel of the agency chose investigations in the test months (FK-initiated: its rule-based risk "
+            "profiles; impulse: the triage of notifications; random: the control sample). At each channel's capacity "
+            "(its investigations per month and benefit) the model selects as many active cases on every evaluation "
+            "date. Hit rates are the share in error by the world's truth (the channel's on the day each investigation "
+            "opened). New finds are the model's selections no notification pointed at in the 90 days before; "
+            "`new_finds_vs_random` is their hit rate over the random sample's.\n\n" + _table(channels))
+
+
 def _not_judged(fairness: list[GroupRatio]) -> str:
     """The sentence naming the judged-scope ratios the evaluation had no power to judge (see fairness/gate.py)."""
     scope = JUDGED_SCOPE if any(r.scope == JUDGED_SCOPE for r in fairness) else OVERALL
@@ -52,6 +63,7 @@ def _not_judged(fairness: list[GroupRatio]) -> str:
 
 def render(*, version: str | int | None, run_id: str, feature_set_version: str, data_hash: str, split: Mapping[str, str],
            counts: Mapping[str, int], feature_names: list[str], metrics: Mapping[str, float], per_benefit: pd.DataFrame,
+           channels: pd.DataFrame | None = None,
            fairness: list[GroupRatio], population_note: str, importance: pd.Series, calibration_note: str = "",
            fairness_choice: str = "", trade_off: pd.DataFrame | None = None, proxies: pd.DataFrame | None = None,
            shap_summary: str | None = None) -> str:
@@ -70,9 +82,11 @@ decision**: an investigator reviews every case, decides what to investigate, and
 investigation, not on the score. Each score comes with its SHAP reasons so it can be questioned.
 
 ## Data
-- Training rows: closed investigations, each with its case's features as of the day it opened.
-- Time split (opening dates): validation from {split.get("valid_start")}, test from {split.get("test_start")}
-  to {split.get("last_opened")}; everything older is training. Rows: {dict(counts)}.
+- Training rows: closed investigations, each with its case's features as of the day it opened, and (positive-
+  unlabelled learning) uninvestigated active cases at month-end snapshots, label 0, at a small weight.
+- Time split (when each label became known: the closing date; a case's rows stay in one split): validation from
+  {split.get("valid_start")}, test from {split.get("test_start")} to {split.get("last_opened")}; everything older is
+  training. Rows: {dict(counts)}.
 - Training-data hash (sha256): `{data_hash}`; feature set `{feature_set_version}`; MLflow run `{run_id}`.
 - Selection bias: investigations are not a random sample of cases (most start from notifications). Metrics are
   reported on the random control sample as well, and the capacity metrics below choose among all active cases.
@@ -90,6 +104,8 @@ Most important inputs (mean |SHAP|): {", ".join(f"`{n}` {v:.3f}" for n, v in top
 {_table(key)}
 ### Per benefit at capacity
 {_table(per_benefit)}
+### Against the agency's own channels
+{_channels_note(channels)}
 ## Calibration
 {calibration_note}
 

@@ -19,12 +19,21 @@ from riskrank.model import registry
 from riskrank.model.scoring import prepare
 from riskrank.settings import Settings, get_settings
 from riskrank.training import fair_sweep, model_card, plots
-from riskrank.training.calibration import MIN_EVENTS_FOR_SLOPE, Calibration, fit_platt
-from riskrank.training.dataset import LABEL, SPLIT, VALUE, SplitConfig, TrainingSet, build_training_set
+from riskrank.training.calibration import METHOD_PLATT, MIN_EVENTS_FOR_SLOPE, Calibration, fit_platt
+from riskrank.training.dataset import LABEL, SPLIT, VALUE, WEIGHT, SplitConfig, TrainingSet, build_training_set
 from riskrank.training.evaluate import Evaluation, evaluate
 from riskrank.training.fair_sweep import DEFAULT_WEIGHTS
-from riskrank.training.population import EVAL_DATE, EVAL_DATES, SLOT, evaluation_dates, investigation_population, truth_population
+from riskrank.training.population import (
+    EVAL_DATE,
+    EVAL_DATES,
+    SLOT,
+    agency_channels,
+    evaluation_dates,
+    investigation_population,
+    truth_population,
+)
 from riskrank.training.train import FitResult, build_meta, expected_value_by_benefit, model_inputs, predict
+from riskrank.training.unlabelled import UNLABELLED, UnlabelledConfig
 
 Step = Callable[[str], None]
 
@@ -42,6 +51,7 @@ class TrainOptions:
     fairness: str = "auto"  # "auto": fit the family of penalty weights and choose (fair_sweep.py); "off": unconstrained
     fairness_weight: float | None = None  # fix the penalty weight instead of choosing
     fairness_weights: tuple[float, ...] = DEFAULT_WEIGHTS
+    unlabelled: UnlabelledConfig = field(default_factory=UnlabelledConfig)  # positive-unlabelled rows (rows=0: none)
 
     def family(self) -> tuple[float, ...]:
         if self.fairness == "off":
@@ -84,7 +94,7 @@ def evaluation_population(world, training: TrainingSet, options: TrainOptions,
 
 
 def _population_of(world, training: TrainingSet, options: TrainOptions, step: Step) -> tuple[pd.DataFrame, dict[str, int], str]:
-    test = training.part("test")
+    test = training.investigated("test")
     if world.truth is None:
         pop, capacity = investigation_population(test)
         return pop, capacity, ("No truth table: capacity metrics rank the closed test investigations themselves "
@@ -101,15 +111,27 @@ def _population_of(world, training: TrainingSet, options: TrainOptions, step: St
     return pop, capacity, note
 
 
-def _calibrate(result: FitResult, training: TrainingSet) -> Calibration | None:
+def _calibrate(result: FitResult, training: TrainingSet) -> tuple[Calibration | None, dict[str, float]]:
     """Platt scaling on the random control sample of the validation and test months: the only sample of the
-    population the model did not fit (its training rows would give a slope that is far too steep)."""
+    population the model did not fit (its training rows would give a slope that is far too steep). A fit with
+    unlabelled rows moves its intercept only (calibration.py says why); the slope Platt would fit is reported."""
     frame = training.frame
     held_out = frame.loc[(frame["selection"].astype(str) == "random") & (frame[SPLIT] != "train")]
     if held_out.empty:
-        return None
-    return fit_platt(predict(result, held_out), held_out[LABEL].to_numpy(),
-                     fitted_on="random control sample, validation and test months")
+        return None, {}
+    p_action, labels = predict(result, held_out), held_out[LABEL].to_numpy()
+    fitted_on = "random control sample, validation and test months"
+    calibration = fit_platt(p_action, labels, fitted_on=fitted_on, free_slope=not training.has_unlabelled)
+    free = fit_platt(p_action, labels, fitted_on=fitted_on)
+    return calibration, ({"calibration_free_slope": free.a} if free.method == METHOD_PLATT else {})
+
+
+def _class_prior(training: TrainingSet) -> dict[str, float]:
+    """The random control sample's action rate in the training months: the share of active cases in error that the
+    positive-unlabelled fit's unlabelled rows hold (the class prior), and what the calibration maps the score onto."""
+    random = training.investigated("train")
+    random = random.loc[random["selection"] == "random"]
+    return {"class_prior_random": float(random[LABEL].mean()), "class_prior_n": float(len(random))} if len(random) else {}
 
 
 def _calibration_metrics(calibration: Calibration | None, pop: pd.DataFrame, pop_scores: np.ndarray,
@@ -149,23 +171,28 @@ def run_training(world_dir: str | Path, options: TrainOptions | None = None, set
     inputs = model_inputs(options.extra_inputs, options.excluded_inputs)
     step("reading the world")
     world = read_world(world_dir)
-    step("assembling the training set (features as of each opening date)")
-    training = build_training_set(world, options.split, engine=options.engine)
+    step("assembling the training set (features as of each opening date and of the unlabelled snapshots)")
+    training = build_training_set(world, options.split, engine=options.engine, unlabelled=options.unlabelled)
     train, valid, test = (training.part(s) for s in ("train", "valid", "test"))
+    n_unlabelled = int((train["selection"] == UNLABELLED).sum())
     pop, capacity, note = evaluation_population(world, training, options, step)
     family = options.family()
-    step(f"fitting LightGBM on {len(train):,} investigations, {len(inputs)} inputs, fairness weight(s) "
-         f"{', '.join(f'{w:g}' for w in family)}")
-    members = fair_sweep.sweep(train, valid, inputs, pop, capacity, family, options.params)
+    step(f"fitting LightGBM on {len(train) - n_unlabelled:,} investigations and {n_unlabelled:,} unlabelled rows, "
+         f"{len(inputs)} inputs, fairness weight(s) {', '.join(f'{w:g}' for w in family)}")
+    members = fair_sweep.sweep(train, valid, inputs, pop, capacity, family, options.params,
+                               row_weight=WEIGHT if training.weighted else None)
     chosen, why = fair_sweep.choose(members)
     result = chosen.fit
     step("evaluating")
     pop_scores = predict(result, pop)
-    evaluation = evaluate(test, predict(result, test), pop, pop_scores, capacity, n_boot=options.n_boot)
-    calibration = _calibrate(result, training)
+    channels = agency_channels(world, training.bounds) if world.truth is not None else None
+    evaluation = evaluate(test, predict(result, test), pop, pop_scores, capacity, n_boot=options.n_boot,
+                          channels=channels)
+    calibration, free_slope = _calibrate(result, training)
     metrics = evaluation.metrics | {"valid_auc": result.valid_auc, "best_iteration": float(result.best_iteration),
-                                    "n_train": float(len(train)), "n_valid": float(len(valid)), "n_test": float(len(test)),
-                                    "fairness_weight": chosen.weight}
+                                    "n_train": float(len(train) - n_unlabelled), "n_train_unlabelled": float(n_unlabelled),
+                                    "n_valid": float(len(valid)), "n_test": float(len(test)),
+                                    "fairness_weight": chosen.weight} | _class_prior(training) | free_slope
     metrics |= _calibration_metrics(calibration, pop, pop_scores, world.truth is not None)
     choice = FairnessChoice(options.fairness if options.fairness_weight is None else "fixed", chosen.weight, why,
                             fair_sweep.trade_off(members),
@@ -201,6 +228,8 @@ def _log_params(result: FitResult, options: TrainOptions, training: TrainingSet,
     params = {k: v for k, v in result.params.items() if k not in ("monotone_constraints", "metric")}
     mlflow.log_params(params | {
         "n_inputs": len(result.feature_names), "extra_inputs": ",".join(options.extra_inputs) or "none",
+        "unlabelled_rows": options.unlabelled.rows, "unlabelled_weight": options.unlabelled.weight,
+        "unlabelled_snapshots": options.unlabelled.snapshots, "unlabelled_gap_days": options.unlabelled.gap_days,
         "excluded_inputs": ",".join(options.excluded_inputs) or "none",
         "test_months": options.split.test_months, "valid_months": options.split.valid_months,
         "best_iteration": result.best_iteration, "n_eval_dates": options.n_eval_dates,
@@ -238,6 +267,8 @@ def _log_artifacts(tmp: Path, result: FitResult, evaluation: Evaluation, pop: pd
     tables.mkdir()
     evaluation.per_benefit.to_csv(tables / "per_benefit.csv", index=False)
     evaluation.capacity_curve.to_csv(tables / "capacity_curve.csv", index=False)
+    if not evaluation.channels.empty:
+        evaluation.channels.to_csv(tables / "channels.csv", index=False)
     pd.DataFrame([r.as_dict() for r in evaluation.fairness]).to_csv(tables / "fairness.csv", index=False)
     importance.rename("mean_abs_shap").to_csv(tables / "shap_importance.csv")
     mlflow.log_artifacts(str(tables), "tables")
@@ -269,8 +300,15 @@ def _calibration_note(calibration: Calibration | None, metrics: dict[str, float]
     if calibration is None:
         return ("Not calibrated: the data hold no random control sample, so the score is the probability that an "
                 "investigation ends with action, which overstates the share of active cases in error.")
-    how = ("slope and intercept" if calibration.method == "platt" else
-           f"intercept only (slope kept at 1: fewer than {MIN_EVENTS_FOR_SLOPE} events on one side)")
+    if calibration.method == METHOD_PLATT:
+        how = "slope and intercept"
+    elif "n_train_unlabelled" in metrics and metrics["n_train_unlabelled"] > 0:
+        how = ("intercept only, a prior shift: the fit's unlabelled rows are a sample of the population, so its "
+               "log-odds differ from the population's by the class prior")
+        if "calibration_free_slope" in metrics:
+            how += f"; the slope the random sample alone would give is {metrics['calibration_free_slope']:.2f}"
+    else:
+        how = f"intercept only (slope kept at 1: fewer than {MIN_EVENTS_FOR_SLOPE} events on one side)"
     text = (f"The score shown to investigators is calibrated to the population of active cases: logit(score) = "
             f"{calibration.a:.3f} x logit(p_action) + {calibration.b:.3f}, Platt scaling ({how}) fitted on the random control "
             f"sample ({calibration.n} closed investigations, {calibration.events} with action). Rankings and percentiles "
@@ -303,11 +341,14 @@ def _log_model_card(result: FitResult, evaluation: Evaluation, training: Trainin
 
     from riskrank.features.registry import FEATURE_SET_VERSION
 
-    counts = training.frame[SPLIT].value_counts().to_dict()
+    frame = training.frame
+    kind = np.where(frame["selection"] == UNLABELLED, " unlabelled", "")
+    counts = (frame[SPLIT] + kind).value_counts().to_dict()
     card = model_card.render(version=version, run_id=run_id, feature_set_version=FEATURE_SET_VERSION,
                              data_hash=training.data_hash,
                              split=training.bounds.as_dict(), counts=counts, feature_names=result.feature_names,
-                             metrics=metrics, per_benefit=evaluation.per_benefit, fairness=evaluation.fairness,
+                             metrics=metrics, per_benefit=evaluation.per_benefit, channels=evaluation.channels,
+                             fairness=evaluation.fairness,
                              population_note=note, importance=importance,
                              calibration_note=_calibration_note(calibration, metrics), fairness_choice=choice.reason,
                              trade_off=choice.trade_off, proxies=choice.proxies.head(10),

@@ -31,6 +31,7 @@ NEW_FIND = "new_find"
 # fairness ratios too noisy to judge (docs/training.md).
 EVAL_DATES = 6
 NEW_FIND_DAYS = 90
+CHANNELS = ("fk_initiated", "impulse", "random")  # the world's selection channels, in investigations.selection
 
 
 def evaluation_dates(bounds: SplitBounds, n_dates: int = EVAL_DATES) -> list[pd.Timestamp]:
@@ -40,13 +41,34 @@ def evaluation_dates(bounds: SplitBounds, n_dates: int = EVAL_DATES) -> list[pd.
     return [months[i].to_timestamp() for i in picks]
 
 
-def monthly_capacity(world: World, bounds: SplitBounds) -> dict[str, int]:
-    """Mean investigations opened per month and benefit in the test months (at least 1), by the case's benefit."""
+def _opened_in_test_months(world: World, bounds: SplitBounds) -> tuple[pd.DataFrame, int]:
+    """Investigations opened in the test months, with their case's benefit; and the number of test months."""
     inv = world.investigations.merge(world.cases[["case_id", "benefit"]], on="case_id", how="left")
     window = inv.loc[(inv["opened_date"] >= bounds.test_start) & (inv["opened_date"] <= bounds.last_opened)]
-    n_months = len(pd.period_range(bounds.test_start, bounds.last_opened, freq="M"))
+    return window, len(pd.period_range(bounds.test_start, bounds.last_opened, freq="M"))
+
+
+def monthly_capacity(world: World, bounds: SplitBounds) -> dict[str, int]:
+    """Mean investigations opened per month and benefit in the test months (at least 1), by the case's benefit."""
+    window, n_months = _opened_in_test_months(world, bounds)
     counts = window.groupby(window["benefit"].astype(str)).size()
     return {b: max(1, round(c / n_months)) for b, c in counts.items()}
+
+
+def agency_channels(world: World, bounds: SplitBounds) -> pd.DataFrame:
+    """What each channel of the world's agency (CHANNELS) chose in the test months, per benefit: investigations
+    opened, the monthly capacity that makes (at least 1), and how many were in error on the day they opened (the
+    truth, as the evaluation population's label): the yardstick the model is held against at the same capacity."""
+    if world.truth is None:
+        raise ValueError("the agency's channels are judged by the world's truth table")
+    window, n_months = _opened_in_test_months(world, bounds)
+    window = window.assign(in_error=in_error_on(world.truth, window["case_id"].to_numpy(),
+                                                window["opened_date"].to_numpy(dtype="datetime64[ns]")),
+                           channel=window["selection"].astype(str), benefit=window["benefit"].astype(str))
+    out = window.groupby(["channel", "benefit"]).agg(opened=("in_error", "size"), in_error=("in_error", "sum"))
+    out = out.reset_index()
+    out["per_month"] = np.maximum(1, (out["opened"] / n_months).round()).astype(int)
+    return out.loc[out["channel"].isin(CHANNELS)].reset_index(drop=True)
 
 
 def recently_notified(signals: pd.DataFrame, case_ids: np.ndarray, date: pd.Timestamp, days: int = NEW_FIND_DAYS) -> np.ndarray:

@@ -96,7 +96,9 @@ def fit(train: pd.DataFrame, valid: pd.DataFrame, feature_names: Sequence[str], 
         num_boost_round: int = NUM_BOOST_ROUND, early_stopping_rounds: int = EARLY_STOPPING_ROUNDS,
         weight: str | None = None, objective: Callable | None = None) -> FitResult:
     """`objective`: a callable LightGBM objective bound to `train`'s rows (e.g. fairness.objective.FairLogloss); None
-    for the built-in binary logloss. Row weights (`weight`, a column) go with the built-in objective only."""
+    for the built-in binary logloss. Row weights (`weight`, a column of both frames: the unlabelled rows' weight)
+    weigh the built-in objective and the validation metric; a callable objective must have been built with the same
+    weights (LightGBM hands its gradients through unweighted)."""
     import lightgbm as lgb
 
     from riskrank.fairness.objective import as_probability_model, fold_start_score, start_score
@@ -104,7 +106,9 @@ def fit(train: pd.DataFrame, valid: pd.DataFrame, feature_names: Sequence[str], 
     if train[LABEL].nunique() < 2:
         raise UserError("the training months hold only one outcome class; a model cannot be fitted")
     if weight and objective is not None:
-        raise ValueError("row weights and a callable objective cannot be combined: the objective would ignore them")
+        held = getattr(objective, "sample_weight", None)
+        if held is None or not np.array_equal(np.asarray(held, dtype=float), train[weight].to_numpy(dtype=float)):
+            raise ValueError("a callable objective ignores the Dataset's row weights: build it with the same weights")
     feature_names = list(feature_names)
     categories = category_mapping(train, feature_names)
     X_train = prepare(train, feature_names, categories)
@@ -117,7 +121,8 @@ def fit(train: pd.DataFrame, valid: pd.DataFrame, feature_names: Sequence[str], 
     cat_cols = list(categories)
     dtrain = lgb.Dataset(X_train, train[LABEL].to_numpy(), weight=train[weight].to_numpy() if weight else None,
                          categorical_feature=cat_cols or "auto", free_raw_data=False)
-    dvalid = lgb.Dataset(X_valid, valid[LABEL].to_numpy(), reference=dtrain, categorical_feature=cat_cols or "auto")
+    dvalid = lgb.Dataset(X_valid, valid[LABEL].to_numpy(), weight=valid[weight].to_numpy() if weight else None,
+                         reference=dtrain, categorical_feature=cat_cols or "auto")
     start = 0.0
     if objective is not None:  # a callable objective does not boost from the average: start there explicitly
         start = getattr(objective, "start_score", lambda: start_score(train[LABEL].to_numpy()))()

@@ -16,12 +16,16 @@ from riskrank.monitoring.drift import drift_table
 from riskrank.monitoring.kpis import hit_rate_table
 from riskrank.monitoring.report_labels import LABELS
 from riskrank.monitoring.sources import import_world_outcomes, outcomes_from_db, outcomes_from_world
-from riskrank.world import active_cases
+from riskrank.world import active_cases, after_burn_in
 
 
 def test_outcomes_from_world_joins_benefit_and_sex(tiny_world) -> None:
     frame = outcomes_from_world(tiny_world)
-    closed = tiny_world.investigations[tiny_world.investigations["closed_date"].notna()]
+    inv = tiny_world.investigations
+    # the world's burn-in (closed before start_date) is history for the features, not outcomes
+    start = pd.Timestamp(tiny_world.meta["start_date"])
+    assert (inv["closed_date"] < start).sum() > 50
+    closed = inv[inv["closed_date"] >= start]
     assert len(frame) == len(closed) and frame["closed_date"].notna().all()
     one = frame.iloc[0]
     case = tiny_world.cases.set_index("case_id").loc[one.case_id]
@@ -36,13 +40,14 @@ def test_outcomes_from_world_joins_benefit_and_sex(tiny_world) -> None:
     assert frame["action"].sum() == closed["action"].astype(bool).sum()
     assert frame["detected_sek"].sum() == pytest.approx(closed["detected_sek"].fillna(0).sum())
     with_open = outcomes_from_world(tiny_world, include_open=True)
-    assert len(with_open) == len(tiny_world.investigations)
+    assert len(with_open) == len(inv) - int((inv["closed_date"] < start).sum())
 
 
 def test_import_world_outcomes_is_idempotent(tiny_world, tmp_path: Path) -> None:
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'ops.db'}")
     added = import_world_outcomes(tiny_world, engine)
-    assert added == tiny_world.investigations["closed_date"].notna().sum()
+    # closed ones, not the world's burn-in (closed before its start_date)
+    assert added == (tiny_world.investigations["closed_date"] >= pd.Timestamp(tiny_world.meta["start_date"])).sum()
     assert import_world_outcomes(tiny_world, engine) == 0
     stored = outcomes_from_db(engine)
     assert len(stored) == added
@@ -67,7 +72,7 @@ def test_report_from_a_world_folder(tiny_world, tiny_world_dir: Path, tmp_path: 
     header = [c.value for c in wb[text["sheet.benefit_year"]][2]]  # row 1 is the legend
     rows = [dict(zip(header, r, strict=True)) for r in wb[text["sheet.benefit_year"]].iter_rows(min_row=3, values_only=True)]
     total = next(r for r in rows if r[text["benefit"]] == "Totalt" and r[text["year"]] == 2024 and r[text["sex"]] == "Totalt")
-    inv = tiny_world.investigations
+    inv = after_burn_in(tiny_world.investigations, tiny_world.meta)  # the burn-in is not in the report
     in_2024 = int((inv["closed_date"].dt.year == 2024).sum())
     assert total[text["closed"]] == in_2024
     operational = list(wb[text["sheet.operational"]].iter_rows(min_row=3, values_only=True))

@@ -16,7 +16,7 @@ from riskrank.errors import UserError
 from riskrank.operation.operate import world_as_of
 from riskrank.training.dataset import SplitConfig
 from riskrank.training.pipeline import TrainOptions, run_training
-from riskrank.world import OUTCOME_COLUMNS, validate_table, write_world
+from riskrank.world import REVEALED_BY_ACTION, validate_table, write_world
 
 CUTOFF = pd.Timestamp("2024-06-30")
 runner = CliRunner()
@@ -28,7 +28,7 @@ def test_world_as_of_knows_nothing_after_the_cutoff(tiny_world) -> None:
     assert known.investigations["opened_date"].max() <= CUTOFF
     assert (known.investigations["closed_date"].dropna() <= CUTOFF).all()
     still_open = known.investigations["closed_date"].isna()
-    for column in OUTCOME_COLUMNS:  # what an investigation establishes is not known before it closes
+    for column in ("action", *REVEALED_BY_ACTION):  # what an investigation establishes is not known before it closes
         assert known.investigations.loc[still_open, column].isna().all(), column
     validate_table("investigations", known.investigations)  # the world contract holds for the world as known
     assert (known.cases["end_date"].dropna() <= CUTOFF).all() and (known.cases["start_date"] <= CUTOFF).all()

@@ -29,6 +29,7 @@ METRICS = {
     "impulse_investigations_per_notification": "world",
     "ubm_notifications": "facts.md (UBM, about 150 in 2024)",
     "school_share_of_detected_sek": "facts.md (almost half)",
+    "content_signal_informativeness": "fitted to Tabell 75",
 }
 
 
@@ -49,6 +50,11 @@ def test_report_covers_every_benefit_metric_and_sex(tiny_world, tmp_path) -> Non
     assert "| closed_investigations | barnbidrag | total | Tabell 74 |" in md.read_text()
     pd.testing.assert_frame_equal(pd.read_csv(csv), report, check_dtype=False)
     print_report(report)
+    # the triage's content signal: one fitted informativeness per benefit, as in world.json
+    fitted = report[report["metric"] == "content_signal_informativeness"].set_index("benefit")["generated"]
+    assert set(fitted.index) == set(BENEFITS) and fitted.notna().sum() >= 8  # a tiny world lacks the smallest
+    in_meta = {b: v["2024"] for b, v in tiny_world.meta["agency"]["informativeness"].items() if "2024" in v}
+    assert fitted.dropna().to_dict() == in_meta
 
 
 def test_recipients_follow_tabell_3(tiny_world) -> None:

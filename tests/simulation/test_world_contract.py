@@ -14,7 +14,12 @@ def test_written_world_reads_back_valid(tiny_world_dir) -> None:
     assert set(world.cases["benefit"].astype(str)) == set(BENEFITS)
     assert world.meta["seed"] == 7 and world.meta["scale"] == 0.003
     assert world.meta["end_date"] == "2024-12-31" and world.meta["generator_version"]
-    assert world.signals["date"].min() >= pd.Timestamp("2021-01-01")
+    # the burn-in's notifications reach back to history_from; every other signal starts at signals_from
+    assert world.meta["history_from"] == "2018-01-01" and world.meta["signals_from"] == "2021-01-01"
+    notes = world.signals["kind"] == "notification"
+    assert world.signals.loc[notes, "date"].min() >= pd.Timestamp("2018-01-01")
+    assert world.signals.loc[notes, "date"].min() < pd.Timestamp("2019-01-01")
+    assert world.signals.loc[~notes, "date"].min() >= pd.Timestamp("2021-01-01")
     assert "pattern" in world.truth.columns
 
 
@@ -47,7 +52,9 @@ def test_investigations_open_on_active_cases_and_close_after(tiny_world) -> None
     inv = tiny_world.investigations.merge(tiny_world.cases, on="case_id")
     assert (inv["opened_date"] >= inv["start_date"]).all()
     assert (inv["end_date"].isna() | (inv["end_date"] > inv["opened_date"])).all()
-    assert inv["opened_date"].min() >= pd.Timestamp("2022-01-01")
+    # the burn-in's investigations open from history_from; the calibrated ones close in 2022-2024
+    assert inv["opened_date"].min() >= pd.Timestamp("2018-01-01")
+    assert inv["opened_date"].min() < pd.Timestamp("2019-01-01")
     assert inv["opened_date"].max() <= pd.Timestamp("2024-12-31")
     closed = inv["closed_date"].notna()
     assert (inv.loc[closed, "closed_date"] > inv.loc[closed, "opened_date"]).all()

@@ -129,3 +129,25 @@ def test_fixed_fairness_weight_is_recorded_with_the_run(tiny_world_dir, mlflow_e
     assert run.data.metrics["fairness_weight"] == 1.0
     artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(run.info.run_id, "fairness")}
     assert {"fairness/trade_off.csv", "fairness/trade_off.png", "fairness/proxies.csv"} <= artifacts
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--unlabelled-rows", "-5"], "--unlabelled-rows must be 0 or more"),
+    (["--unlabelled-weight", "0"], "--unlabelled-weight must be a number above 0"),
+    (["--unlabelled-weight", "nan"], "--unlabelled-weight must be a number above 0"),
+])
+def test_train_rejects_bad_unlabelled_options_before_any_work(args, message, tiny_world_dir, mlflow_env):
+    result = runner.invoke(app, ["train", "--world", str(tiny_world_dir), *args])
+    assert isinstance(result.exception, UserError) and message in str(result.exception)
+
+
+def test_unlabelled_rows_and_weight_are_recorded_with_the_run(tiny_world_dir, mlflow_env):
+    import mlflow
+
+    result = runner.invoke(app, ["train", "--world", str(tiny_world_dir), "--eval-dates", "1", "--fairness", "off",
+                                 "--unlabelled-rows", "6000", "--unlabelled-weight", "0.3", "--no-register"])
+    assert result.exit_code == 0, result.output
+    run = mlflow.get_run(result.output.split("run id:")[1].split()[0])
+    assert int(run.data.params["unlabelled_rows"]) == 6000 and float(run.data.params["unlabelled_weight"]) == 0.3
+    assert run.data.metrics["n_train_unlabelled"] == 6000
+    assert 0 < run.data.metrics["n_train"] < 1000  # the closed investigations, counted apart

@@ -49,14 +49,19 @@ def test_training_set_on_tiny_world(tiny_world):
 
     ts = build_training_set(tiny_world)
     inv = tiny_world.investigations
-    closed = inv.loc[inv["closed_date"].notna()]
-    assert len(ts.frame) == len(closed)  # one row per closed investigation, open ones left out
+    # one row per closed investigation, open ones and the world's burn-in (closed before start_date) left out
+    closed = inv.loc[inv["closed_date"] >= pd.Timestamp(tiny_world.meta["start_date"])]
+    assert (inv["closed_date"] < pd.Timestamp(tiny_world.meta["start_date"])).sum() > 50
+    assert len(ts.frame) == len(closed)
     assert set(ts.frame["investigation_id"]) == set(closed["investigation_id"])
     assert set(ts.frame[SPLIT]) == {"train", "valid", "test"}
-    # never random: every training row opened before every validation row, which opened before every test row
-    by_split = ts.frame.groupby(SPLIT)["opened_date"].agg(["min", "max"])
-    assert by_split.loc["train", "max"] < by_split.loc["valid", "min"]
-    assert by_split.loc["valid", "max"] < by_split.loc["test", "min"]
+    # never random: every training label was known (closed) before the validation months, every validation label
+    # before the test months (a case's rows may move later, to its latest split, never earlier); a row's features
+    # were seen no later than its label
+    by_split = ts.frame.groupby(SPLIT)["closed_date"].agg(["min", "max"])
+    assert by_split.loc["train", "max"] < ts.bounds.valid_start <= by_split.loc["valid", "min"]
+    assert by_split.loc["valid", "max"] < ts.bounds.test_start
+    assert (ts.frame["as_of"] <= ts.frame["closed_date"]).all()
     row = ts.frame.merge(closed, on="investigation_id", suffixes=("", "_inv")).iloc[0]
     assert row[LABEL] == int(row["action"])
     assert row[VALUE] == pytest.approx(np.nan_to_num(row["detected_sek"]) + np.nan_to_num(row["prevented_sek"]))

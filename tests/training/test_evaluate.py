@@ -10,6 +10,7 @@ from riskrank.training.dataset import SplitBounds
 from riskrank.training.evaluate import (
     capacity_curve,
     capacity_metrics,
+    channel_metrics,
     investigation_metrics,
     random_rate,
     top_share_selection,
@@ -47,6 +48,25 @@ def test_capacity_metrics_by_hand():
     assert metrics["cap_oracle_ratio"] == pytest.approx(3.0)
     assert metrics["cap_lift"] == pytest.approx(1.0 / (1.25 / 3))
     assert per_benefit.set_index("benefit").loc["b", "random_rate"] == pytest.approx(0.25)
+
+
+def test_the_model_against_each_channel_at_that_channels_capacity():
+    # two dates of the same two benefits; FK-initiated chose 1 a month in a and in b (1 of 4 opened in error), random 1
+    # in a (1 of 2 in error). The model's top 1 per slot: rows 0 (hit, notified) and 6 (hit, new find) on each date.
+    one = _population().assign(new_find=[False, True, True, True, True, True, True, True])
+    pop = pd.concat([one.assign(eval_date=pd.Timestamp(d), slot=[f"{d}|{b}" for b in one["benefit"]])
+                     for d in ("2024-07-01", "2024-08-01")], ignore_index=True)
+    scores = np.tile([0.9, 0.1, 0.8, 0.2, 0.1, 0.2, 0.9, 0.3], 2)
+    channels = pd.DataFrame({"channel": ["fk_initiated", "fk_initiated", "random"], "benefit": ["a", "b", "a"],
+                             "opened": [2, 2, 2], "in_error": [1, 0, 1], "per_month": [1, 1, 1]})
+    metrics, table = channel_metrics(pop, scores, channels)
+    fk = table.set_index("channel").loc["fk_initiated"]
+    assert (fk["opened"], fk["model_selected"], fk["model_new_finds"]) == (4, 4, 2)
+    assert (fk["agency_hit_rate"], fk["model_hit_rate"], fk["ratio"]) == (0.25, 1.0, 4.0)
+    assert metrics["channel_fk_initiated_new_finds_vs_random"] == pytest.approx(1.0 / 0.5)
+    random = table.set_index("channel").loc["random"]
+    assert (random["model_selected"], random["model_hit_rate"], random["agency_hit_rate"]) == (2, 1.0, 0.5)
+    assert np.isnan(random["model_new_find_hit_rate"])  # its one pick per date in a had a notification
 
 
 def test_capacity_hit_rate_for_new_finds():

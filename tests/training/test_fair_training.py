@@ -115,6 +115,39 @@ def test_rows_without_a_group_are_left_out_of_the_penalty_and_unlabelled_rows_re
         FairLogloss(np.array([1.0, 0.0]), {"g": np.array([0, 1])}, weight=-1.0)
 
 
+def test_row_weights_weigh_the_logloss_and_the_penalty_like_repeated_rows():
+    """A row of weight 2 counts as that row twice: LightGBM hands a callable objective's gradients through without
+    the Dataset's weights, so the objective must apply them (the unlabelled rows of a positive-unlabelled fit)."""
+    labels = np.array([1, 0, 0, 1, 0], dtype=float)
+    codes = np.array([0, 0, 1, 1, 1])
+    raw = np.array([0.3, -0.2, 0.5, -1.0, 0.1])
+    weighted = FairLogloss(labels, {"g": codes}, weight=3.0, sample_weight=np.array([1.0, 2.0, 1.0, 1.0, 2.0]))
+    repeat = np.array([0, 1, 1, 2, 3, 4, 4])
+    repeated = FairLogloss(labels[repeat], {"g": codes[repeat]}, weight=3.0)
+    assert weighted.penalty(raw) == pytest.approx(repeated.penalty(raw[repeat]))
+    assert weighted.start_score() == pytest.approx(repeated.start_score())
+    grad_w, hess_w = weighted(raw)
+    grad_r, hess_r = repeated(raw[repeat])
+    # the repeated row's two gradients sum to the weighted row's one
+    np.testing.assert_allclose(grad_w, np.bincount(repeat, weights=grad_r), rtol=1e-12)
+    np.testing.assert_allclose(hess_w, np.bincount(repeat, weights=hess_r), rtol=1e-12)
+    with pytest.raises(ValueError, match="sample_weight"):
+        FairLogloss(labels, {"g": codes}, weight=1.0, sample_weight=np.ones(3))
+
+
+def test_a_weighted_fit_refuses_an_objective_that_ignores_the_weights(data):
+    from riskrank.fairness.objective import group_codes
+    from riskrank.training.train import fit
+
+    train, valid, _ = data
+    train, valid = train.assign(w=np.where(train.index % 2, 0.5, 1.0)), valid.assign(w=1.0)
+    blind = FairLogloss(train["label"].to_numpy(), group_codes(train, SENSITIVE), 10.0)
+    with pytest.raises(ValueError, match="weights"):
+        fit(train, valid, ["signal", "proxy", "noise"], weight="w", objective=blind)
+    result = fit_with_weight(train, valid, ["signal", "proxy", "noise"], 10.0, params={"min_data_in_leaf": 20}, row_weight="w")
+    assert result.best_iteration >= 1
+
+
 def test_as_probability_model_adds_the_objective_once():
     head = "tree\nversion=v4\nnum_class=1\nmax_feature_idx=0\nfeature_names=x\n\nTree=0\n"
     once = as_probability_model(head)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,8 +18,9 @@ from riskrank.world import write_world
 RISKRANK = Path(sys.executable).with_name("riskrank")
 
 
-def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(RISKRANK), "learnability", *args], capture_output=True, text=True, timeout=300)
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([str(RISKRANK), "learnability", *args], capture_output=True, text=True, timeout=300,
+                          env=None if env is None else os.environ | env)
 
 
 def test_top_hit_rate_by_hand() -> None:
@@ -61,3 +63,17 @@ def test_learnability_refuses_the_same_world_or_seed(two_worlds, tmp_path) -> No
     assert not (twin / "learnability.json").exists()
     missing = run("--world", str(train), "--other-world", str(tmp_path / "nowhere"))
     assert missing.returncode == 2 and "nowhere" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_a_registered_model_ranks_the_same_cases_beside_the_bound(two_worlds, model_registry) -> None:
+    train, other = two_worlds
+    env = {"RISKRANK_MLFLOW_TRACKING_URI": model_registry.tracking_uri}
+    result = run("--world", str(train), "--other-world", str(other), "--version", "1", env=env)
+    assert result.returncode == 0, result.stderr
+    figures = json.loads((other / "learnability.json").read_text())
+    model = figures["model"]
+    assert model["version"] == 1 and 0 <= model["top_1_pct_hit_rate"] <= 1
+    assert model["share_of_bound_top_1_pct"] == pytest.approx(model["top_1_pct_hit_rate"] / figures["top_1_pct_hit_rate"])
+    assert "model version 1" in (other / "learnability.md").read_text()
+    missing = run("--world", str(train), "--other-world", str(other), "--version", "9", env=env)
+    assert missing.returncode == 2 and "no version 9" in missing.stderr and "Traceback" not in missing.stderr

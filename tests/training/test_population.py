@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from riskrank.training.dataset import LABEL, SplitBounds
-from riskrank.training.population import EVAL_DATE, NEW_FIND, truth_population
+from riskrank.training.population import CHANNELS, EVAL_DATE, NEW_FIND, agency_channels, monthly_capacity, truth_population
 from riskrank.world import active_cases, in_error_on
 
 BOUNDS = SplitBounds(pd.Timestamp("2024-01-01"), pd.Timestamp("2024-07-01"), pd.Timestamp("2024-12-20"))
@@ -37,3 +37,19 @@ def test_cases_under_open_investigation_are_left_out_and_new_finds_marked(tiny_w
     notes = signals[(signals["kind"] == "notification") & recent]
     notified = pop["case_id"].isin(notes["case_id"])
     assert notified.any() and (~pop.loc[notified, NEW_FIND]).all() and pop.loc[~notified, NEW_FIND].all()
+
+
+def test_agency_channels_count_each_channels_investigations_and_their_truth(tiny_world) -> None:
+    channels = agency_channels(tiny_world, BOUNDS)
+    inv = tiny_world.investigations.merge(tiny_world.cases[["case_id", "benefit"]], on="case_id")
+    window = inv[(inv["opened_date"] >= BOUNDS.test_start) & (inv["opened_date"] <= BOUNDS.last_opened)]
+    assert set(channels["channel"]) <= set(CHANNELS) and channels["opened"].sum() == len(window)
+    first = window.iloc[0]
+    row = channels.set_index(["channel", "benefit"]).loc[(str(first["selection"]), str(first["benefit"]))]
+    same = window[(window["selection"] == first["selection"]) & (window["benefit"] == first["benefit"])]
+    assert row["opened"] == len(same)
+    assert row["in_error"] == in_error_on(tiny_world.truth, same["case_id"], same["opened_date"]).sum()
+    # the channels together use the capacity the population's worklists get (rounding per channel aside)
+    total = channels.groupby("benefit")["per_month"].sum()
+    capacity = pd.Series(monthly_capacity(tiny_world, BOUNDS))
+    assert (abs(total - capacity.reindex(total.index)) <= 2).all()
