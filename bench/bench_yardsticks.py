@@ -230,14 +230,14 @@ def run_pair(args, seed_a: int, seed_b: int) -> list[dict]:
 
     # group-aware thresholds on the unconstrained model: chosen on A and applied to B, and chosen on B (the bound)
     start = time.perf_counter()
-    on_a = frontier(pop_a, predict(unconstrained, pop_a), LABEL, args.share, BANDS)
-    on_b = frontier(holdout, scores_b, "label", args.share, BANDS)
+    on_a = frontier(pop_a, predict(unconstrained, pop_a), LABEL, args.share, BANDS, fairest=True)
+    on_b = frontier(holdout, scores_b, "label", args.share, BANDS, fairest=True)
     seconds = time.perf_counter() - start
     for choice in on_a:
-        point("group thresholds, fitted on A", f"band {choice.band:g}",
+        point("group thresholds, fitted on A", f"band {choice.band:.3g}",
               apply_shares(holdout, scores_b, choice.shares, args.share), seconds, shares=choice.shares)
     for choice in on_b:
-        point("group thresholds on B (bound)", f"band {choice.band:g}",
+        point("group thresholds on B (bound)", f"band {choice.band:.3g}",
               apply_shares(holdout, scores_b, choice.shares, args.share), seconds, shares=choice.shares)
 
     x_eval = as_array(holdout, unconstrained)
@@ -264,6 +264,9 @@ STYLE = {"riskrank family": ("o", "tab:blue"), "group thresholds, fitted on A": 
          "fairlearn GridSearch (FPR parity)": ("x", "tab:purple")}
 
 
+PLOT_MAX_RATIO = 3.0
+
+
 def plot(rows: list[dict], path: Path, title: str) -> None:
     import matplotlib
 
@@ -272,18 +275,22 @@ def plot(rows: list[dict], path: Path, title: str) -> None:
 
     from riskrank.fairness.policy import FAIR_HIGH
 
+    def x(r: dict) -> float:  # a degenerate member (a ratio of 0 or thousands) drawn at the edge
+        return min(r["worst_ratio"], PLOT_MAX_RATIO)
+
     fig, ax = plt.subplots(figsize=(8, 5.5))
     for method, (marker, colour) in STYLE.items():
         mine = sorted((r for r in rows if r["method"] == method), key=lambda r: r["worst_ratio"])
         if mine:
-            ax.plot([r["worst_ratio"] for r in mine], [r["hit_rate"] for r in mine], marker=marker, color=colour,
+            ax.plot([x(r) for r in mine], [r["hit_rate"] for r in mine], marker=marker, color=colour,
                     linestyle="-" if method.startswith("group") else "none", label=method, alpha=0.85)
     chosen = [r for r in rows if r.get("chosen_by_train")]
     if chosen:
-        ax.scatter([r["worst_ratio"] for r in chosen], [r["hit_rate"] for r in chosen], s=220, facecolors="none",
+        ax.scatter([x(r) for r in chosen], [r["hit_rate"] for r in chosen], s=220, facecolors="none",
                    edgecolors="black", label="chosen by riskrank train")
     ax.axvline(FAIR_HIGH, color="grey", linestyle="--", label=f"band edge {FAIR_HIGH:g}")
-    ax.set_xlabel("worst of six ratios, max(r, 1/r) (sex, born abroad; selection rate, FPR, precision)")
+    ax.set_xlabel(f"worst of six ratios, max(r, 1/r) (sex, born abroad; selection rate, FPR, precision; "
+                  f"drawn at {PLOT_MAX_RATIO:g} beyond it)")
     ax.set_ylabel("hit rate (in error on the date)")
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8)

@@ -39,9 +39,10 @@ class Choice:
 
 
 def frontier(frame: pd.DataFrame, scores: np.ndarray, label: str, share: float, bands: Sequence[float] = BANDS,
-             multipliers: np.ndarray = MULTIPLIERS) -> list[Choice]:
+             multipliers: np.ndarray = MULTIPLIERS, fairest: bool = False) -> list[Choice]:
     """For each band, the per-cell shares with the most hits among those selecting round(share x rows) in all
-    and with every ratio of PAIRS within [1/band, band]; bands no combination meets are left out."""
+    and with every ratio of PAIRS within [1/band, band]; bands no combination meets are left out. With
+    `fairest`, the combination with the smallest worst ratio follows (its band: that ratio)."""
     from riskrank.fairness.measure import cell_rates
 
     keys = cell_keys(frame).to_numpy()
@@ -88,15 +89,20 @@ def frontier(frame: pd.DataFrame, scores: np.ndarray, label: str, share: float, 
                 gap = np.abs(np.log(rates[metric][:, 0] / rates[metric][:, 1]))
             worst = np.maximum(worst, np.where(np.isfinite(gap), gap, np.inf))
     total_hits = sum(hits.values())
+
+    def choice(band: float, best: int) -> Choice:
+        return Choice(band, {c: float(k[c][best] / n[c]) if n[c] else 0.0 for c in cells}, int(total_hits[best]),
+                      int(sum(k[c][best] for c in cells)), float(np.exp(worst[best])))
+
     out = []
     for band in bands:
         ok = np.flatnonzero(worst <= np.log(band) + 1e-12)
-        if not len(ok):
-            continue
-        # most hits; among equals, the fairest
-        best = ok[np.lexsort((worst[ok], -total_hits[ok]))[0]]
-        out.append(Choice(band, {c: float(k[c][best] / n[c]) if n[c] else 0.0 for c in cells}, int(total_hits[best]),
-                          int(sum(k[c][best] for c in cells)), float(np.exp(worst[best]))))
+        if len(ok):  # most hits; among equals, the fairest
+            out.append(choice(band, ok[np.lexsort((worst[ok], -total_hits[ok]))[0]]))
+    if fairest and len(worst):
+        # where no band is met, the fairest combination still says how near the table allows
+        best = int(np.lexsort((-total_hits, worst))[0])
+        out.append(choice(float(np.exp(worst[best])), best))
     return out
 
 

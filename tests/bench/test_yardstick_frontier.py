@@ -92,3 +92,13 @@ def test_group_thresholds_reach_at_least_the_plain_ranking_and_the_band_holds():
     assert worst_ratio(frame, top) > 1.25
     assert tight.worst <= 1.25
     assert tight.hits <= loose.hits
+
+
+def test_the_fairest_combination_is_reported_with_the_most_hits_at_its_ratio():
+    frame = table()
+    choices = frontier(frame, frame["score"].to_numpy(), "label", 0.3, [], np.linspace(0, 1 / 0.3, 400), fairest=True)
+    assert len(choices) == 1
+    fairest = choices[0]
+    assert fairest.band == pytest.approx(fairest.worst)
+    assert brute_force(frame, 12, fairest.worst * (1 - 1e-6)) == -1  # nothing fairer exists
+    assert brute_force(frame, 12, fairest.worst) == fairest.hits
