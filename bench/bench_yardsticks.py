@@ -105,6 +105,25 @@ def measure_point(pop: pd.DataFrame, chosen: np.ndarray) -> dict:
     return out
 
 
+def bias_carriers(fit, pop: pd.DataFrame, top: int = 6) -> dict[str, dict[str, float]]:
+    """Per attribute of REFERENCES: the inputs whose mean TreeSHAP contribution (log-odds) to innocent people's
+    scores is most higher for the group than for its reference, on B's active cases: what lifts innocent
+    people of the group toward the top."""
+    from riskrank.model.scoring import prepare
+
+    contrib = fit.booster.predict(prepare(pop, fit.feature_names, fit.categories), pred_contrib=True)[:, :-1]
+    innocent = pop["label"].to_numpy() == 0
+    out = {}
+    for attribute, reference in REFERENCES.items():
+        values = pop[attribute].astype("string")
+        group = next(g for g in values.dropna().unique() if g != reference)
+        gap = (contrib[innocent & (values == group).fillna(False).to_numpy()].mean(axis=0)
+               - contrib[innocent & (values == reference).fillna(False).to_numpy()].mean(axis=0))
+        ranked = pd.Series(gap, index=fit.feature_names).sort_values(ascending=False)
+        out[f"{attribute}={group}"] = {k: round(float(v), 4) for k, v in ranked.head(top).items()}
+    return out
+
+
 def as_array(frame: pd.DataFrame, fit) -> np.ndarray:
     """Model inputs as a float matrix, categoricals as the unconstrained model's codes (for FairGBM and fairlearn)."""
     from riskrank.model.scoring import prepare
@@ -180,7 +199,7 @@ def gridsearch_scores(args, unconstrained, train, x_eval) -> list[np.ndarray]:
     return [p.predict_proba(x_eval)[:, 1] for p in search.predictors_]
 
 
-def run_pair(args, seed_a: int, seed_b: int) -> list[dict]:
+def run_pair(args, seed_a: int, seed_b: int) -> tuple[list[dict], dict]:
     from riskrank.training import fair_sweep
     from riskrank.training.dataset import LABEL, build_training_set
     from riskrank.training.evaluate import top_share_selection
@@ -227,6 +246,8 @@ def run_pair(args, seed_a: int, seed_b: int) -> list[dict]:
               chosen_by_train=m.weight == chosen_weight, passes_gate=m.gate.passed)
     unconstrained = next(m.fit for m in members if m.weight == 0)
     scores_b = predict(unconstrained, holdout)
+    carriers = bias_carriers(unconstrained, holdout)
+    print(f"  inputs lifting innocent people of a group (mean TreeSHAP gap, weight 0): {carriers}", flush=True)
 
     # group-aware thresholds on the unconstrained model: chosen on A and applied to B, and chosen on B (the bound)
     start = time.perf_counter()
@@ -256,7 +277,7 @@ def run_pair(args, seed_a: int, seed_b: int) -> list[dict]:
         point("fairlearn GridSearch (FPR parity)", f"grid {i}", top(scores), seconds)
     plot(rows, Path(args.out) / f"yardsticks_{seed_a}_{seed_b}.png", f"scale {args.scale:g}, train seed {seed_a}, "
          f"rank seed {seed_b} (top {100 * args.share:g} % as of {', '.join(args.dates)})")
-    return rows
+    return rows, {"pair": f"{seed_a}->{seed_b}", "bias_carriers": carriers}
 
 
 STYLE = {"riskrank family": ("o", "tab:blue"), "group thresholds, fitted on A": ("s", "tab:green"),
@@ -318,10 +339,12 @@ def main() -> None:
     args = parse_args()
     Path(args.out).mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    rows = []
+    rows, notes = [], []
     for pair in args.pairs:
         seed_a, seed_b = (int(s) for s in pair.split(":"))
-        rows += run_pair(args, seed_a, seed_b)
+        points, note = run_pair(args, seed_a, seed_b)
+        rows += points
+        notes.append(note)
     frame = pd.DataFrame(rows)
     table = summary(frame)
     print(table.round(3).to_string())
@@ -330,7 +353,8 @@ def main() -> None:
              "seconds": round(time.perf_counter() - start),
              "peak_rss_gib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2, 2)}
     (Path(args.out) / "results.json").write_text(json.dumps(
-        stamp | {"summary": table.reset_index().to_dict(orient="records"), "points": rows}, indent=1, default=str))
+        stamp | {"summary": table.reset_index().to_dict(orient="records"), "pairs": notes, "points": rows}, indent=1,
+        default=str))
     print(f"{stamp['seconds']} s, peak RSS {stamp['peak_rss_gib']} GiB; wrote {args.out}/results.json")
 
 
