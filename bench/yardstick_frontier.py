@@ -57,7 +57,8 @@ def frontier(frame: pd.DataFrame, scores: np.ndarray, label: str, share: float, 
         n[c], positives[c] = int(mine.sum()), int(ranked.sum())
         cum_hits[c] = np.concatenate([[0], np.cumsum(ranked)])
     judged = [c for c in cells if _in_pairs(c)]
-    fixed = [c for c in cells if c not in judged]  # cells outside the ratios keep the overall share
+    # cells without a sex keep the overall share: they count in the born-abroad ratios only
+    fixed = [c for c in cells if c not in judged]
     last = max(judged, key=lambda c: n[c])
     free = [c for c in judged if c != last]
     # candidate counts per free cell, then every combination of them
@@ -76,7 +77,7 @@ def frontier(frame: pd.DataFrame, scores: np.ndarray, label: str, share: float, 
     for attribute, (group, reference) in PAIRS.items():
         table = np.zeros((len(worst), 2, 2, 2))  # (combination, group/reference, selected, label)
         for side, value in enumerate((group, reference)):
-            for c in judged:
+            for c in cells:  # a cell without sex still counts for born abroad, as in fairness.measure
                 if c.split("|")[PAIRS_INDEX[attribute]] != value:
                     continue
                 table[:, side, 1, 1] += hits[c]

@@ -102,3 +102,25 @@ def test_the_fairest_combination_is_reported_with_the_most_hits_at_its_ratio():
     assert fairest.band == pytest.approx(fairest.worst)
     assert brute_force(frame, 12, fairest.worst * (1 - 1e-6)) == -1  # nothing fairer exists
     assert brute_force(frame, 12, fairest.worst) == fairest.hits
+
+
+def test_the_frontier_counts_people_without_a_sex_in_born_abroad_as_fairness_measure_does():
+    from riskrank.fairness.measure import fairness_report
+    from riskrank.training.fair_sweep import farthest_from_one
+
+    frame = table()
+    # innocent people born abroad without a recorded sex, scored high: they raise born abroad's FPR
+    extra = pd.DataFrame({"sex": [None] * 6, "born_abroad": [True] * 6, "label": [0] * 6, "score": [2.0] * 6})
+    frame = pd.concat([frame, extra], ignore_index=True)
+    frame["sex"] = pd.Categorical(frame["sex"], categories=["F", "M"])
+    share = 12 / len(frame)
+    choices = frontier(frame, frame["score"].to_numpy(), "label", share, [2.0, 3.0],
+                       np.linspace(0, 1 / share, 400), fairest=True)
+    assert len(choices) == 3
+    for choice in choices:
+        chosen = apply_shares(frame, frame["score"].to_numpy(), choice.shares, share)
+        ratios = fairness_report(frame.assign(selected=chosen.astype(int)), {"sex": "M", "born_abroad": "False"},
+                                 "selected", "label", n_boot=0)
+        worst = farthest_from_one(ratios)
+        assert worst is not None
+        assert max(worst.ratio, 1 / worst.ratio) == pytest.approx(choice.worst)
