@@ -59,8 +59,11 @@ def test_training_set_on_tiny_world(tiny_world):
     # before the test months (a case's rows may move later, to its latest split, never earlier); a row's features
     # were seen no later than its label
     by_split = ts.frame.groupby(SPLIT)["closed_date"].agg(["min", "max"])
-    assert by_split.loc["train", "max"] < ts.bounds.valid_start <= by_split.loc["valid", "min"]
+    assert by_split.loc["train", "max"] < ts.bounds.valid_start
     assert by_split.loc["valid", "max"] < ts.bounds.test_start
+    rank = {name: i for i, name in enumerate(("train", "valid", "test"))}
+    own = assign_split(ts.frame["closed_date"], ts.bounds).map(rank)
+    assert (ts.frame[SPLIT].map(rank) >= own).all()
     assert (ts.frame["as_of"] <= ts.frame["closed_date"]).all()
     row = ts.frame.merge(closed, on="investigation_id", suffixes=("", "_inv")).iloc[0]
     assert row[LABEL] == int(row["action"])

@@ -79,7 +79,10 @@ def test_rows_of_one_case_stay_in_one_split(tiny_world):
 
     inv = tiny_world.investigations
     bounds = build_training_set(tiny_world, unlabelled=UnlabelledConfig(rows=0)).bounds
-    early = inv.loc[inv["closed_date"] < bounds.valid_start - pd.Timedelta(days=200)].iloc[0]
+    # a training row of its own: closed after the burn-in (whose investigations are history, not rows)
+    start = pd.Timestamp(tiny_world.meta["start_date"])
+    early = inv.loc[(inv["closed_date"] >= start) & (inv["closed_date"] < bounds.valid_start - pd.Timedelta(days=200))
+                    & ~inv["case_id"].duplicated(keep=False)].iloc[0]
     again = early.copy()
     again["investigation_id"] = inv["investigation_id"].max() + 1
     again["opened_date"] = bounds.test_start + pd.Timedelta(days=10)
