@@ -38,9 +38,15 @@ def child(world: str, work: Path) -> None:
 
     start = time.perf_counter()
 
+    log = (work / "steps.jsonl").open("a")  # to follow a long run as it goes
+
     def step(text: str) -> None:
-        print(json.dumps({"t": round(time.perf_counter() - start, 1), "rss_gib": round(_status_gib("VmRSS"), 2),
-                          "peak_gib": round(_status_gib("VmHWM"), 2), "step": text}), flush=True)
+        line = json.dumps({"t": round(time.perf_counter() - start, 1), "rss_gib": round(_status_gib("VmRSS"), 2),
+                           "peak_gib": round(_status_gib("VmHWM"), 2), "cpu_s": round(time.process_time(), 1),
+                           "step": text})
+        print(line, flush=True)
+        log.write(line + "\n")
+        log.flush()
 
     outcome = run_training(world, TrainOptions(), settings=get_settings(), step=step)
     step("done")
@@ -59,11 +65,13 @@ def parent(world: str, work: Path) -> dict:
     steps = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
     peak = re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr)
     wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (\S+)", proc.stderr)
+    cpu = [re.search(rf"{kind} time \(seconds\): (\S+)", proc.stderr) for kind in ("User", "System")]
     if proc.returncode != 0:
         print(proc.stderr[-4000:], file=sys.stderr)
     return {"world": world, "started": started, "load_average_at_start": [round(x, 2) for x in load],
             "machine": f"{platform.node()} {os.cpu_count()} cores", "returncode": proc.returncode,
-            "wall": wall.group(1) if wall else None, "peak_gib": round(int(peak.group(1)) / 2**20, 2) if peak else None,
+            "wall": wall.group(1) if wall else None,
+            "cpu_s": sum(float(c.group(1)) for c in cpu if c), "peak_gib": round(int(peak.group(1)) / 2**20, 2) if peak else None,
             "load_average_at_end": [round(x, 2) for x in os.getloadavg()], "steps": steps}
 
 

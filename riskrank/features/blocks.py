@@ -50,10 +50,17 @@ def _rows_of(frame: pd.DataFrame, block: Block) -> pd.DataFrame:
     return frame.loc[(person >= block[0]) & (person < block[1])].reset_index(drop=True)
 
 
-def _block_inputs(world: WorldOnDisk, base: Prepared, block: Block) -> Prepared:
-    """The block's persons' tables, its signals read from disk now."""
-    return Prepared(persons=_rows_of(base.persons, block), cases=_rows_of(base.cases, block),
-                    signals=split_signals(world.signals(*block)), investigations=_rows_of(base.investigations, block))
+def _block_inputs(world: WorldOnDisk, base: Prepared, block: Block, key_persons: np.ndarray | None = None) -> Prepared:
+    """The block's persons' tables, its signals read from disk now; only those of `key_persons` when they are
+    few of the block's persons (as compute_features does: families read only the key person's own events, and
+    indexing everyone's would cost more than the keys' features)."""
+    prepared = Prepared(persons=_rows_of(base.persons, block), cases=_rows_of(base.cases, block),
+                        signals=split_signals(world.signals(*block)), investigations=_rows_of(base.investigations, block))
+    if key_persons is not None:
+        persons = np.unique(key_persons)
+        if len(persons) < len(prepared.persons) // 4:
+            return prepared.for_persons(persons)
+    return prepared
 
 
 def feature_blocks(
@@ -82,7 +89,8 @@ def feature_blocks(
         parts = _on_dask(world, base, checked, ctx, blocks, client)
     else:
         parts = ((positions, compute_block(checked.iloc[positions].reset_index(drop=True),
-                                           _block_inputs(world, base, block), ctx)) for block, positions in blocks)
+                                           _block_inputs(world, base, block, key_person[positions]), ctx))
+                 for block, positions in blocks)
     for positions, features in parts:
         yield with_keys(checked.iloc[positions], features)
 

@@ -92,3 +92,28 @@ def test_thin_keys_are_split_into_blocks_of_bounded_persons() -> None:
     assert len(ranges) == 10
     assert all(((everyone >= lo) & (everyone < hi)).sum() <= 100 for lo, hi in ranges)
     assert sum(((everyone >= lo) & (everyone < hi)).sum() for lo, hi in ranges) == len(everyone)
+
+
+@pytest.mark.parametrize("column", [
+    pd.Series(pd.Categorical(["b", "a", "c", "a"], categories=["c", "z", "b", "a"])),  # unsorted, one unused
+    pd.Series([True, False, True]), pd.Series([True, True]), pd.Series(["x", "y", "x"]),
+])
+def test_groups_read_through_codes_are_the_groups_read_as_strings(column) -> None:
+    from riskrank.fairness.measure import sorted_codes
+
+    names, codes = sorted_codes(column)
+    as_strings = pd.Categorical(column.astype(str))
+    assert names == list(as_strings.categories) and (codes == as_strings.codes).all()
+
+
+def test_a_capacity_selection_over_categorical_slots_is_the_one_over_strings() -> None:
+    from riskrank.training.metrics import top_k_by_group
+
+    rng = np.random.default_rng(1)
+    slots = rng.choice(["2024-07-01|a", "2024-07-01|b", "2024-10-01|a"], 2_000)
+    scores = rng.integers(0, 50, 2_000).astype(float)  # many ties: broken by position either way
+    capacity = {"2024-07-01|a": 30, "2024-07-01|b": 5, "2024-10-01|a": 100}
+    plain = top_k_by_group(pd.DataFrame({"slot": slots, "s": scores}), "s", capacity, "slot")
+    coded = pd.Categorical(slots, categories=["2024-10-01|a", "2024-07-01|b", "2024-07-01|a", "unused"])
+    assert plain.sum() == 135
+    assert (top_k_by_group(pd.DataFrame({"slot": coded, "s": scores}), "s", capacity, "slot") == plain).all()
