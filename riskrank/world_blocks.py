@@ -36,6 +36,7 @@ class WorldOnDisk:
     meta: dict
     today: pd.Timestamp  # dates after it are contract errors (the world's end date)
     validate: bool = True
+    truth: pd.DataFrame | None = None  # simulation only (open_world(with_truth=True)); never a model input
 
     def signals(self, first_person: int | None = None, end_person: int | None = None,
                 kinds: tuple[str, ...] | None = None) -> pd.DataFrame:
@@ -83,8 +84,9 @@ def row_groups_overlapping(metadata, lo: int, hi: int) -> list[int]:  # noqa: AN
     return groups
 
 
-def open_world(path: str | Path, *, validate: bool = True) -> WorldOnDisk:
-    """The world at `path` with its small tables read (and checked as read_world checks them), signals left on disk."""
+def open_world(path: str | Path, *, validate: bool = True, with_truth: bool = False) -> WorldOnDisk:
+    """The world at `path` with its small tables read (and checked as read_world checks them), signals left on disk;
+    with `with_truth`, also the truth table where the world has one (a simulated world; training's evaluation)."""
     path = Path(path)
     if not path.is_dir():
         raise ContractError(f"world folder {path} does not exist")
@@ -99,4 +101,10 @@ def open_world(path: str | Path, *, validate: bool = True) -> WorldOnDisk:
             tables[name] = pd.read_parquet(file)
             if validate:
                 validate_table(name, tables[name], today=today)
-    return WorldOnDisk(**tables, signals_file=path / "signals.parquet", meta=meta, today=today, validate=validate)
+    truth = None
+    if with_truth and (path / "truth.parquet").exists():
+        truth = pd.read_parquet(path / "truth.parquet")
+        if validate:
+            validate_table("truth", truth, today=today)
+    return WorldOnDisk(**tables, signals_file=path / "signals.parquet", meta=meta, today=today, validate=validate,
+                       truth=truth)

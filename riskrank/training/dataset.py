@@ -24,6 +24,7 @@ from riskrank.errors import UserError
 from riskrank.training.unlabelled import NONE as NO_UNLABELLED
 from riskrank.training.unlabelled import UNLABELLED, UnlabelledConfig, unlabelled_keys
 from riskrank.world import World, after_burn_in
+from riskrank.world_blocks import WorldOnDisk
 
 LABEL = "label"
 VALUE = "value_sek"
@@ -103,7 +104,7 @@ def case_splits(row_split: pd.Series, case_ids: pd.Series) -> pd.Series:
     return latest.map(dict(enumerate(SPLITS))).astype(object)
 
 
-def closed_investigations(world: World) -> pd.DataFrame:
+def closed_investigations(world: World | WorldOnDisk) -> pd.DataFrame:
     inv = after_burn_in(world.investigations, world.meta)  # the burn-in is history for the features, not rows
     closed = inv.loc[inv["closed_date"].notna()].copy()
     if closed.empty:
@@ -137,12 +138,12 @@ def anchor_dates(closed: pd.DataFrame, cases: pd.DataFrame, anchor: str) -> pd.S
     return month_end.where(month_end.to_numpy() >= start, pd.Series(start, index=closed.index))
 
 
-def build_training_set(world: World, config: SplitConfig | None = None, engine: str = "pandas", client=None,
+def build_training_set(world: World | WorldOnDisk, config: SplitConfig | None = None, engine: str = "pandas", client=None,
                        unlabelled: UnlabelledConfig | None = None, anchor: str | None = None) -> TrainingSet:
     """Closed investigations joined to their case's features as of their anchor date (`anchor`; default: the
     opening date without unlabelled rows, the month-end before it with them), split by when their label became
     known; plus the unlabelled rows of `unlabelled` (None or rows=0: none)."""
-    from riskrank.features.pipeline import compute_features
+    from riskrank.features.blocks import features_of
 
     config = config or SplitConfig()
     unlabelled = unlabelled or NO_UNLABELLED
@@ -172,7 +173,7 @@ def build_training_set(world: World, config: SplitConfig | None = None, engine: 
             WEIGHT: float(unlabelled.weight)})], ignore_index=True)
         outcome["investigation_id"] = outcome["investigation_id"].astype("Int64")
     keys = outcome[["case_id", "as_of"]].drop_duplicates(ignore_index=True)
-    feats = compute_features(world, keys, engine=engine, client=client)
+    feats = features_of(world, keys, engine=engine, client=client)  # a WorldOnDisk a block of persons at a time
     if len(feats) != len(keys):
         raise RuntimeError(f"compute_features returned {len(feats)} rows for {len(keys)} keys")
     outcome["as_of"] = outcome["as_of"].astype(feats["as_of"].dtype)

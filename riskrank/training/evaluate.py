@@ -76,8 +76,9 @@ def top_share_selection(pop: pd.DataFrame, scores: np.ndarray, share: float = TO
     where the population is not every active case (without truth, the fallback ranks test investigations)."""
     if EVAL_DATE not in pop.columns:
         return None
-    dates = pop[[EVAL_DATE]].astype(str).assign(_score=scores)
-    sizes = dates.groupby(EVAL_DATE).size()
+    days = pd.Categorical(pop[EVAL_DATE])  # a categorical, not millions of date strings
+    dates = pd.DataFrame({EVAL_DATE: days.rename_categories(days.categories.astype(str)), "_score": scores})
+    sizes = dates.groupby(EVAL_DATE, observed=True).size()
     return m.top_k_by_group(dates, "_score", {d: max(1, round(share * n)) for d, n in sizes.items()}, EVAL_DATE).to_numpy()
 
 

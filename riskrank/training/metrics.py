@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from riskrank.fairness.measure import sorted_codes
+
 
 def _as_arrays(labels, scores) -> tuple[np.ndarray, np.ndarray]:
     y = np.asarray(labels, dtype=float)
@@ -53,16 +55,15 @@ def top_k_by_group(frame: pd.DataFrame, score: str, capacity: Mapping[str, int],
     Ties are broken by row position, as in `top_k_mask`; one sort for all groups instead of a loop over them.
     """
     n = len(frame)
-    groups = pd.Categorical(frame[group].astype(str))
-    codes = groups.codes.astype(np.int64)
-    cap = np.array([int(capacity.get(str(g), 0)) for g in groups.categories], dtype=np.int64)
+    names, codes = sorted_codes(frame[group])  # a categorical read through its codes, not as strings
+    cap = np.array([int(capacity.get(name, 0)) for name in names], dtype=np.int64)
     scores = frame[score].to_numpy(dtype=float)
     order = np.lexsort((np.arange(n), -scores, codes))  # by group, then score descending, then position
-    sorted_codes = codes[order]
-    first = np.searchsorted(sorted_codes, np.arange(len(cap)))
-    rank = np.arange(n) - first[sorted_codes]
+    codes_in_order = codes[order]
+    first = np.searchsorted(codes_in_order, np.arange(len(cap)))
+    rank = np.arange(n) - first[codes_in_order]
     mask = np.zeros(n, dtype=bool)
-    mask[order] = rank < cap[sorted_codes]
+    mask[order] = rank < cap[codes_in_order]
     return pd.Series(mask, index=frame.index)
 
 

@@ -90,7 +90,7 @@ def evaluation_population(world, training: TrainingSet, options: TrainOptions,
     """The evaluation population, its capacity per slot and a note on it; with a code per case (CLUSTER) so
     that its bootstraps resample cases."""
     pop, capacity, note = _population_of(world, training, options, step)
-    return pop.assign(**{CLUSTER: pd.factorize(pop["case_id"])[0]}), capacity, note
+    return pop.assign(**{CLUSTER: pd.factorize(pop["case_id"])[0].astype(np.int32)}), capacity, note
 
 
 def _population_of(world, training: TrainingSet, options: TrainOptions, step: Step) -> tuple[pd.DataFrame, dict[str, int], str]:
@@ -158,19 +158,34 @@ def _population_artifact(pop: pd.DataFrame) -> pd.DataFrame:
     return pop[[c for c in dict.fromkeys(keep) if c in pop.columns]].reset_index(drop=True)
 
 
+POPULATION_ROWS_PER_GROUP = 1_000_000
+
+
+def _write_population(frame: pd.DataFrame, file: Path) -> None:
+    """The population as Parquet, a million rows at a time (one Arrow copy of the whole would double the peak)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pa.Schema.from_pandas(frame.iloc[:0], preserve_index=False)
+    with pq.ParquetWriter(file, schema) as writer:
+        for start in range(0, max(len(frame), 1), POPULATION_ROWS_PER_GROUP):
+            writer.write_table(pa.Table.from_pandas(frame.iloc[start:start + POPULATION_ROWS_PER_GROUP], schema=schema,
+                                                    preserve_index=False))
+
+
 def run_training(world_dir: str | Path, options: TrainOptions | None = None, settings: Settings | None = None,
                  step: Step = _no_step) -> TrainOutcome:
     import mlflow
 
     from riskrank.features.registry import FEATURE_SET_VERSION
     from riskrank.model.flavour import log_model
-    from riskrank.world import read_world
+    from riskrank.world_blocks import open_world
 
     options = options or TrainOptions()
     settings = settings or get_settings()
     inputs = model_inputs(options.extra_inputs, options.excluded_inputs)
-    step("reading the world")
-    world = read_world(world_dir)
+    step("reading the world (its signals stay on disk, read a block of persons at a time)")
+    world = open_world(world_dir, with_truth=True)
     step("assembling the training set (features as of each opening date and of the unlabelled snapshots)")
     training = build_training_set(world, options.split, engine=options.engine, unlabelled=options.unlabelled)
     train, valid, test = (training.part(s) for s in ("train", "valid", "test"))
@@ -275,7 +290,7 @@ def _log_artifacts(tmp: Path, result: FitResult, evaluation: Evaluation, pop: pd
 
     eval_dir = tmp / registry.EVALUATION_DIR
     eval_dir.mkdir()
-    _population_artifact(pop).to_parquet(eval_dir / registry.POPULATION_FILE, index=False)
+    _write_population(_population_artifact(pop), eval_dir / registry.POPULATION_FILE)
     (eval_dir / registry.CAPACITY_FILE).write_text(json.dumps(capacity, indent=1))
     mlflow.log_artifacts(str(eval_dir), registry.EVALUATION_DIR)
     return importance, f"plots/{summary.name}" if summary is not None else None

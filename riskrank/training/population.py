@@ -21,7 +21,8 @@ import numpy as np
 import pandas as pd
 
 from riskrank.training.dataset import LABEL, VALUE, SplitBounds
-from riskrank.world import World, in_error_on, under_open_investigation
+from riskrank.world import BENEFITS, World, in_error_on, under_open_investigation
+from riskrank.world_blocks import WorldOnDisk
 
 SLOT = "slot"  # one worklist: an evaluation date and a benefit
 EVAL_DATE = "eval_date"
@@ -32,6 +33,8 @@ NEW_FIND = "new_find"
 EVAL_DATES = 6
 NEW_FIND_DAYS = 90
 CHANNELS = ("fk_initiated", "impulse", "random")  # the world's selection channels, in investigations.selection
+# Keys per block of persons when the population is computed from a world on disk (all dates of a person together).
+ROWS_PER_PART = 200_000
 
 
 def evaluation_dates(bounds: SplitBounds, n_dates: int = EVAL_DATES) -> list[pd.Timestamp]:
@@ -41,21 +44,21 @@ def evaluation_dates(bounds: SplitBounds, n_dates: int = EVAL_DATES) -> list[pd.
     return [months[i].to_timestamp() for i in picks]
 
 
-def _opened_in_test_months(world: World, bounds: SplitBounds) -> tuple[pd.DataFrame, int]:
+def _opened_in_test_months(world: World | WorldOnDisk, bounds: SplitBounds) -> tuple[pd.DataFrame, int]:
     """Investigations opened in the test months, with their case's benefit; and the number of test months."""
     inv = world.investigations.merge(world.cases[["case_id", "benefit"]], on="case_id", how="left")
     window = inv.loc[(inv["opened_date"] >= bounds.test_start) & (inv["opened_date"] <= bounds.last_opened)]
     return window, len(pd.period_range(bounds.test_start, bounds.last_opened, freq="M"))
 
 
-def monthly_capacity(world: World, bounds: SplitBounds) -> dict[str, int]:
+def monthly_capacity(world: World | WorldOnDisk, bounds: SplitBounds) -> dict[str, int]:
     """Mean investigations opened per month and benefit in the test months (at least 1), by the case's benefit."""
     window, n_months = _opened_in_test_months(world, bounds)
     counts = window.groupby(window["benefit"].astype(str)).size()
     return {b: max(1, round(c / n_months)) for b, c in counts.items()}
 
 
-def agency_channels(world: World, bounds: SplitBounds) -> pd.DataFrame:
+def agency_channels(world: World | WorldOnDisk, bounds: SplitBounds) -> pd.DataFrame:
     """What each channel of the world's agency (CHANNELS) chose in the test months, per benefit: investigations
     opened, the monthly capacity that makes (at least 1), and how many were in error on the day they opened (the
     truth, as the evaluation population's label): the yardstick the model is held against at the same capacity."""
@@ -71,44 +74,126 @@ def agency_channels(world: World, bounds: SplitBounds) -> pd.DataFrame:
     return out.loc[out["channel"].isin(CHANNELS)].reset_index(drop=True)
 
 
-def recently_notified(signals: pd.DataFrame, case_ids: np.ndarray, date: pd.Timestamp, days: int = NEW_FIND_DAYS) -> np.ndarray:
-    """Whether each case had a notification in the `days` up to and including `date`."""
+def notified_case_ids(signals: pd.DataFrame, date: pd.Timestamp, days: int = NEW_FIND_DAYS) -> np.ndarray:
+    """Case ids with a notification in the `days` up to and including `date`."""
     notes = signals.loc[signals["kind"].astype(str) == "notification", ["case_id", "date"]]
     recent = notes.loc[(notes["date"] <= date) & (notes["date"] > date - pd.Timedelta(days=days)), "case_id"]
-    return np.isin(case_ids, recent.dropna().to_numpy())
+    return np.unique(recent.dropna().to_numpy(np.int64))
 
 
-def truth_population(world: World, bounds: SplitBounds, dates: Sequence[pd.Timestamp], engine: str = "pandas",
+def recently_notified(signals: pd.DataFrame, case_ids: np.ndarray, date: pd.Timestamp, days: int = NEW_FIND_DAYS) -> np.ndarray:
+    """Whether each case had a notification in the `days` up to and including `date`."""
+    return np.isin(case_ids, notified_case_ids(signals, date, days))
+
+
+def population_keys(world: World | WorldOnDisk, dates: Sequence[pd.Timestamp]) -> pd.DataFrame:
+    """(case_id, as_of): every case active on each date and not under open investigation, by date, then case id."""
+    from riskrank.features.pipeline import active_keys
+
+    frames = []
+    for date in dates:
+        keys = active_keys(world, date)
+        frames.append(keys.loc[~under_open_investigation(world.investigations, keys["case_id"], date)])
+    return pd.concat(frames, ignore_index=True)
+
+
+def compact(frame: pd.DataFrame) -> pd.DataFrame:
+    """The same values in smaller dtypes where that loses nothing: integers in the smallest integer type that
+    holds them, floats as float32 where every value is a float32 (counts, days). The evaluation population of a
+    scale-1.0 world holds about 21 M rows; models read it through model.scoring.prepare, which makes float64 again,
+    so scores are unchanged."""
+    out = {}
+    for name in frame.columns:
+        col = frame[name]
+        if pd.api.types.is_integer_dtype(col.dtype) and not isinstance(col.dtype, pd.CategoricalDtype) \
+                and isinstance(col.dtype, np.dtype):
+            out[name] = pd.to_numeric(col, downcast="integer")
+        elif col.dtype == np.float64:
+            values = col.to_numpy()
+            single = values.astype(np.float32)
+            out[name] = pd.Series(single, index=col.index) if np.array_equal(single, values, equal_nan=True) else col
+        else:
+            out[name] = col
+    return pd.DataFrame(out, index=frame.index)
+
+
+def _slot_categories(dates: Sequence[pd.Timestamp]) -> list[str]:
+    return [f"{date.date()}|{benefit}" for date in dates for benefit in BENEFITS]
+
+
+def _labelled(feats: pd.DataFrame, truth: pd.DataFrame, notified: dict[pd.Timestamp, np.ndarray],
+              slots: list[str]) -> pd.DataFrame:
+    """A part of the population: features of (case, date) keys, with EVAL_DATE, LABEL (in error on that date),
+    NEW_FIND, risk_p, VALUE and SLOT, in compact dtypes. `truth`: the world's truth indexed by case_id;
+    `notified`: notified_case_ids per date."""
+    case_ids = feats["case_id"].to_numpy()
+    when = feats["as_of"].to_numpy(dtype="datetime64[ns]")
+    t = truth.reindex(case_ids)
+    in_error = in_error_on(truth.reindex(np.unique(case_ids)).reset_index(), case_ids, when)
+    new_find = np.ones(len(feats), dtype=bool)
+    for date, cases in notified.items():
+        on = when == np.datetime64(date, "ns")
+        new_find[on] = ~np.isin(case_ids[on], cases)
+    slot = pd.Series(feats["as_of"].dt.strftime("%Y-%m-%d").to_numpy(object), index=feats.index) + "|" + \
+        feats["benefit"].astype(str)
+    feats = feats.assign(**{
+        EVAL_DATE: feats["as_of"],
+        LABEL: in_error.astype(np.int8),
+        NEW_FIND: new_find,
+        "risk_p": t["risk_p"].to_numpy(dtype=float),
+        VALUE: np.where(in_error, t["monthly_error_sek"].to_numpy(dtype=float), 0.0),
+        SLOT: pd.Categorical(slot, categories=slots),
+    })
+    return compact(feats)
+
+
+def _assemble(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """One frame of the parts, rows by EVAL_DATE then case_id (the order of the whole-world path), built a column
+    at a time so that the peak is the population plus a column, not two populations."""
+    order = np.lexsort((np.concatenate([p["case_id"].to_numpy() for p in parts]),
+                        np.concatenate([p[EVAL_DATE].to_numpy() for p in parts])))
+    names = list(parts[0].columns)
+    pieces = [{name: part[name].copy() for name in names} for part in parts]  # each column owns its values
+    parts.clear()
+    columns = {}
+    for name in names:
+        columns[name] = pd.concat([piece.pop(name) for piece in pieces], ignore_index=True).take(order).reset_index(drop=True)
+    return pd.DataFrame(columns)
+
+
+def truth_population(world: World | WorldOnDisk, bounds: SplitBounds, dates: Sequence[pd.Timestamp], engine: str = "pandas",
                      client=None, progress=None) -> tuple[pd.DataFrame, dict[str, int]]:
     """All active cases on each date that are not under open investigation, with features, LABEL (in error on
-    that date), NEW_FIND, risk_p and the monthly erroneous SEK; plus the capacity per slot."""
-    from riskrank.features.pipeline import features_as_of
+    that date), NEW_FIND, risk_p and the monthly erroneous SEK; plus the capacity per slot. Rows by date, then
+    case id, in compact dtypes. A WorldOnDisk is read a block of persons at a time for all dates at once
+    (features.blocks), and only the population is held whole, not the world's signals; the values are the same."""
+    from riskrank.features.blocks import feature_blocks
+    from riskrank.features.pipeline import compute_features
 
     if world.truth is None:
         raise ValueError("the truth population needs the world's truth table")
-    truth = world.truth.set_index("case_id")
+    dates = [pd.Timestamp(d) for d in dates]
+    truth = world.truth.set_index("case_id")[["error_start", "error_end", "risk_p", "monthly_error_sek"]]
     per_month = monthly_capacity(world, bounds)
-    frames, capacity = [], {}
-    for date in dates:
-        feats = features_as_of(world, date, engine=engine, client=client)
-        feats = feats.loc[~under_open_investigation(world.investigations, feats["case_id"], date)].reset_index(drop=True)
-        case_ids = feats["case_id"].to_numpy()
-        t = truth.reindex(case_ids)
-        in_error = in_error_on(world.truth, case_ids, date)
-        feats = feats.assign(**{
-            EVAL_DATE: date,
-            LABEL: in_error.astype(int),
-            NEW_FIND: ~recently_notified(world.signals, case_ids, date),
-            "risk_p": t["risk_p"].to_numpy(dtype=float),
-            VALUE: np.where(in_error, t["monthly_error_sek"].to_numpy(dtype=float), 0.0),
-        })
-        feats[SLOT] = str(date.date()) + "|" + feats["benefit"].astype(str)
-        for benefit, k in per_month.items():
-            capacity[f"{date.date()}|{benefit}"] = k
-        frames.append(feats)
-        if progress is not None:
-            progress()
-    return pd.concat(frames, ignore_index=True), capacity
+    capacity = {f"{date.date()}|{benefit}": k for date in dates for benefit, k in per_month.items()}
+    slots = _slot_categories(dates)
+    keys = population_keys(world, dates)
+    if isinstance(world, World):
+        notified = {date: notified_case_ids(world.signals, date) for date in dates}
+        parts = []
+        for date in dates:
+            on = keys["as_of"] == date
+            parts.append(_labelled(compute_features(world, keys.loc[on], engine=engine, client=client), truth,
+                                   notified, slots))
+            if progress is not None:
+                progress()
+    else:
+        notes = world.signals(kinds=("notification",))
+        notified = {date: notified_case_ids(notes, date) for date in dates}
+        del notes
+        parts = [_labelled(feats, truth, notified, slots)
+                 for feats in feature_blocks(world, keys, engine=engine, client=client, rows_per_part=ROWS_PER_PART)]
+    return _assemble(parts), capacity
 
 
 def investigation_population(test: pd.DataFrame, share: float = FALLBACK_CAPACITY_SHARE) -> tuple[pd.DataFrame, dict[str, int]]:

@@ -144,8 +144,13 @@ def fit(train: pd.DataFrame, valid: pd.DataFrame, feature_names: Sequence[str], 
     return FitResult(booster, feature_names, categories, best, merged, valid_auc)
 
 
+PREDICT_ROWS = 500_000  # rows prepared (as float64) and scored at a time: the evaluation population is millions
+
+
 def predict(result: FitResult, frame: pd.DataFrame) -> np.ndarray:
-    return result.booster.predict(prepare(frame, result.feature_names, result.categories))
+    parts = [result.booster.predict(prepare(frame.iloc[start:start + PREDICT_ROWS], result.feature_names, result.categories))
+             for start in range(0, len(frame), PREDICT_ROWS)]
+    return np.concatenate(parts) if parts else np.empty(0)
 
 
 def expected_value_by_benefit(train: pd.DataFrame) -> dict[str, float]:

@@ -28,6 +28,7 @@ import pandas as pd
 
 from riskrank.errors import UserError
 from riskrank.world import World, active_cases, under_open_investigation
+from riskrank.world_blocks import WorldOnDisk
 
 UNLABELLED = "unlabelled"  # the `selection` value of an unlabelled row
 # Chosen on held-out worlds (bench/bench_learning.py, docs/training.md "Learning from the whole population").
@@ -73,7 +74,7 @@ def month_ends_between(start: pd.Timestamp, cutoff: pd.Timestamp) -> list[pd.Tim
     return [pd.Timestamp(d).normalize() for d in ends]
 
 
-def eligible(world: World, date: pd.Timestamp, cutoff: pd.Timestamp, gap_days: int) -> np.ndarray:
+def eligible(world: World | WorldOnDisk, date: pd.Timestamp, cutoff: pd.Timestamp, gap_days: int) -> np.ndarray:
     """Case ids that may be an unlabelled row on `date` (module docstring), before the split rule."""
     inv = world.investigations
     case_ids = active_cases(world.cases, date)["case_id"].to_numpy(np.int64)
@@ -83,7 +84,7 @@ def eligible(world: World, date: pd.Timestamp, cutoff: pd.Timestamp, gap_days: i
     return case_ids[~np.isin(case_ids, soon)]
 
 
-def sample_keys(world: World, dates: list[pd.Timestamp], cutoff: pd.Timestamp, per_snapshot: int,
+def sample_keys(world: World | WorldOnDisk, dates: list[pd.Timestamp], cutoff: pd.Timestamp, per_snapshot: int,
                 excluded: np.ndarray, config: UnlabelledConfig, rng: np.random.Generator) -> pd.DataFrame:
     """(case_id, as_of) keys: up to `per_snapshot` eligible cases at each date, none of them in `excluded`."""
     frames = []
@@ -96,7 +97,7 @@ def sample_keys(world: World, dates: list[pd.Timestamp], cutoff: pd.Timestamp, p
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({"case_id": [], "as_of": []})
 
 
-def unlabelled_keys(world: World, valid_start: pd.Timestamp, test_start: pd.Timestamp, case_split: pd.Series,
+def unlabelled_keys(world: World | WorldOnDisk, valid_start: pd.Timestamp, test_start: pd.Timestamp, case_split: pd.Series,
                     config: UnlabelledConfig) -> pd.DataFrame:
     """Keys of the unlabelled rows with their split: `config.rows` in train (at the last `config.snapshots`
     month-ends before `valid_start`) and as many per snapshot at the validation months' month-ends.
