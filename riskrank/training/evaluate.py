@@ -13,7 +13,7 @@ from riskrank.fairness.measure import GroupRatio, selection_fairness
 from riskrank.fairness.policy import N_BOOT
 from riskrank.training import metrics as m
 from riskrank.training.dataset import LABEL, VALUE
-from riskrank.training.population import EVAL_DATE, NEW_FIND, SLOT
+from riskrank.training.population import EVAL_DATE, NEW_FIND, SLOT, slot_key
 
 CAPACITY_MULTIPLIERS: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0)
 # A deeper cut than capacity (many times its cases; docs/training.md), where a ranking's hit rate and group ratios rest
@@ -128,13 +128,11 @@ def channel_metrics(pop: pd.DataFrame, scores: np.ndarray, channels: pd.DataFram
     benefit and month on every evaluation date: its hit rate beside the channel's, and its new finds (no
     notification pointed at them) beside the random sample's rate. One row per channel."""
     y = pop[LABEL].to_numpy(dtype=float)
-    dates = [str(pd.Timestamp(d).date()) for d in pop[EVAL_DATE].drop_duplicates()]
+    dates = pop[EVAL_DATE].drop_duplicates()
     new_find = pop[NEW_FIND].to_numpy(dtype=bool)
-    random = channels.loc[channels["channel"] == "random"]
-    random_rate = float(random["in_error"].sum() / random["opened"].sum()) if len(random) else float("nan")
     rows = []
     for channel, part in channels.groupby("channel", sort=False):
-        capacity = {f"{d}|{b}": int(k) for d in dates for b, k in zip(part["benefit"], part["per_month"], strict=True)}
+        capacity = {slot_key(d, b): int(k) for d in dates for b, k in zip(part["benefit"], part["per_month"], strict=True)}
         chosen = selection(pop, scores, capacity)
         new = chosen & new_find
         rows.append({"channel": channel, "opened": int(part["opened"].sum()),
@@ -146,6 +144,7 @@ def channel_metrics(pop: pd.DataFrame, scores: np.ndarray, channels: pd.DataFram
     frame = pd.DataFrame(rows)
     if frame.empty:
         return {}, frame
+    random_rate = frame.set_index("channel")["agency_hit_rate"].get("random", float("nan"))
     frame["ratio"] = [m.lift(a, b) for a, b in zip(frame["model_hit_rate"], frame["agency_hit_rate"], strict=True)]
     frame["new_finds_vs_random"] = [m.lift(a, random_rate) for a in frame["model_new_find_hit_rate"]]
     metrics: dict[str, float] = {}

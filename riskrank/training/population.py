@@ -117,8 +117,13 @@ def compact(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, index=frame.index)
 
 
+def slot_key(date, benefit: str) -> str:
+    """The SLOT of one worklist: its evaluation date and benefit (the capacity dicts are keyed by it)."""
+    return f"{pd.Timestamp(date).date()}|{benefit}"
+
+
 def _slot_categories(dates: Sequence[pd.Timestamp]) -> list[str]:
-    return [f"{date.date()}|{benefit}" for date in dates for benefit in BENEFITS]
+    return [slot_key(date, benefit) for date in dates for benefit in BENEFITS]
 
 
 def _labelled(feats: pd.DataFrame, truth: pd.DataFrame, notified: dict[pd.Timestamp, np.ndarray],
@@ -134,6 +139,7 @@ def _labelled(feats: pd.DataFrame, truth: pd.DataFrame, notified: dict[pd.Timest
     for date, cases in notified.items():
         on = when == np.datetime64(date, "ns")
         new_find[on] = ~np.isin(case_ids[on], cases)
+    # slot_key, vectorised over millions of rows
     slot = pd.Series(feats["as_of"].dt.strftime("%Y-%m-%d").to_numpy(object), index=feats.index) + "|" + \
         feats["benefit"].astype(str)
     feats = feats.assign(**{
@@ -175,7 +181,7 @@ def truth_population(world: World | WorldOnDisk, bounds: SplitBounds, dates: Seq
     dates = [pd.Timestamp(d) for d in dates]
     truth = world.truth.set_index("case_id")[["error_start", "error_end", "risk_p", "monthly_error_sek"]]
     per_month = monthly_capacity(world, bounds)
-    capacity = {f"{date.date()}|{benefit}": k for date in dates for benefit, k in per_month.items()}
+    capacity = {slot_key(date, benefit): k for date in dates for benefit, k in per_month.items()}
     slots = _slot_categories(dates)
     keys = population_keys(world, dates)
     if isinstance(world, World):
