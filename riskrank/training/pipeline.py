@@ -122,7 +122,7 @@ def _calibrate(result: FitResult, training: TrainingSet) -> tuple[Calibration | 
     p_action, labels = predict(result, held_out), held_out[LABEL].to_numpy()
     fitted_on = "random control sample, validation and test months"
     calibration = fit_platt(p_action, labels, fitted_on=fitted_on, free_slope=not training.has_unlabelled)
-    free = fit_platt(p_action, labels, fitted_on=fitted_on)
+    free = fit_platt(p_action, labels, fitted_on=fitted_on) if training.has_unlabelled else calibration
     return calibration, ({"calibration_free_slope": free.a} if free.method == METHOD_PLATT else {})
 
 
