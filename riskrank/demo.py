@@ -78,6 +78,9 @@ def _train(world: World, cutoff: pd.Timestamp, out_dir: Path, settings) -> int:
     return int(outcome.version)
 
 
+DEMO_FORCE_REASON = "demo only: gates refused even the fairness-aware model; forced so the demo has a model to serve"
+
+
 def _promote(version: int, settings) -> None:
     from riskrank.promotion.commands import gate_line
     from riskrank.promotion.gates import PromotionRefused
@@ -93,11 +96,12 @@ def _promote(version: int, settings) -> None:
             console.print("      a small world: the gate found no disparity beyond noise, which is not evidence of "
                           "fairness; the ratios it had no power to judge are named above and on the model card")
     except PromotionRefused as refusal:
-        # Fallback only: the demo's model passes on its own (tests/test_demo.py). The demo must serve something,
-        # so a refusal is said loudly and the override is in the promotion log.
+        # The band binds (issue 24): on the demo's small world every member of the family selects innocent people
+        # born abroad more often than others in the top 1 %, beyond noise, so the gate refuses it (tests/test_demo.py).
+        # The demo must serve something: the refusal is said loudly and the override is in the promotion log.
         console.print(f"[4/7] promotion: [bold red]FALLBACK: the gates refused version {version}[/bold red]:\n{refusal}")
         promote(version, force=True, user="demo", settings=settings,
-                reason="demo only: gates refused even the fairness-aware model; forced so the demo has a model to serve")
+                reason=DEMO_FORCE_REASON)
         console.print("      [bold red]FORCED for the demo (recorded in the promotion log); "
                       "in production this version would not serve[/bold red]")
 

@@ -1,16 +1,20 @@
 """The fairness gate: a pure decision over group ratios, so it can be tested on hand-made numbers.
 
-Every group ratio within benefits (selection rate, false-positive rate, precision; see measure.py; the overall
-ratios where no within-benefit ones are given) must lie within the band of policy.py. A ratio fails when its
-point estimate is outside the band AND its GATE_LEVEL bootstrap interval excludes 1 (the disparity is not
-explained by sampling noise). Ratios resting on fewer than MIN_SUPPORT selected cases (false positives for the
-FPR) are listed, not judged.
+The band binds (the product decision of issue 24): a model whose selection reaches investigators has its ratios
+within the band of policy.py, or it is refused. Judged are two selections of the evaluation population:
+- at capacity, every group ratio within benefits (selection rate, false-positive rate, precision; see measure.py;
+  the overall ratios where no within-benefit ones are given): capacity per benefit is the agency's allocation;
+- at the deeper cut (policy.TOP_SCOPE), the top 1 % of all active cases, one ranking over all benefits: the ratios
+  for sex and born abroad, resting on thousands of selections where capacity has a few hundred.
 
-Power: each ratio also carries the smallest ratio the gate could have told from 1 with the cases it had
-(detectable_ratio). Where that lies outside the band, a true disparity at the band's edge would pass unseen more often
-than policy.POWER allows, so the ratio is reported "not judged". Not judged does not refuse (a failing ratio is
-refused whatever the power: a disparity beyond noise is evidence, its absence is not); it is said in the gate's output
-and on the model card, so a pass on a small evaluation never reads as shown fair.
+A ratio is refused when its point estimate lies outside the band and its GATE_LEVEL bootstrap interval excludes 1
+(the disparity is not explained by sampling noise). Power: each ratio carries the smallest ratio the gate could have
+told from 1 with the cases it had (detectable_ratio). Where that lies within the band, a point outside the band is
+always beyond noise (the interval is that narrow), so there the gate takes the point at its word. Where it lies
+outside the band the ratio is "not judged": a point outside the band within noise does not refuse (a disparity beyond
+noise is evidence, its absence is not), and a point inside it is not shown fair; both are said in the gate's output
+and on the model card, so a pass on a small evaluation never reads as shown fair. Ratios resting on fewer than
+MIN_SUPPORT selected cases (false positives for the FPR) are listed, not judged.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from statistics import NormalDist
 import numpy as np
 
 from riskrank.fairness.measure import GroupRatio
-from riskrank.fairness.policy import FAIR_HIGH, FAIR_LOW, GATE_LEVEL, JUDGED_SCOPE, MIN_SUPPORT, OVERALL, POWER
+from riskrank.fairness.policy import FAIR_HIGH, FAIR_LOW, GATE_LEVEL, JUDGED_SCOPE, MIN_SUPPORT, OVERALL, POWER, TOP_SCOPE
 
 # A ratio's verdict (see verdict): the words the gate's output, the model card and the training tables use.
 IN_BAND = "in band"
@@ -95,26 +99,45 @@ def beyond_noise(r: GroupRatio) -> float:
     return float(min(abs(np.log(r.gate_low)), abs(np.log(r.gate_high))))
 
 
+def judged_scopes(ratios: Iterable[GroupRatio]) -> tuple[str, ...]:
+    """The scopes the gate judges: within benefits at capacity (the overall ratios where a list has none) and the
+    deeper cut."""
+    scopes = {r.scope for r in ratios}
+    return (JUDGED_SCOPE if JUDGED_SCOPE in scopes else OVERALL, TOP_SCOPE)
+
+
+def judged(ratios: Iterable[GroupRatio], min_support: int = MIN_SUPPORT) -> list[GroupRatio]:
+    """The ratios the gate judges: in its scopes, with enough support."""
+    ratios = list(ratios)
+    scopes = judged_scopes(ratios)
+    return [r for r in ratios if r.scope in scopes and r.support >= min_support and np.isfinite(r.ratio)]
+
+
+SCOPE_WORDS = {JUDGED_SCOPE: "within benefits at capacity", OVERALL: "at capacity", TOP_SCOPE: "in the top 1 %"}
+
+
 def fairness_gate(ratios: Iterable[GroupRatio], low: float = FAIR_LOW, high: float = FAIR_HIGH,
                   min_support: int = MIN_SUPPORT) -> GateResult:
     """Fails when a judged ratio with enough support lies outside [low, high] and its gate interval excludes 1.
 
-    Judged are the ratios within benefits where the list has them (JUDGED_SCOPE), else the overall ones. Capacity
-    per benefit is the agency's allocation, not the model's choice: a group that is over-represented in a heavily
-    investigated benefit is selected more often overall even by a model that ranks it fairly within each benefit
-    (docs/training.md, age band 45-64). Overall ratios that would fail are named in the detail, not judged."""
+    Judged are the ratios within benefits at capacity where the list has them (JUDGED_SCOPE), else the overall ones,
+    and the deeper cut's (TOP_SCOPE). Capacity per benefit is the agency's allocation, not the model's choice: a
+    group that is over-represented in a heavily investigated benefit is selected more often overall at capacity even
+    by a model that ranks it fairly within each benefit (docs/training.md, age band 45-64). Overall ratios at capacity
+    that would fail are named in the detail, not judged; the deeper cut is one ranking over all benefits, the
+    model's own choice, so there its overall ratios are judged."""
     ratios = list(ratios)
-    scope = JUDGED_SCOPE if any(r.scope == JUDGED_SCOPE for r in ratios) else OVERALL
-    failing, judged, skipped, reported, unsure, underpowered = [], 0, [], [], [], []
+    scopes = judged_scopes(ratios)
+    failing, n_judged, skipped, reported, unsure, underpowered = [], 0, [], [], [], []
     for r in ratios:
         if r.support < min_support or not np.isfinite(r.ratio):
             skipped.append(r.key)
             continue
-        if r.scope != scope:
+        if r.scope not in scopes:
             if _fails(r, low, high):
                 reported.append(r)
             continue
-        judged += 1
+        n_judged += 1
         if _fails(r, low, high):
             failing.append(r)
         elif _outside(r, low, high):
@@ -123,14 +146,15 @@ def fairness_gate(ratios: Iterable[GroupRatio], low: float = FAIR_LOW, high: flo
             underpowered.append(r)
 
     def describe(r: GroupRatio) -> str:
-        return (f"{r.attribute}={r.group} vs {r.reference}: {r.metric} ratio {r.ratio:.2f} "
-                f"(99 % interval {r.gate_low:.2f}..{r.gate_high:.2f}) outside {low}..{high}")
+        return (f"{r.attribute}={r.group} vs {r.reference} {SCOPE_WORDS.get(r.scope, r.scope)}: {r.metric} ratio "
+                f"{r.ratio:.2f} (99 % interval {r.gate_low:.2f}..{r.gate_high:.2f}, detectable "
+                f"{detectable_ratio(r):.2f}) outside {low}..{high}")
 
-    what = "within-benefit" if scope == JUDGED_SCOPE else "overall"
     if failing:
-        detail = f"{what}: " + "; ".join(describe(r) for r in failing)
+        detail = "; ".join(describe(r) for r in failing)
     else:
-        detail = f"none of {judged} {what} ratios with enough support outside {low}..{high} beyond noise"
+        detail = (f"none of {n_judged} judged ratios ({', '.join(SCOPE_WORDS[s] for s in scopes)}) with enough support "
+                  f"outside {low}..{high}")
     if unsure:
         # A pass on a small evaluation population is no evidence of fairness: say which ratios it could not judge.
         detail += (" [outside the band but within noise, so not refused: "
@@ -142,12 +166,13 @@ def fairness_gate(ratios: Iterable[GroupRatio], low: float = FAIR_LOW, high: flo
                    + "; ".join(f"{r.attribute}={r.group} {r.metric} {r.ratio:.2f} (detectable {detectable_ratio(r):.2f})"
                                for r in underpowered) + "]")
     if reported:
-        detail += (" [not judged, overall across benefits: " + "; ".join(describe(r) for r in reported)
-                   + "; the gate judges ratios within benefits, as capacity per benefit is not the model's choice]")
+        detail += (" [not judged, overall across benefits at capacity: " + "; ".join(describe(r) for r in reported)
+                   + "; the gate judges capacity within benefits, as capacity per benefit is not the model's choice]")
     if skipped:
         detail += f" ({len(skipped)} ratios with support < {min_support} not judged)"
-    numbers = {r.key: r.ratio for r in failing} | {"judged": judged, "not_judged": len(skipped), "scope": scope,
-                                                   "within_noise": len(unsure), "underpowered": len(underpowered),
-                                                   "power": power_table((r for r in ratios if r.scope == scope), low,
+    numbers = {r.key: r.ratio for r in failing} | {"judged": n_judged, "not_judged": len(skipped), "scope": scopes[0],
+                                                   "scopes": list(scopes), "within_noise": len(unsure),
+                                                   "underpowered": len(underpowered),
+                                                   "power": power_table((r for r in ratios if r.scope in scopes), low,
                                                                         high, min_support)}
     return GateResult("fairness", not failing, detail, numbers)

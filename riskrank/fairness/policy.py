@@ -25,7 +25,12 @@ POWER = 0.80
 N_BOOT = 2000  # bootstrap draws: cheap, as they are drawn over cell counts
 OVERALL = "overall"
 STRATUM = "benefit"  # fairness is also measured within each benefit (capacity is set per benefit)
-JUDGED_SCOPE = f"within_{STRATUM}"  # the scope the gate judges
+JUDGED_SCOPE = f"within_{STRATUM}"  # the scope the gate judges at capacity
+# The deeper cut the gate also judges: the top 1 % of all active cases on each evaluation date, one ranking over all
+# benefits, where a ratio rests on thousands of selections instead of the few hundred at capacity. Only the attributes
+# with two groups: over all benefits the age bands' ratios mostly say which benefits each band draws (pensions at 65+).
+TOP_SCOPE = "top_share"
+TOP_SHARE_ATTRIBUTES: tuple[str, ...] = ("sex", "born_abroad")
 
 
 def band_text() -> str:

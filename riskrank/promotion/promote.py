@@ -17,14 +17,14 @@ import pandas as pd
 
 from riskrank.errors import UserError
 from riskrank.fairness.gate import GateResult, fairness_gate
-from riskrank.fairness.measure import CLUSTER, selection_fairness
+from riskrank.fairness.measure import CLUSTER
 from riskrank.model import registry
 from riskrank.model.flavour import load_uri
 from riskrank.model.scoring import ScoringModel
 from riskrank.promotion.gates import PromotionRefused, independent_hit_rate_gate, paired_hit_rate_gate
 from riskrank.settings import Settings, get_settings
 from riskrank.training.dataset import LABEL
-from riskrank.training.evaluate import selection
+from riskrank.training.evaluate import gate_ratios, selection
 
 
 @dataclass(frozen=True)
@@ -70,8 +70,9 @@ def load_evaluation(tracking_uri: str, run_id: str) -> tuple[pd.DataFrame, dict[
 
 def check_gates(challenger: ScoringModel, champion: ScoringModel | None, population: pd.DataFrame,
                 capacity: dict[str, int], n_boot: int = 1000) -> list[GateResult]:
-    chosen = selection(population, challenger.predict_action(population), capacity)
-    results = [fairness_gate(selection_fairness(population, chosen, LABEL))]
+    scores = challenger.predict_action(population)
+    chosen = selection(population, scores, capacity)
+    results = [fairness_gate(gate_ratios(population, scores, capacity))]
     if champion is None:
         return results
     if _can_score(champion, population):

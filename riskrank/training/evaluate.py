@@ -4,13 +4,13 @@ evaluation population (model vs random vs oracle), calibration and group fairnes
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
-from riskrank.fairness.measure import GroupRatio, selection_fairness
-from riskrank.fairness.policy import N_BOOT
+from riskrank.fairness.measure import CLUSTER, GroupRatio, selection_fairness
+from riskrank.fairness.policy import N_BOOT, OVERALL, TOP_SCOPE, TOP_SHARE_ATTRIBUTES
 from riskrank.training import metrics as m
 from riskrank.training.dataset import LABEL, VALUE
 from riskrank.training.population import EVAL_DATE, NEW_FIND, SLOT, slot_key
@@ -80,6 +80,20 @@ def top_share_selection(pop: pd.DataFrame, scores: np.ndarray, share: float = TO
     dates = pd.DataFrame({EVAL_DATE: days.rename_categories(days.categories.astype(str)), "_score": scores})
     sizes = dates.groupby(EVAL_DATE, observed=True).size()
     return m.top_k_by_group(dates, "_score", {d: max(1, round(share * n)) for d, n in sizes.items()}, EVAL_DATE).to_numpy()
+
+
+def gate_ratios(pop: pd.DataFrame, scores: np.ndarray, capacity: Mapping[str, int], n_boot: int = N_BOOT,
+                seed: int = 0) -> list[GroupRatio]:
+    """The ratios the fairness gate judges, as training and `riskrank promote` measure them: every ratio of the
+    selection at capacity (overall and within benefits), and, where the population is every active case on its
+    dates, the overall ratios of TOP_SHARE_ATTRIBUTES in the top 1 % (scope TOP_SCOPE)."""
+    ratios = selection_fairness(pop, selection(pop, scores, capacity), LABEL, n_boot=n_boot, seed=seed)
+    top = top_share_selection(pop, scores)
+    if top is None or not top.any():
+        return ratios
+    columns = [c for c in (*TOP_SHARE_ATTRIBUTES, LABEL, CLUSTER) if c in pop.columns]  # no benefit: one ranking
+    deeper = selection_fairness(pop[columns], top, LABEL, n_boot=n_boot, seed=seed)
+    return ratios + [replace(r, scope=TOP_SCOPE) for r in deeper if r.scope == OVERALL]
 
 
 def capacity_metrics(pop: pd.DataFrame, scores: np.ndarray, capacity: Mapping[str, int]) -> tuple[dict[str, float], pd.DataFrame]:
@@ -181,8 +195,7 @@ def evaluate(test: pd.DataFrame, test_scores: np.ndarray, pop: pd.DataFrame, pop
     out |= cap
     by_channel, channel_table = channel_metrics(pop, pop_scores, channels) if channels is not None else ({}, pd.DataFrame())
     out |= by_channel
-    chosen = selection(pop, pop_scores, capacity)
-    ratios = selection_fairness(pop, chosen, LABEL, n_boot=n_boot, seed=seed)
+    ratios = gate_ratios(pop, pop_scores, capacity, n_boot=n_boot, seed=seed)
     out |= {r.key: r.ratio for r in ratios}
     rel = m.reliability(test[LABEL].to_numpy(), test_scores)
     return Evaluation(out, ratios, per_benefit, capacity_curve(pop, pop_scores, capacity), rel,

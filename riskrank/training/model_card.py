@@ -6,9 +6,9 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from riskrank.fairness.gate import NOT_JUDGED, detectable_ratio, verdict
+from riskrank.fairness.gate import NOT_JUDGED, detectable_ratio, judged_scopes, verdict
 from riskrank.fairness.measure import GroupRatio
-from riskrank.fairness.policy import GATE_LEVEL, JUDGED_SCOPE, OVERALL, POWER, band_text
+from riskrank.fairness.policy import GATE_LEVEL, POWER, TOP_SCOPE, band_text
 
 
 def _fmt(value) -> str:
@@ -52,11 +52,12 @@ def _channels_note(channels: pd.DataFrame | None) -> str:
 
 def _not_judged(fairness: list[GroupRatio]) -> str:
     """The sentence naming the judged-scope ratios the evaluation had no power to judge (see fairness/gate.py)."""
-    scope = JUDGED_SCOPE if any(r.scope == JUDGED_SCOPE for r in fairness) else OVERALL
-    weak = [r for r in fairness if r.scope == scope and verdict(r).startswith(NOT_JUDGED)]
+    scopes = judged_scopes(fairness)
+    weak = [r for r in fairness if r.scope in scopes and verdict(r).startswith(NOT_JUDGED)]
+    where = " and ".join(s for s in scopes if any(r.scope == s for r in fairness))
     if not weak:
-        return f"Every ratio the gate judges ({scope}) was judged: the evaluation had the power to."
-    return (f"**Not judged** ({len(weak)} of {sum(r.scope == scope for r in fairness)} {scope} ratios; a pass says "
+        return f"Every ratio the gate judges ({where}) was judged: the evaluation had the power to."
+    return (f"**Not judged** ({len(weak)} of {sum(r.scope in scopes for r in fairness)} {where} ratios; a pass says "
             "nothing about them): " + "; ".join(f"{r.attribute}={r.group} {r.metric} {r.ratio:.2f} ({verdict(r)}, "
                                                 f"detectable {detectable_ratio(r):.2f})" for r in weak) + ".")
 
@@ -110,18 +111,21 @@ Most important inputs (mean |SHAP|): {", ".join(f"`{n}` {v:.3f}" for n, v in top
 {calibration_note}
 
 ## Fairness
-Ratios of each group's rate to the reference group's among the cases the model would select at capacity
-(selection rate, false-positive rate, precision), with 90 % bootstrap intervals (cases resampled: a case
-selected on several evaluation dates is one observation), overall and within benefits (each group's rates
-standardised to the same mix of benefits). The promotion gate judges the within-benefit ratios (capacity per
-benefit is the agency's allocation, not the model's choice) and requires each with enough support to stay
-within {band_text()} unless its 99 % interval reaches 1. A ratio outside the band whose interval reaches 1 is
-not refused, but neither is it shown fair: the evaluation is too small to tell.
+Ratios of each group's rate to the reference group's among the cases the model would select (selection rate,
+false-positive rate, precision), with 90 % bootstrap intervals (cases resampled: a case selected on several
+evaluation dates is one observation): at capacity, overall and within benefits (each group's rates standardised to
+the same mix of benefits), and in the top 1 % of all active cases on each evaluation date (scope `{TOP_SCOPE}`, one
+ranking over all benefits; sex and born abroad). **The band binds**: the promotion gate judges the within-benefit
+ratios at capacity (capacity per benefit is the agency's allocation, not the model's choice) and the top 1 %'s, and
+refuses the model if any with enough support lies outside {band_text()} with its 99 % interval excluding 1. A ratio
+outside the band whose interval reaches 1 is not refused, but neither is it shown fair: the evaluation is too small
+to tell.
 
 Power: `detectable` is the smallest ratio the gate would have found beyond noise {POWER * 100:.0f} % of the time with the
 cases it had, read off the width of the ratio's {GATE_LEVEL * 100:.0f} % interval. Where it lies outside {band_text()}, a
 disparity at the band's edge could pass unseen, so the ratio is **not judged**: reported here and in the gate's
-output, not refused (a model is refused only on a disparity beyond noise).
+output, not refused (a model is refused only on a disparity beyond noise; where the ratio has the power, a point
+outside the band is always beyond noise).
 
 {_not_judged(fairness)}
 

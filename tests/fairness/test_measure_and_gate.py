@@ -131,11 +131,28 @@ def test_fairness_gate_judges_within_benefit_and_names_overall_disparities():
 
     gate = fairness_gate([ratio("overall", 1.65), ratio("within_benefit", 1.05)])
     assert gate.passed
-    assert "within-benefit" in gate.detail and "not judged, overall" in gate.detail and "1.65" in gate.detail
+    assert "within benefits at capacity" in gate.detail and "not judged, overall" in gate.detail and "1.65" in gate.detail
     refused = fairness_gate([ratio("overall", 1.0), ratio("within_benefit", 1.6)])
-    assert not refused.passed and "within-benefit: age_band=45-64" in refused.detail
+    assert not refused.passed and refused.detail.startswith("age_band=45-64 vs 30-44 within benefits at capacity")
     only_overall = fairness_gate([ratio("overall", 1.65)])
-    assert not only_overall.passed and only_overall.detail.startswith("overall")
+    assert not only_overall.passed and "age_band=45-64 vs 30-44 at capacity" in only_overall.detail
+
+
+def test_the_gate_judges_the_top_1_percent_over_all_benefits_too():
+    """Issue 24: at scale 0.2 the default model passed the gate at capacity (a few hundred selected cases, ratios
+    within noise) while it selected innocent people born abroad 1.4x as often in the top 1 % of another world's
+    active cases. The deeper cut rests on thousands of selections; a disparity there, beyond noise, is refused."""
+    within = GroupRatio("born_abroad", "True", "False", "fpr", 1.39, 1.0, 1.9, 0.95, 2.0, 60, 0.02, 0.014,
+                        "within_benefit")
+    top = GroupRatio("born_abroad", "True", "False", "fpr", 1.45, 1.33, 1.58, 1.28, 1.64, 900, 0.02, 0.014, "top_share")
+    assert fairness_gate([within]).passed  # what the gate saw before: within noise at capacity
+    gate = fairness_gate([within, top])
+    assert not gate.passed
+    assert gate.detail.startswith("born_abroad=True vs False in the top 1 %: fpr ratio 1.45 (99 % interval 1.28..1.64")
+    assert gate.numbers["fair_born_abroad_True_fpr_ratio_top_share"] == 1.45
+    assert gate.numbers["power"][top.key]["verdict"] == "outside the band"
+    in_band = GroupRatio("born_abroad", "True", "False", "fpr", 1.1, 1.03, 1.17, 1.0, 1.2, 900, 0.02, 0.018, "top_share")
+    assert fairness_gate([within, in_band]).passed
 
 
 def test_a_group_without_hits_gets_an_interval_not_a_certainty():

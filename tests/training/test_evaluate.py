@@ -11,6 +11,7 @@ from riskrank.training.evaluate import (
     capacity_curve,
     capacity_metrics,
     channel_metrics,
+    gate_ratios,
     investigation_metrics,
     random_rate,
     top_share_selection,
@@ -100,6 +101,30 @@ def test_top_share_ranks_all_benefits_together_on_each_date():
 def test_without_evaluation_dates_there_is_no_top_share():
     assert top_share_selection(_population(), np.linspace(1, 0, 8)) is None
     assert "top_share_hit_rate" not in capacity_metrics(_population(), np.linspace(1, 0, 8), CAPACITY)[0]
+
+
+def test_the_gate_reads_the_capacity_selection_and_the_top_share_for_sex_and_born_abroad():
+    rng = np.random.default_rng(3)
+    n = 4000
+    pop = pd.DataFrame({"eval_date": np.repeat(["2024-05-01", "2024-06-01"], n // 2),
+                        "benefit": rng.choice(["a", "b"], n), "sex": rng.choice(["F", "M"], n),
+                        "born_abroad": rng.random(n) < 0.2, "age_band": rng.choice(["30-44", "45-64"], n),
+                        "label": (rng.random(n) < 0.1).astype(int), "case_key": np.arange(n) % (n // 2)})
+    pop["slot"] = pop["eval_date"] + "|" + pop["benefit"]
+    scores = rng.random(n) + 0.005 * pop["born_abroad"]  # the top favours born abroad, whatever the label
+    capacity = {f"{d}|{b}": 20 for d in ("2024-05-01", "2024-06-01") for b in "ab"}
+    ratios = gate_ratios(pop, scores.to_numpy(), capacity, n_boot=200)
+    top = [r for r in ratios if r.scope == "top_share"]
+    assert {r.attribute for r in top} == {"sex", "born_abroad"} and {r.metric for r in top} == {"selection_rate", "fpr",
+                                                                                                 "precision"}
+    chosen = top_share_selection(pop, scores.to_numpy())
+    ba = pop["born_abroad"].to_numpy()
+    rate = next(r for r in top if r.attribute == "born_abroad" and r.metric == "selection_rate")
+    assert rate.ratio == pytest.approx(chosen[ba].mean() / chosen[~ba].mean()) and rate.ratio > 1.5
+    assert {r.scope for r in ratios} == {"overall", "within_benefit", "top_share"}
+    # without evaluation dates (the fallback population) only the capacity selection is judged
+    assert {r.scope for r in gate_ratios(pop.drop(columns="eval_date"), scores.to_numpy(), capacity, n_boot=50)} == {
+        "overall", "within_benefit"}
 
 
 def test_capacity_curve_grows_the_selection():

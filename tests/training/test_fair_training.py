@@ -11,7 +11,7 @@ from riskrank.fairness.measure import GroupRatio
 from riskrank.fairness.objective import FairLogloss, as_probability_model
 from riskrank.features.registry import SENSITIVE
 from riskrank.model.scoring import prepare
-from riskrank.training.fair_sweep import NO_TOP_SHARE, Member, TopShare, choose, fit_with_weight
+from riskrank.training.fair_sweep import Member, choose, fit_with_weight
 from riskrank.training.train import FitResult, predict
 
 HIT_RATE_BOUND = 0.85  # the fair model keeps at least this share of the unconstrained model's hit rate here
@@ -155,58 +155,32 @@ def test_as_probability_model_adds_the_objective_once():
     assert as_probability_model(once) == once
 
 
-def _member(weight: float, hit_rate: float, passed: bool, ratio: float, top_share: TopShare = NO_TOP_SHARE) -> Member:
+def _member(weight: float, hit_rate: float, passed: bool, ratio: float, top_hit_rate: float = float("nan"),
+            detail: str = "") -> Member:
     r = GroupRatio("sex", "F", "M", "fpr", ratio, ratio, ratio, ratio, ratio, 50, 0.1, 0.1, "within_benefit")
-    gate = GateResult("fairness", passed, "", {"scope": "within_benefit"})
-    return Member(weight, None, hit_rate, [r], gate, 1.0, top_share)  # type: ignore[arg-type]
+    gate = GateResult("fairness", passed, detail, {"scope": "within_benefit"})
+    return Member(weight, None, hit_rate, [r], gate, 1.0, top_hit_rate)  # type: ignore[arg-type]
 
 
-def _top(hit_rate: float, born_abroad_fpr: float, support: int = 500) -> TopShare:
-    """A member at the deeper cut: sex in band, born abroad's FPR ratio as given."""
-    return TopShare(hit_rate, [GroupRatio("sex", "F", "M", "fpr", 1.0, *[float("nan")] * 4, support, 0.01, 0.01),
-                               GroupRatio("born_abroad", "True", "False", "fpr", born_abroad_fpr, *[float("nan")] * 4,
-                                          support, 0.01, 0.01)])
-
-
-def test_without_a_deeper_cut_choose_takes_the_member_most_accurate_at_capacity_that_passes():
-    members = [_member(0, 0.80, False, 1.6), _member(1, 0.70, True, 1.2), _member(3, 0.75, True, 1.1)]
+def test_choose_takes_the_member_most_accurate_at_capacity_that_passes_and_says_what_the_band_costs():
+    members = [_member(0, 0.80, False, 1.6, 0.50, detail="sex=F vs M in the top 1 %: fpr ratio 1.60"),
+               _member(1, 0.70, True, 1.2, 0.45), _member(3, 0.75, True, 1.1, 0.40)]
     chosen, why = choose(members)
-    assert chosen.weight == 3 and "0.800" in why and "fails the gate" in why and "at capacity 0.750" in why
+    assert chosen.weight == 3 and "at capacity 0.750" in why and "the 2 of 3 members whose ratios lie within" in why
+    # the cost of the band, against the unconstrained member, at capacity and in the top 1 %, and why it was refused
+    assert "the unconstrained model's hit rate at capacity is 0.800 against 0.750" in why
+    assert "in the top 1 % 0.500 against 0.400" in why and "fails the gate: sex=F vs M in the top 1 %" in why
 
 
 def test_choose_takes_the_unconstrained_model_when_it_passes_and_is_most_accurate():
-    chosen, why = choose([_member(0, 0.80, True, 1.1, _top(0.30, 1.1)), _member(1, 0.80, True, 1.0, _top(0.28, 1.0))])
+    chosen, why = choose([_member(0, 0.80, True, 1.1), _member(1, 0.80, True, 1.0)])
     assert chosen.weight == 0 and why.startswith("the unconstrained model (weight 0) is the most accurate")
+    assert "against" not in why  # nothing is given up
 
 
-def test_among_members_within_the_band_the_hit_rate_at_capacity_decides():
-    members = [_member(0, 0.30, False, 1.6, _top(0.25, 1.0)), _member(5, 0.45, True, 1.1, _top(0.20, 1.0)),
-               _member(10, 0.40, True, 1.1, _top(0.23, 1.0))]
-    chosen, why = choose(members)
-    assert chosen.weight == 5 and "the 2 of 3 members that pass" in why and "(hit rate at capacity 0.450)" in why
-    assert "fails the gate" in why
-
-
-def test_choose_prefers_passing_members_within_the_band_at_the_deeper_cut():
-    # the unconstrained model passes the gate (too few cases at capacity to refuse it) but selects innocent
-    # people born abroad 1.5x as often in the top 1 %; weight 10 is inside the band there
-    members = [_member(0, 0.40, True, 1.2, _top(0.26, 1.5)), _member(5, 0.42, True, 1.1, _top(0.25, 1.3)),
-               _member(10, 0.38, True, 1.1, _top(0.24, 1.1)), _member(20, 0.35, False, 1.1, _top(0.26, 1.0))]
-    chosen, why = choose(members)
-    assert chosen.weight == 10 and "the 1 of 4 members that pass the fairness gate and whose ratios" in why
-    assert "outside 0.8-1.25" in why
-
-
-def test_without_a_member_in_the_band_the_most_accurate_passing_one_is_chosen():
-    members = [_member(0, 0.40, True, 1.2, _top(0.26, 1.5)), _member(5, 0.42, True, 1.1, _top(0.25, 1.3))]
-    chosen, why = choose(members)
-    assert chosen.weight == 5 and "none has all its ratios" in why
-
-
-def test_ratios_on_too_few_cases_are_not_held_against_the_band():
-    assert _top(0.2, 1.6, support=5).in_band() is False  # nothing judged: not known to be in band
-    few = TopShare(0.2, _top(0.2, 1.0).ratios + _top(0.2, 3.0, support=5).ratios[1:])
-    assert few.in_band() and not _top(0.2, 1.26).in_band() and _top(0.2, 0.8).in_band()
+def test_a_member_the_gate_refuses_is_never_chosen_over_one_it_passes():
+    members = [_member(0, 0.45, False, 1.6), _member(5, 0.30, True, 1.1), _member(10, 0.44, False, 1.3)]
+    assert choose(members)[0].weight == 5
 
 
 def _ratio(point: float, low: float, high: float) -> GroupRatio:
@@ -222,6 +196,12 @@ def test_without_a_passing_member_the_one_that_fails_least_clearly_is_chosen():
     assert clear.excess() == pytest.approx(np.log(1.3)) and barely.excess() == pytest.approx(np.log(1.05))
     chosen, why = choose([clear, barely])
     assert chosen.weight == 5 and "least clearly" in why and "will refuse" in why
+
+
+def test_the_deeper_cut_counts_in_how_clearly_a_member_fails():
+    top = GroupRatio("born_abroad", "True", "False", "fpr", 1.8, 1.6, 2.0, 1.5, 2.1, 900, 0.02, 0.01, "top_share")
+    member = Member(0, None, 0.8, [_ratio(1.0, 0.9, 1.1), top], GateResult("fairness", False, "", {}), 1.0)  # type: ignore[arg-type]
+    assert member.excess() == pytest.approx(np.log(1.5)) and member.worst("top_share") is top
 
 
 def test_choose_without_a_passing_member_says_it_will_be_refused():
