@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -51,6 +52,9 @@ def entry_hash(entry: dict[str, Any]) -> str:
 # The head as this process last wrote it, per database URL: a hint that saves reading it back. The head
 # update checks it (compare-and-set), so a stale hint only costs one retry.
 _tips: dict[str, tuple[int, str]] = {}
+# Each engine's URL as that key, rendered once (rendering, or hashing the URL, which renders it, took about as long
+# as hashing an entry).
+_keys: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
 
 
 class _StaleTip(Exception):
@@ -103,7 +107,7 @@ def append_many(
     engine: Engine, items: Sequence[Fields], together_with: Callable[[Connection], None] | None = None
 ) -> list[dict[str, Any]]:
     """Append `items` in order in ONE transaction (one head compare-and-set, one commit); all or none commit."""
-    key = str(engine.url)
+    key = _keys.get(engine) or _keys.setdefault(engine, str(engine.url))
     with _append_lock:
         for attempt in range(_RETRIES):
             try:
@@ -127,16 +131,40 @@ def _read_head(conn: Connection) -> tuple[int, str] | None:
     return (row.seq, row.hash) if row else None
 
 
-# Built once: constructing a statement per append cost SQLAlchemy more time (coercion, cache key) than SQLite took
-# to run it.
+# Built once, and compiled once per dialect (_Prepared): running a compiled statement still cost SQLAlchemy about
+# 40 us each time (cache key, parameter processing), more than SQLite took to run it. Every value is a plain str,
+# int or float, so no bind processing is skipped.
 _MOVE_HEAD = (
     audit_head.update()
-    .where(audit_head.c.id == 1)
+    .where(audit_head.c.id == sa.literal_column("1"))
     .where(audit_head.c.seq == sa.bindparam("old_seq"))
     .where(audit_head.c.hash == sa.bindparam("old_hash"))
     .values(seq=sa.bindparam("new_seq"), hash=sa.bindparam("new_hash"))
 )
-_INSERT = audit_log.insert()
+_INSERT = audit_log.insert().values({c.name: sa.bindparam(c.name) for c in audit_log.columns})
+
+
+class _Prepared:
+    """A statement as the driver's SQL text, per dialect, run with exec_driver_sql (errors still come wrapped as
+    SQLAlchemy's, so a locked database is an OperationalError and a duplicate key an IntegrityError)."""
+
+    def __init__(self, statement: sa.Executable) -> None:
+        self._statement = statement
+        self._by_dialect: dict[str, tuple[str, tuple[str, ...] | None]] = {}
+
+    def __call__(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> sa.CursorResult[Any]:
+        found = self._by_dialect.get(conn.dialect.name)
+        if found is None:
+            compiled = self._statement.compile(dialect=conn.dialect)
+            order = tuple(compiled.positiontup or ()) if compiled.positional else None
+            found = self._by_dialect[conn.dialect.name] = (str(compiled), order)
+        sql, order = found
+        params: Any = [tuple(r[k] for k in order) for r in rows] if order is not None else list(rows)
+        return conn.exec_driver_sql(sql, params if len(params) > 1 else params[0])
+
+
+_move_head = _Prepared(_MOVE_HEAD)
+_insert = _Prepared(_INSERT)
 
 
 def _append_in(conn: Connection, tip: tuple[int, str] | None, items: Sequence[Fields]) -> list[dict[str, Any]]:
@@ -173,11 +201,11 @@ def _append_in(conn: Connection, tip: tuple[int, str] | None, items: Sequence[Fi
         entries.append(entry)
     # One compare-and-set from the head we built on to the last new entry: a writer in another process that moved
     # the head meanwhile makes this match nothing, and the whole batch is rebuilt on the new head.
-    moved = conn.execute(_MOVE_HEAD, {"old_seq": tip[0], "old_hash": tip[1], "new_seq": seq, "new_hash": prev_hash})
+    moved = _move_head(conn, [{"old_seq": tip[0], "old_hash": tip[1], "new_seq": seq, "new_hash": prev_hash}])
     if moved.rowcount != 1:
         raise _StaleTip
     try:
-        conn.execute(_INSERT, entries)
+        _insert(conn, entries)
     except sa.exc.IntegrityError:
         # E.g. a row with one of these seqs exists although the head said it was free (put there behind the head's
         # back). Refuse rather than overwrite or skip; verify names the damage.
