@@ -148,7 +148,7 @@ class _Prepared:
     """A statement as the driver's SQL text, per dialect, run with exec_driver_sql (errors still come wrapped as
     SQLAlchemy's, so a locked database is an OperationalError and a duplicate key an IntegrityError)."""
 
-    def __init__(self, statement: sa.Executable) -> None:
+    def __init__(self, statement: sa.Update | sa.Insert) -> None:
         self._statement = statement
         self._by_dialect: dict[str, tuple[str, tuple[str, ...] | None]] = {}
 
