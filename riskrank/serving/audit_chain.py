@@ -25,6 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from riskrank.db import Prepared
 from riskrank.serving.tables import audit_head, audit_log
 
 GENESIS = "0" * 64
@@ -131,7 +132,7 @@ def _read_head(conn: Connection) -> tuple[int, str] | None:
     return (row.seq, row.hash) if row else None
 
 
-# Built once, and compiled once per dialect (_Prepared): running a compiled statement still cost SQLAlchemy about
+# Built once, and compiled once per dialect (db.Prepared): running a compiled statement still cost SQLAlchemy about
 # 40 us each time (cache key, parameter processing), more than SQLite took to run it. Every value is a plain str,
 # int or float, so no bind processing is skipped.
 _MOVE_HEAD = (
@@ -144,27 +145,8 @@ _MOVE_HEAD = (
 _INSERT = audit_log.insert().values({c.name: sa.bindparam(c.name) for c in audit_log.columns})
 
 
-class _Prepared:
-    """A statement as the driver's SQL text, per dialect, run with exec_driver_sql (errors still come wrapped as
-    SQLAlchemy's, so a locked database is an OperationalError and a duplicate key an IntegrityError)."""
-
-    def __init__(self, statement: sa.Update | sa.Insert) -> None:
-        self._statement = statement
-        self._by_dialect: dict[str, tuple[str, tuple[str, ...] | None]] = {}
-
-    def __call__(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> sa.CursorResult[Any]:
-        found = self._by_dialect.get(conn.dialect.name)
-        if found is None:
-            compiled = self._statement.compile(dialect=conn.dialect)
-            order = tuple(compiled.positiontup or ()) if compiled.positional else None
-            found = self._by_dialect[conn.dialect.name] = (str(compiled), order)
-        sql, order = found
-        params: Any = [tuple(r[k] for k in order) for r in rows] if order is not None else list(rows)
-        return conn.exec_driver_sql(sql, params if len(params) > 1 else params[0])
-
-
-_move_head = _Prepared(_MOVE_HEAD)
-_insert = _Prepared(_INSERT)
+_move_head = Prepared(_MOVE_HEAD)
+_insert = Prepared(_INSERT)
 
 
 def _append_in(conn: Connection, tip: tuple[int, str] | None, items: Sequence[Fields]) -> list[dict[str, Any]]:
@@ -201,7 +183,7 @@ def _append_in(conn: Connection, tip: tuple[int, str] | None, items: Sequence[Fi
         entries.append(entry)
     # One compare-and-set from the head we built on to the last new entry: a writer in another process that moved
     # the head meanwhile makes this match nothing, and the whole batch is rebuilt on the new head.
-    moved = _move_head(conn, [{"old_seq": tip[0], "old_hash": tip[1], "new_seq": seq, "new_hash": prev_hash}])
+    moved = _move_head(conn, {"old_seq": tip[0], "old_hash": tip[1], "new_seq": seq, "new_hash": prev_hash})
     if moved.rowcount != 1:
         raise _StaleTip
     try:
