@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from riskrank.db import ensure_schema, get_engine
 from riskrank.errors import UserError
-from riskrank.serving import logfilter
+from riskrank.serving import logfilter, walcheckpoint
 from riskrank.serving.audit_chain import AuditUnavailable
 from riskrank.serving.audit_writer import GroupWriter
 from riskrank.serving.auth import Authenticator
@@ -30,6 +30,7 @@ from riskrank.serving.limits import BodySizeLimit
 from riskrank.serving.problems import install_problem_handlers, problem_openapi, problem_response
 from riskrank.serving.ratelimit import FailedAuthLimiter
 from riskrank.serving.routers import audit_log, cases, health, model, outcomes, score, worklists
+from riskrank.serving.walcheckpoint import WalCheckpointer
 from riskrank.serving.workspace import routes as workspace
 from riskrank.settings import DEFAULT_PSEUDONYM_KEY, Settings, get_settings
 
@@ -80,10 +81,13 @@ def create_app(
     source: FeatureSource | None = default_feature_source(engine) if feature_source is _DEFAULT else feature_source
     holder = ModelHolder(settings, source)
     audit_writer = GroupWriter(engine)
+    checkpointer = WalCheckpointer(engine) if walcheckpoint.applies_to(engine) else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ensure_schema(engine)
+        if checkpointer is not None:
+            checkpointer.start()  # SQLite's checkpoints off the request path (walcheckpoint.py)
         logfilter.install(settings.pseudonym_key)  # again: uvicorn may have reconfigured its loggers since create_app
         holder.start()
         if freeze_heap:
@@ -96,6 +100,8 @@ def create_app(
         finally:
             holder.stop()
             audit_writer.stop()  # commits what is queued; requests still waiting on it then answer
+            if checkpointer is not None:
+                checkpointer.stop()
 
     app = FastAPI(title="riskrank", version="1", description=DESCRIPTION, lifespan=lifespan, docs_url=None, redoc_url=None,
                   swagger_ui_oauth2_redirect_url=None)
