@@ -184,7 +184,7 @@ class ScoringModel:
     def contributions(self, data: pd.DataFrame | np.ndarray) -> tuple[float, np.ndarray]:
         """(base_value, n x F contributions) in log-odds of the calibrated score: base + row sum = logit(score).
 
-        A few rows (a case explained on request, a worklist) go through the model's TreeSHAP tables, about a third of
+        A few rows (a case explained on request, a worklist) go through the model's TreeSHAP tables, 40-55 % of
         pred_contrib's time per row and the same numbers (riskrank.model.treeshap); many rows through LightGBM."""
         X = self._as_input(data)
         fast = self._tree_shap if len(X) <= _SINGLE_THREAD_ROWS else None
