@@ -81,7 +81,7 @@ def main() -> None:
                     t["model_row (SQL, model columns -> float64)"].append(t3 - t1)
                 base, contributions = model.contributions(row)
                 t4 = clock()
-                t["pred_contrib, one row, 1 thread"].append(t4 - t3)
+                t["contributions, one row (TreeSHAP tables)"].append(t4 - t3)
                 score = float(snapshot.scores[position])
                 row, contributions = row[0], contributions[0]
             else:

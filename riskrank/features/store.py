@@ -22,6 +22,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from riskrank.db import Prepared
 from riskrank.features.registry import CATEGORIES, FEATURE_NAMES, FEATURE_SET_VERSION, FEATURES
 
 _SQL_TYPES: dict[str, Any] = {"float": sa.Float(53), "int": sa.BigInteger(), "bool": sa.Boolean(), "category": sa.String(40)}
@@ -75,7 +76,7 @@ class FeatureStore:
         self.table = _feature_table(sa.MetaData(), version)
         self.snapshots = feature_snapshots
         self.table.create(engine, checkfirst=True)
-        self._narrow: dict[tuple[str, ...], sa.Select] = {}  # values(): one statement per tuple of names
+        self._narrow: dict[tuple[str, ...], Prepared] = {}  # values(): one statement per tuple of names
 
     @classmethod
     def from_url(cls, url: str) -> FeatureStore:
@@ -220,12 +221,12 @@ class FeatureStore:
         query = self._narrow.get(names)
         if query is None:
             columns = [self.table.c[n] if n in self.table.c else sa.null().label(n) for n in names]
-            query = (sa.select(self.table.c.as_of, self.table.c.benefit, *columns)
-                     .where(self.table.c.case_id == sa.bindparam("case_id"))
-                     .order_by(self.table.c.as_of.desc()).limit(1))
+            query = Prepared(sa.select(self.table.c.as_of, self.table.c.benefit, *columns)
+                             .where(self.table.c.case_id == sa.bindparam("case_id"))
+                             .order_by(self.table.c.as_of.desc()).limit(1))
             self._narrow[names] = query
         with self.engine.connect() as conn:
-            row = conn.execute(query, {"case_id": int(case_id)}).first()
+            row: Any = query(conn, {"case_id": int(case_id)}).first()
         if row is None:
             return None
         as_of = row[0] if type(row[0]) is dt.date else _as_date(row[0])

@@ -98,6 +98,7 @@ class GroupWriter:
         """audit.append without together_with, sharing a commit with concurrent callers; blocks until committed."""
         return self.submit(Fields.of(**fields)).result()
 
-    async def append_async(self, **fields: Any) -> dict[str, Any]:
-        """The same for async endpoints: the event loop serves other requests while the entry is committed."""
-        return await asyncio.wrap_future(self.submit(Fields.of(**fields)))
+    def append_async(self, **fields: Any) -> asyncio.Future[dict[str, Any]]:
+        """The same for async endpoints: queued at once; await the result while the event loop serves other requests
+        (and the caller may do other work first, e.g. serialise its response) until the entry is committed."""
+        return asyncio.wrap_future(self.submit(Fields.of(**fields)))

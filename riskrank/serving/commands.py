@@ -31,7 +31,7 @@ def serve(
     if not 0 < port < 65536:
         raise UserError(f"--port must be between 1 and 65535, got {port}")
     ensure_schema(get_engine(settings.database_url))  # here, so a store behind the code is one line, not a traceback
-    uvicorn.run(create_app(settings), host=host or settings.host, port=port, log_level=log_level)
+    uvicorn.run(create_app(settings, freeze_heap=True), host=host or settings.host, port=port, log_level=log_level)
 
 
 def rank(

@@ -52,13 +52,15 @@ async def case_score(
         explained, as_of = await run_in_threadpool(_explain_from_store, app, snapshot, position, case_id, top)
     body = {"case_id": case_id, **explained, "features_as_of": as_of.isoformat() if as_of is not None else None, "notice": NOTICE}
     subject = pseudonymise(case_id, settings.pseudonym_key)
-    # The response goes out only after the entry is committed (group commit shares that commit with concurrent requests).
-    await app.state.audit_writer.append_async(
+    committed = app.state.audit_writer.append_async(
         actor=user.name, action="score", subject=subject, model_version=snapshot.version, score=body["score"],
         details={"reasons": audit_reasons(body)},
     )
+    response = json_response(body)  # serialised while the writer thread commits
+    # The response goes out only after the entry is committed (group commit shares that commit with concurrent requests).
+    await committed
     log.debug("scored case %s with model %s", subject, snapshot.version)
-    return json_response(body)
+    return response
 
 
 def _stored_payload(snapshot: Snapshot, position: int | None, case_id: int, top: int) -> dict[str, Any] | None:
