@@ -12,12 +12,7 @@ population) for the given (rows, weight) and ranks the holdout with the chosen m
 
     nice -n 10 .venv/bin/python bench/bench_learning.py --train /tmp/w1 /tmp/w2 --holdout /tmp/w4 \\
         --grid 0:1 36000:0.2 36000:0.2:opening 36000:0.2:month_end:0 36000:0.05:::channel 36000:0.05:::ipw \\
-        36000:0.05:::nomono 36000:0.05:::nomono+nl63+md100+lr0.02 --out /tmp/learning.json
-
-Fit-setting variants (fit_settings): "nomono" drops the registry's monotone constraints, "mono" keeps them; nl, md, lr, ff, l2, mh
-followed by a number set num_leaves, min_data_in_leaf, learning_rate, feature_fraction, lambda_l2,
-min_sum_hessian_in_leaf; sd the LightGBM seed; es the early-stopping patience; nr a fixed number of rounds
-without early stopping; tokens join with "+".
+        --out /tmp/learning.json
 """
 
 from __future__ import annotations
@@ -120,50 +115,15 @@ def with_variant(frame: pd.DataFrame, inputs: list[str], holdout: pd.DataFrame,
     return frame, inputs, holdout
 
 
-# Fit-setting tokens of a variant, joined by "+" (e.g. "nomono+nl63+md100"): LightGBM parameter and its type.
-FIT_TOKENS = {"nl": ("num_leaves", int), "md": ("min_data_in_leaf", int), "lr": ("learning_rate", float),
-              "ff": ("feature_fraction", float), "l2": ("lambda_l2", float), "mh": ("min_sum_hessian_in_leaf", float)}
-
-
-# Tokens that set train.fit's own arguments: early-stopping patience, and a fixed number of rounds (no stopping).
-FIT_ARGS = {"es": "early_stopping_rounds", "nr": "num_boost_round"}
-
-
-def fit_settings(variant: str) -> tuple[str, dict, dict]:
-    """Split a variant into its data part (with_variant's "channel"/"ipw" or none), LightGBM parameters and train.fit
-    arguments: "nomono" drops the registry's monotone constraints, "mono" keeps them (train.fit's own choice
-    otherwise: dropped for a positive-unlabelled fit), "nl63" sets num_leaves 63 (FIT_TOKENS), "sd3" the
-    LightGBM seed, "es200" the early-stopping patience, "nr300" 300 rounds without early stopping."""
-    data, params, args = "", {}, {}
-    for token in filter(None, variant.split("+")):
-        if token in ("nomono", "mono"):
-            args["monotone"] = token == "mono"
-        elif token in ("channel", "ipw"):
-            data = token
-        elif token[:2] == "sd":
-            params["seed"] = int(token[2:])
-        elif token[:2] in FIT_ARGS:
-            args[FIT_ARGS[token[:2]]] = int(token[2:])
-        elif token[:2] in FIT_TOKENS:
-            name, kind = FIT_TOKENS[token[:2]]
-            params[name] = kind(token[2:])
-        else:
-            raise ValueError(f"unknown variant token {token!r}")
-    if "num_boost_round" in args:
-        args.setdefault("early_stopping_rounds", 0)  # a fixed number of rounds: no early stopping
-    return data, params, args
-
-
 def member(frame: pd.DataFrame, inputs: list[str], holdout: pd.DataFrame, variant: str = "") -> dict[str, float]:
     from riskrank.training.dataset import SPLIT, WEIGHT
     from riskrank.training.train import fit, predict
 
-    data, params, fit_args = fit_settings(variant)
-    frame, inputs, holdout = with_variant(frame, inputs, holdout, data)
+    frame, inputs, holdout = with_variant(frame, inputs, holdout, variant)
     start = time.perf_counter()
     weighted = bool((frame[WEIGHT] != 1.0).any())
     result = fit(frame.loc[frame[SPLIT] == "train"], frame.loc[frame[SPLIT] == "valid"], inputs,
-                 weight=WEIGHT if weighted else None, params=params, **fit_args)
+                 weight=WEIGHT if weighted else None)
     seconds = time.perf_counter() - start
     return ranking(holdout["label"].to_numpy(), predict(result, holdout), holdout) | {
         "fit_seconds": seconds, "best_iteration": result.best_iteration}
@@ -192,8 +152,8 @@ def fairness_auto(world_dir: Path, rows: int, weight: float, holdout: pd.DataFra
 
 def _member_spec(text: str) -> tuple[int, float, tuple[str, int], str]:
     """rows:weight[:anchor[:gap_days[:variant]]]; the anchor defaults as build_training_set's does (opening without
-    unlabelled rows), the gap to unlabelled.GAP_DAYS, the variant (fit_settings' tokens) to none. Returns rows,
-    weight, the training set the member subsamples and the variant."""
+    unlabelled rows), the gap to unlabelled.GAP_DAYS, the variant (with_variant) to none. Returns rows, weight, the
+    training set the member subsamples and the variant."""
     from riskrank.training.dataset import ANCHOR_MONTH_END, ANCHOR_OPENING
     from riskrank.training.unlabelled import GAP_DAYS
 

@@ -1,6 +1,5 @@
 """Fit the LightGBM action model: binary objective, early stopping on the validation months, monotone
-constraints where the registry knows the direction of risk (a fit on investigations alone; the positive-unlabelled
-fit takes PU_PARAMS without them), native categoricals with a stored mapping."""
+constraints where the registry knows the direction of risk, native categoricals with a stored mapping."""
 
 from __future__ import annotations
 
@@ -32,13 +31,6 @@ DEFAULT_PARAMS: dict = {
     "deterministic": True,
     "force_row_wise": True,
 }
-# A positive-unlabelled fit (training rows include unlabelled ones, training/unlabelled.py) learns the population,
-# not what sets the investigated apart: the registry's monotone constraints, written for a fit on investigations, cost
-# it ranking, and larger leaves with more rows each rank better (bench/bench_learning.py, three pairs of worlds at
-# scale 0.05: top 1 % of an unseen world 0.606 -> 0.659 of the learnability bound, better on each pair;
-# docs/training.md "Fit settings of the positive-unlabelled fit").
-PU_PARAMS: dict = {"num_leaves": 63, "min_data_in_leaf": 100}
-PU_MONOTONE = False
 NUM_BOOST_ROUND = 2000
 EARLY_STOPPING_ROUNDS = 50
 
@@ -90,13 +82,6 @@ def category_mapping(frame: pd.DataFrame, feature_names: Sequence[str]) -> dict[
     return out
 
 
-def is_positive_unlabelled(train: pd.DataFrame) -> bool:
-    """Whether the training rows include unlabelled ones (the default training set)."""
-    from riskrank.training.unlabelled import UNLABELLED
-
-    return "selection" in train.columns and bool((train["selection"].astype(str) == UNLABELLED).any())
-
-
 @dataclass
 class FitResult:
     booster: Any  # lightgbm.Booster
@@ -109,14 +94,11 @@ class FitResult:
 
 def fit(train: pd.DataFrame, valid: pd.DataFrame, feature_names: Sequence[str], params: dict | None = None,
         num_boost_round: int = NUM_BOOST_ROUND, early_stopping_rounds: int = EARLY_STOPPING_ROUNDS,
-        weight: str | None = None, objective: Callable | None = None, monotone: bool | None = None) -> FitResult:
+        weight: str | None = None, objective: Callable | None = None) -> FitResult:
     """`objective`: a callable LightGBM objective bound to `train`'s rows (e.g. fairness.objective.FairLogloss); None
     for the built-in binary logloss. Row weights (`weight`, a column of both frames: the unlabelled rows' weight)
     weigh the built-in objective and the validation metric; a callable objective must have been built with the same
-    weights (LightGBM hands its gradients through unweighted). A positive-unlabelled fit (`train` holds unlabelled
-    rows) starts from PU_PARAMS and, unless `monotone` says otherwise, drops the registry's monotone constraints;
-    a fit on investigations alone keeps both as before. `early_stopping_rounds=0` fits all `num_boost_round` rounds
-    (bench_learning's fit variants)."""
+    weights (LightGBM hands its gradients through unweighted)."""
     import lightgbm as lgb
 
     from riskrank.fairness.objective import as_probability_model, fold_start_score, start_score
@@ -131,16 +113,11 @@ def fit(train: pd.DataFrame, valid: pd.DataFrame, feature_names: Sequence[str], 
     categories = category_mapping(train, feature_names)
     X_train = prepare(train, feature_names, categories)
     X_valid = prepare(valid, feature_names, categories)
-    positive_unlabelled = is_positive_unlabelled(train)
-    if monotone is None:
-        monotone = PU_MONOTONE if positive_unlabelled else True
-    merged = DEFAULT_PARAMS | (PU_PARAMS if positive_unlabelled else {}) | (params or {}) | {
-        "metric": ["auc", "binary_logloss"]}
+    merged = DEFAULT_PARAMS | (params or {}) | {"metric": ["auc", "binary_logloss"]}
     if objective is not None:
         # LightGBM computes metrics on raw scores under a callable objective: AUC (rank-based) stays right, logloss not.
         merged |= {"objective": objective, "metric": ["auc"]}
-    merged["monotone_constraints"] = (monotone_constraints(feature_names, X_train) if monotone
-                                      else [0] * len(feature_names))
+    merged["monotone_constraints"] = monotone_constraints(feature_names, X_train)
     cat_cols = list(categories)
     dtrain = lgb.Dataset(X_train, train[LABEL].to_numpy(), weight=train[weight].to_numpy() if weight else None,
                          categorical_feature=cat_cols or "auto", free_raw_data=False)
@@ -153,9 +130,8 @@ def fit(train: pd.DataFrame, valid: pd.DataFrame, feature_names: Sequence[str], 
         dvalid.set_init_score(np.full(len(X_valid), start))
     evals: dict = {}
     booster = lgb.train(merged, dtrain, num_boost_round=num_boost_round, valid_sets=[dvalid], valid_names=["valid"],
-                        callbacks=[lgb.record_evaluation(evals)] + (
-                            [lgb.early_stopping(early_stopping_rounds, first_metric_only=True, verbose=False)]
-                            if early_stopping_rounds > 0 else []))
+                        callbacks=[lgb.early_stopping(early_stopping_rounds, first_metric_only=True, verbose=False),
+                                   lgb.record_evaluation(evals)])
     best = int(booster.best_iteration or booster.current_iteration())
     # Keep only the trees up to the best iteration, so every consumer (serving, SHAP) sees the same model.
     booster = lgb.Booster(model_str=as_probability_model(booster.model_to_string(num_iteration=best)))

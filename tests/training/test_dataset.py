@@ -102,30 +102,3 @@ def test_monotone_constraints_follow_the_registry():
     names = ["benefit", increasing]
     frame = pd.DataFrame({"benefit": pd.Categorical(["a"]), increasing: [1.0]})
     assert monotone_constraints(names, frame) == [0, 1]
-
-
-def test_positive_unlabelled_fit_drops_monotone_constraints_and_takes_larger_leaves():
-    """The settings chosen on held-out worlds for the PU fit (train.PU_PARAMS, no registry constraints) apply only
-    when the training rows include unlabelled ones; a fit on investigations alone keeps the registry's constraints."""
-    from riskrank.features import registry
-    from riskrank.training.dataset import LABEL
-    from riskrank.training.train import DEFAULT_PARAMS, PU_PARAMS, fit
-    from riskrank.training.unlabelled import UNLABELLED
-
-    increasing = next(f.name for f in registry.FEATURES if f.model_input and f.monotone == 1 and f.dtype != "category")
-    rng = np.random.default_rng(0)
-    n = 2000
-    x = rng.normal(size=n)
-    frame = pd.DataFrame({increasing: x, "noise": rng.normal(size=n),
-                          LABEL: (rng.random(n) < 1 / (1 + np.exp(-2 * x))).astype(int), "selection": "impulse"})
-    names = [increasing, "noise"]
-    plain = fit(frame.iloc[:1500], frame.iloc[1500:], names, num_boost_round=5)
-    assert plain.params["monotone_constraints"] == [1, 0]
-    assert plain.params["num_leaves"] == DEFAULT_PARAMS["num_leaves"]
-    mixed = frame.assign(selection=np.where(rng.random(n) < 0.5, UNLABELLED, "impulse"))
-    pu = fit(mixed.iloc[:1500], mixed.iloc[1500:], names, num_boost_round=5)
-    assert pu.params["monotone_constraints"] == [0, 0]
-    assert pu.params["num_leaves"] == PU_PARAMS["num_leaves"] != DEFAULT_PARAMS["num_leaves"]
-    assert pu.params["min_data_in_leaf"] == PU_PARAMS["min_data_in_leaf"]
-    kept = fit(mixed.iloc[:1500], mixed.iloc[1500:], names, num_boost_round=5, monotone=True, params={"num_leaves": 7})
-    assert kept.params["monotone_constraints"] == [1, 0] and kept.params["num_leaves"] == 7
