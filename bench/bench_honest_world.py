@@ -48,7 +48,7 @@ def main() -> None:
 
     from riskrank.simulation import generate
     from riskrank.training.dataset import SplitConfig, build_training_set, closed_investigations, split_bounds
-    from riskrank.training.evaluate import capacity_metrics
+    from riskrank.training.evaluate import capacity_metrics, cuts
     from riskrank.training.learnability import measure
     from riskrank.training.population import evaluation_dates, truth_population
     from riskrank.training.train import fit, model_inputs, predict
@@ -61,7 +61,7 @@ def main() -> None:
     bounds = split_bounds(closed_investigations(test_world)["opened_date"], SplitConfig())
     dates = evaluation_dates(bounds, args.eval_dates)
     pop, capacity = truth_population(test_world, bounds, dates)
-    metrics, _ = capacity_metrics(pop, predict(result, pop), capacity)
+    metrics, _ = capacity_metrics(pop, cuts(pop, predict(result, pop), capacity), capacity)
     rates = agency_rates(test_world, bounds.test_start, bounds.last_opened)
     t_model = time.perf_counter() - t0
     learn = measure(train_world, test_world)

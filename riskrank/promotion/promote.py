@@ -24,7 +24,7 @@ from riskrank.model.scoring import ScoringModel
 from riskrank.promotion.gates import PromotionRefused, independent_hit_rate_gate, paired_hit_rate_gate
 from riskrank.settings import Settings, get_settings
 from riskrank.training.dataset import LABEL
-from riskrank.training.evaluate import gate_ratios, selection
+from riskrank.training.evaluate import cuts, gate_ratios, selection
 
 
 @dataclass(frozen=True)
@@ -71,8 +71,9 @@ def load_evaluation(tracking_uri: str, run_id: str) -> tuple[pd.DataFrame, dict[
 def check_gates(challenger: ScoringModel, champion: ScoringModel | None, population: pd.DataFrame,
                 capacity: dict[str, int], n_boot: int = 1000) -> list[GateResult]:
     scores = challenger.predict_action(population)
-    chosen = selection(population, scores, capacity)
-    results = [fairness_gate(gate_ratios(population, scores, capacity))]
+    cut = cuts(population, scores, capacity)
+    chosen = cut.capacity
+    results = [fairness_gate(gate_ratios(population, cut))]
     if champion is None:
         return results
     if _can_score(champion, population):

@@ -82,23 +82,33 @@ def top_share_selection(pop: pd.DataFrame, scores: np.ndarray, share: float = TO
     return m.top_k_by_group(dates, "_score", {d: max(1, round(share * n)) for d, n in sizes.items()}, EVAL_DATE).to_numpy()
 
 
-def gate_ratios(pop: pd.DataFrame, scores: np.ndarray, capacity: Mapping[str, int], n_boot: int = N_BOOT,
-                seed: int = 0) -> list[GroupRatio]:
+@dataclass(frozen=True)
+class Cuts:
+    """The two selections a ranking is judged by, made once per scoring: at capacity within benefits, and the top 1 %
+    of all active cases on each date (None where the population is not every active case)."""
+    capacity: np.ndarray
+    top_share: np.ndarray | None
+
+
+def cuts(pop: pd.DataFrame, scores: np.ndarray, capacity: Mapping[str, int]) -> Cuts:
+    return Cuts(selection(pop, scores, capacity), top_share_selection(pop, scores))
+
+
+def gate_ratios(pop: pd.DataFrame, cut: Cuts, n_boot: int = N_BOOT, seed: int = 0) -> list[GroupRatio]:
     """The ratios the fairness gate judges, as training and `riskrank promote` measure them: every ratio of the
-    selection at capacity (overall and within benefits), and, where the population is every active case on its
-    dates, the overall ratios of TOP_SHARE_ATTRIBUTES in the top 1 % (scope TOP_SCOPE)."""
-    ratios = selection_fairness(pop, selection(pop, scores, capacity), LABEL, n_boot=n_boot, seed=seed)
-    top = top_share_selection(pop, scores)
-    if top is None or not top.any():
+    selection at capacity (overall and within benefits), and, where there is a top 1 % cut, the overall ratios of
+    TOP_SHARE_ATTRIBUTES in it (scope TOP_SCOPE)."""
+    ratios = selection_fairness(pop, cut.capacity, LABEL, n_boot=n_boot, seed=seed)
+    if cut.top_share is None or not cut.top_share.any():
         return ratios
     columns = [c for c in (*TOP_SHARE_ATTRIBUTES, LABEL, CLUSTER) if c in pop.columns]  # no benefit: one ranking
-    deeper = selection_fairness(pop[columns], top, LABEL, n_boot=n_boot, seed=seed)
+    deeper = selection_fairness(pop[columns], cut.top_share, LABEL, n_boot=n_boot, seed=seed)
     return ratios + [replace(r, scope=TOP_SCOPE) for r in deeper if r.scope == OVERALL]
 
 
-def capacity_metrics(pop: pd.DataFrame, scores: np.ndarray, capacity: Mapping[str, int]) -> tuple[dict[str, float], pd.DataFrame]:
+def capacity_metrics(pop: pd.DataFrame, cut: Cuts, capacity: Mapping[str, int]) -> tuple[dict[str, float], pd.DataFrame]:
     """Model at capacity against random and (where the population has risk_p) the oracle, overall and per benefit."""
-    chosen = selection(pop, scores, capacity)
+    chosen = cut.capacity
     y = pop[LABEL].to_numpy(dtype=float)
     out = {
         "cap_selected": float(chosen.sum()),
@@ -107,9 +117,8 @@ def capacity_metrics(pop: pd.DataFrame, scores: np.ndarray, capacity: Mapping[st
         "cap_value_sek": float(pop.loc[chosen, VALUE].fillna(0).sum()) if VALUE in pop else float("nan"),
     }
     out["cap_lift"] = m.lift(out["cap_hit_rate"], out["cap_random_rate"])
-    top = top_share_selection(pop, scores)
-    if top is not None:
-        out["top_share_hit_rate"] = float(y[top].mean())
+    if cut.top_share is not None:
+        out["top_share_hit_rate"] = float(y[cut.top_share].mean())
     if NEW_FIND in pop.columns:
         # new finds: selected cases no recent notification pointed at, so no impulse would have brought them in
         new = chosen & pop[NEW_FIND].to_numpy(dtype=bool)
@@ -191,11 +200,12 @@ def evaluate(test: pd.DataFrame, test_scores: np.ndarray, pop: pd.DataFrame, pop
              channels: pd.DataFrame | None = None) -> Evaluation:
     """`channels`: population.agency_channels, where the world has its truth (None: not compared)."""
     out = investigation_metrics(test, test_scores)
-    cap, per_benefit = capacity_metrics(pop, pop_scores, capacity)
+    cut = cuts(pop, pop_scores, capacity)
+    cap, per_benefit = capacity_metrics(pop, cut, capacity)
     out |= cap
     by_channel, channel_table = channel_metrics(pop, pop_scores, channels) if channels is not None else ({}, pd.DataFrame())
     out |= by_channel
-    ratios = gate_ratios(pop, pop_scores, capacity, n_boot=n_boot, seed=seed)
+    ratios = gate_ratios(pop, cut, n_boot=n_boot, seed=seed)
     out |= {r.key: r.ratio for r in ratios}
     rel = m.reliability(test[LABEL].to_numpy(), test_scores)
     return Evaluation(out, ratios, per_benefit, capacity_curve(pop, pop_scores, capacity), rel,

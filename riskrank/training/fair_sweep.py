@@ -27,7 +27,7 @@ from riskrank.fairness.objective import FairLogloss, group_codes
 from riskrank.fairness.policy import N_BOOT, TOP_SCOPE, band_text
 from riskrank.features.registry import SENSITIVE
 from riskrank.training.dataset import LABEL
-from riskrank.training.evaluate import gate_ratios, selection, top_share_selection
+from riskrank.training.evaluate import cuts, gate_ratios
 from riskrank.training.train import FitResult, fit, predict
 
 # Penalty weights of the default family. The penalty is a share-weighted squared calibration gap (0.0025 for a
@@ -87,11 +87,10 @@ def judge(result: FitResult, population: pd.DataFrame, capacity: dict[str, int],
           n_boot: int = N_BOOT) -> tuple[float, list[GroupRatio], GateResult, float]:
     """Hit rate at capacity, the ratios the gate judges and the fairness gate, as `riskrank promote` computes them;
     and the hit rate in the top 1 % (NaN where the population has no such cut)."""
-    scores = predict(result, population)
-    chosen = selection(population, scores, capacity)
+    cut = cuts(population, predict(result, population), capacity)
     y = population[LABEL].to_numpy(dtype=float)
-    ratios = gate_ratios(population, scores, capacity, n_boot=n_boot)
-    top = top_share_selection(population, scores)
+    ratios = gate_ratios(population, cut, n_boot=n_boot)
+    chosen, top = cut.capacity, cut.top_share
     return (float(y[chosen].mean()) if chosen.any() else float("nan"), ratios, fairness_gate(ratios),
             float(y[top].mean()) if top is not None and top.any() else float("nan"))
 

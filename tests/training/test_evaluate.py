@@ -11,6 +11,7 @@ from riskrank.training.evaluate import (
     capacity_curve,
     capacity_metrics,
     channel_metrics,
+    cuts,
     gate_ratios,
     investigation_metrics,
     random_rate,
@@ -38,9 +39,13 @@ def test_random_rate_weights_slot_base_rates_by_capacity():
     assert random_rate(_population(), CAPACITY) == pytest.approx(1.25 / 3)
 
 
+def _capacity_metrics(pop, scores, capacity=CAPACITY):
+    return capacity_metrics(pop, cuts(pop, scores, capacity), capacity)
+
+
 def test_capacity_metrics_by_hand():
     scores = np.array([0.9, 0.1, 0.8, 0.2, 0.1, 0.2, 0.9, 0.3])  # model picks both errors in a, the error in b
-    metrics, per_benefit = capacity_metrics(_population(), scores, CAPACITY)
+    metrics, per_benefit = _capacity_metrics(_population(), scores)
     assert metrics["cap_selected"] == 3
     assert metrics["cap_hit_rate"] == 1.0
     assert metrics["cap_value_sek"] == 220.0
@@ -74,11 +79,11 @@ def test_capacity_hit_rate_for_new_finds():
     # the model picks rows 0, 2 (a) and 6 (b); rows 0 and 6 had a recent notification, so row 2 is the only new find
     pop = _population().assign(new_find=[False, True, True, True, True, True, False, True])
     scores = np.array([0.9, 0.1, 0.8, 0.2, 0.1, 0.2, 0.9, 0.3])
-    metrics, _ = capacity_metrics(pop, scores, CAPACITY)
+    metrics, _ = _capacity_metrics(pop, scores)
     assert metrics["cap_new_find_share"] == pytest.approx(1 / 3)
     assert metrics["cap_hit_rate_new_finds"] == 1.0
     pop["label"] = [1, 0, 0, 0, 0, 0, 1, 0]
-    metrics, _ = capacity_metrics(pop, scores, CAPACITY)
+    metrics, _ = _capacity_metrics(pop, scores)
     assert metrics["cap_hit_rate"] == pytest.approx(2 / 3) and metrics["cap_hit_rate_new_finds"] == 0.0
 
 
@@ -94,13 +99,13 @@ def test_top_share_ranks_all_benefits_together_on_each_date():
         assert chosen[on_day].sum() == 2
         assert scores[chosen & on_day].min() > scores[~chosen & on_day].max()
     pop.loc[chosen, "label"] = 1
-    metrics, _ = capacity_metrics(pop.assign(slot="d|a"), scores, {"d|a": 4})
+    metrics, _ = _capacity_metrics(pop.assign(slot="d|a"), scores, {"d|a": 4})
     assert metrics["top_share_hit_rate"] == 1.0
 
 
 def test_without_evaluation_dates_there_is_no_top_share():
     assert top_share_selection(_population(), np.linspace(1, 0, 8)) is None
-    assert "top_share_hit_rate" not in capacity_metrics(_population(), np.linspace(1, 0, 8), CAPACITY)[0]
+    assert "top_share_hit_rate" not in _capacity_metrics(_population(), np.linspace(1, 0, 8))[0]
 
 
 def test_the_gate_reads_the_capacity_selection_and_the_top_share_for_sex_and_born_abroad():
@@ -113,7 +118,7 @@ def test_the_gate_reads_the_capacity_selection_and_the_top_share_for_sex_and_bor
     pop["slot"] = pop["eval_date"] + "|" + pop["benefit"]
     scores = rng.random(n) + 0.005 * pop["born_abroad"]  # the top favours born abroad, whatever the label
     capacity = {f"{d}|{b}": 20 for d in ("2024-05-01", "2024-06-01") for b in "ab"}
-    ratios = gate_ratios(pop, scores.to_numpy(), capacity, n_boot=200)
+    ratios = gate_ratios(pop, cuts(pop, scores.to_numpy(), capacity), n_boot=200)
     top = [r for r in ratios if r.scope == "top_share"]
     assert {r.attribute for r in top} == {"sex", "born_abroad"} and {r.metric for r in top} == {"selection_rate", "fpr",
                                                                                                  "precision"}
@@ -123,7 +128,8 @@ def test_the_gate_reads_the_capacity_selection_and_the_top_share_for_sex_and_bor
     assert rate.ratio == pytest.approx(chosen[ba].mean() / chosen[~ba].mean()) and rate.ratio > 1.5
     assert {r.scope for r in ratios} == {"overall", "within_benefit", "top_share"}
     # without evaluation dates (the fallback population) only the capacity selection is judged
-    assert {r.scope for r in gate_ratios(pop.drop(columns="eval_date"), scores.to_numpy(), capacity, n_boot=50)} == {
+    fallback = pop.drop(columns="eval_date")
+    assert {r.scope for r in gate_ratios(fallback, cuts(fallback, scores.to_numpy(), capacity), n_boot=50)} == {
         "overall", "within_benefit"}
 
 
