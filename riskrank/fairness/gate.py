@@ -107,10 +107,10 @@ def judged_scopes(ratios: Iterable[GroupRatio]) -> tuple[str, ...]:
 
 
 def judged(ratios: Iterable[GroupRatio], min_support: int = MIN_SUPPORT) -> list[GroupRatio]:
-    """The ratios the gate judges: in its scopes, with enough support."""
+    """The ratios the gate judges: in its scopes, with enough support (fairness_gate's selection)."""
     ratios = list(ratios)
     scopes = judged_scopes(ratios)
-    return [r for r in ratios if r.scope in scopes and r.support >= min_support and np.isfinite(r.ratio)]
+    return [r for r in ratios if r.scope in scopes and verdict(r, min_support=min_support) != THIN]
 
 
 SCOPE_WORDS = {JUDGED_SCOPE: "within benefits at capacity", OVERALL: "at capacity", TOP_SCOPE: "in the top 1 %"}
@@ -128,22 +128,22 @@ def fairness_gate(ratios: Iterable[GroupRatio], low: float = FAIR_LOW, high: flo
     model's own choice, so there its overall ratios are judged."""
     ratios = list(ratios)
     scopes = judged_scopes(ratios)
-    failing, n_judged, skipped, reported, unsure, underpowered = [], 0, [], [], [], []
+    failing: list[GroupRatio] = []
+    unsure: list[GroupRatio] = []
+    underpowered: list[GroupRatio] = []
+    reported: list[GroupRatio] = []
+    skipped: list[str] = []
+    n_judged = 0
     for r in ratios:
-        if r.support < min_support or not np.isfinite(r.ratio):
+        kind = verdict(r, low, high, min_support)
+        if kind == THIN:
             skipped.append(r.key)
-            continue
-        if r.scope not in scopes:
-            if _fails(r, low, high):
+        elif r.scope not in scopes:
+            if kind == OUTSIDE:
                 reported.append(r)
-            continue
-        n_judged += 1
-        if _fails(r, low, high):
-            failing.append(r)
-        elif _outside(r, low, high):
-            unsure.append(r)
-        elif not has_power(r, low, high):
-            underpowered.append(r)
+        else:
+            n_judged += 1
+            {OUTSIDE: failing, WITHIN_NOISE: unsure, NOT_JUDGED: underpowered}.get(kind, []).append(r)
 
     def describe(r: GroupRatio) -> str:
         return (f"{r.attribute}={r.group} vs {r.reference} {SCOPE_WORDS.get(r.scope, r.scope)}: {r.metric} ratio "
