@@ -143,7 +143,12 @@ def fairness_gate(ratios: Iterable[GroupRatio], low: float = FAIR_LOW, high: flo
                 reported.append(r)
         else:
             n_judged += 1
-            {OUTSIDE: failing, WITHIN_NOISE: unsure, NOT_JUDGED: underpowered}.get(kind, []).append(r)
+            if kind == OUTSIDE:
+                failing.append(r)
+            elif kind == WITHIN_NOISE:
+                unsure.append(r)
+            elif kind == NOT_JUDGED:
+                underpowered.append(r)
 
     def describe(r: GroupRatio) -> str:
         return (f"{r.attribute}={r.group} vs {r.reference} {SCOPE_WORDS.get(r.scope, r.scope)}: {r.metric} ratio "
