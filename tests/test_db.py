@@ -27,3 +27,23 @@ def test_an_unknown_synchronous_level_is_refused(monkeypatch):
     get_settings.cache_clear()
     with pytest.raises(ValueError, match="sqlite_synchronous"):
         get_settings()
+
+
+def test_a_prepared_first_row_reads_as_the_driver_returns_it_and_wraps_its_errors(tmp_path):
+    from riskrank.db import Prepared
+
+    engine = get_engine(f"sqlite:///{tmp_path}/prepared.db")
+    metadata = sa.MetaData()
+    table = sa.Table("t", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("x", sa.Float),
+                     sa.Column("day", sa.Date))
+    metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(table.insert(), [{"id": 1, "x": 0.5, "day": None}, {"id": 2, "x": None, "day": None}])
+    query = Prepared(sa.select(table.c.x, table.c.id).where(table.c.id >= sa.bindparam("low")).order_by(table.c.id).limit(1))
+    with engine.connect() as conn:
+        assert query.first(conn, {"low": 2}) == (None, 2)
+        assert query.first(conn, {"low": 3}) is None
+        assert query.first(conn, {"low": 2}) == tuple(query(conn, {"low": 2}).first())  # the same as a full execute
+    metadata.drop_all(engine)
+    with engine.connect() as conn, pytest.raises(sa.exc.OperationalError, match="no such table"):
+        query.first(conn, {"low": 1})  # as SQLAlchemy wraps it, so the service's 503 handler sees a store error

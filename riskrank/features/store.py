@@ -226,7 +226,7 @@ class FeatureStore:
                              .order_by(self.table.c.as_of.desc()).limit(1))
             self._narrow[names] = query
         with self.engine.connect() as conn:
-            row: Any = query(conn, {"case_id": int(case_id)}).first()
+            row = query.first(conn, {"case_id": int(case_id)})
         if row is None:
             return None
         as_of = row[0] if type(row[0]) is dt.date else _as_date(row[0])

@@ -74,3 +74,20 @@ def test_scoring_model_explains_a_row_with_the_tables() -> None:
     assert base == pytest.approx(0.8 * raw[0, -1] - 1.0, abs=1e-12)
     # The sum is the calibrated logit of the score, as before.
     assert np.abs(base + contributions.sum(axis=1) - (0.8 * booster.predict(X, raw_score=True) - 1.0)).max() < 1e-9
+
+
+def test_many_rows_go_through_the_tables_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    booster = _booster()
+    model = ScoringModel(booster=booster, meta={"feature_names": booster.feature_name(), "categories": {},
+                                                "calibration": {"a": 0.8, "b": -1.0}})
+    X = _rows(1000)  # beyond the few rows a request explains: a worklist, the nightly run's top share
+    expected = 0.8 * booster.predict(X, pred_contrib=True)[:, :-1]
+    model.base_value()
+    assert model.explains_fast()
+
+    def no_pred_contrib(*args: object, **kwargs: object) -> None:
+        raise AssertionError("pred_contrib was asked although the tables cover the model")
+
+    monkeypatch.setattr(booster, "predict", no_pred_contrib)
+    _, contributions = model.contributions(X)
+    assert np.abs(contributions - expected).max() < 1e-12
