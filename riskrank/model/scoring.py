@@ -185,7 +185,7 @@ class ScoringModel:
         """(base_value, n x F contributions) in log-odds of the calibrated score: base + row sum = logit(score).
 
         Through the model's TreeSHAP tables where they cover it (riskrank.model.treeshap: the same numbers in a
-        sixth of pred_contrib's time, for one row or many), else through LightGBM."""
+        fifth of pred_contrib's time when warm, for one row or many), else through LightGBM."""
         X = self._as_input(data)
         fast = self._tree_shap
         if fast is not None:

@@ -13,8 +13,9 @@ the path's splits on j) and o_j = 1 if the row follows all of them, else 0. Then
 which, with P = {j : o_j = 1}, is v (o_i - z_i) (Z_U / z_i) G(P - {i}) for G(A) = sum_{S subset of A} w(|S|) / Z_S
 (Z_X = prod_{j in X} z_j): G is tabled over every subset of each leaf's U (2^d numbers). A row then costs one
 depth-first pass over each tree, carrying the features on which the row has left the path, and one table read per
-(leaf, feature), compiled with numba: about a fifth of pred_contrib's time, and a third of the same formula as a
-dozen numpy passes over the model's arrays (bench/RESULTS.md). The decisions follow LightGBM's (Tree::NumericalDecision,
+(leaf, feature), compiled with numba: with the model's arrays in the CPU's caches a fifth of pred_contrib's time and
+a third of the same formula as numpy passes; from memory, where a row's 1.7 MB of reads are the time, about the
+numpy passes' time and 0.45-0.75x pred_contrib's (bench/RESULTS.md). The decisions follow LightGBM's (Tree::NumericalDecision,
 Tree::CategoricalDecision: missing types, default directions, category bitsets); `TreeShap.build` compares the
 result with `pred_contrib` on probe rows and returns None (callers use LightGBM) for a model it does not cover.
 """
