@@ -1,8 +1,8 @@
 """Benchmark: TreeSHAP of one row, as a case explained on request needs it, in process.
 
 Reuses the model and feature store of bench/bench_serving.py (run that first) and times, over 500 different cases'
-rows: LightGBM's `pred_contrib` (one thread), riskrank's tables (`riskrank.model.treeshap`), and with `--baseline
-DIR` the tables of another source tree (e.g. `git archive <commit> riskrank`), each
+rows: LightGBM's `pred_contrib` (one thread), this tree's `riskrank.model.treeshap`, and with `--baseline DIR` that
+of another source tree (e.g. `git archive <commit> riskrank`), each
   - warm: one row after another, the model's arrays staying in the CPU's caches;
   - cold: a 32 MiB pass over other memory before each row, as when other work has pushed them out;
 and each many rows in one call (the nightly run's top share). Wall and CPU time per row; the same numbers checked.
@@ -46,7 +46,7 @@ def _rows() -> tuple[object, np.ndarray]:
     return model.booster, np.vstack([found[2] for c in ids if (found := model_row(source, model, c)) is not None])
 
 
-def _tables_of(tree: Path | None) -> type:
+def _treeshap_of(tree: Path | None) -> type:
     if tree is None:
         from riskrank.model.treeshap import TreeShap
 
@@ -73,7 +73,7 @@ def _per_row(explain: Callable[[np.ndarray], np.ndarray], X: np.ndarray, evict: 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--baseline", type=Path, help="also time the tables of this source tree")
+    parser.add_argument("--baseline", type=Path, help="also time riskrank.model.treeshap of this source tree")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
 
@@ -81,12 +81,12 @@ def main() -> None:
     expected = booster.predict(X, pred_contrib=True, num_threads=1)[:, :-1]
     methods: dict[str, Callable[[np.ndarray], np.ndarray]] = {
         "pred_contrib": lambda rows: booster.predict(rows, pred_contrib=True, num_threads=1)}
-    for label, tree in (("baseline tables", args.baseline), ("tables", None)):
-        if label == "tables" or tree is not None:
-            tables = _tables_of(tree).build(booster)
-            assert tables is not None
-            assert np.abs(tables.contributions(X) - expected).max() < 1e-12
-            methods[label] = tables.contributions
+    for label, tree in (("baseline tree", args.baseline), ("this tree", None)):
+        if label == "this tree" or tree is not None:
+            shap = _treeshap_of(tree).build(booster)
+            assert shap is not None
+            assert np.abs(shap.contributions(X) - expected).max() < 1e-12
+            methods[label] = shap.contributions
     other = np.ones(4 * 2**20)  # 32 MiB, the size of this machine's L3 cache
     results = []
     for repeat in range(args.repeats):

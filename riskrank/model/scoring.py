@@ -184,8 +184,8 @@ class ScoringModel:
     def contributions(self, data: pd.DataFrame | np.ndarray) -> tuple[float, np.ndarray]:
         """(base_value, n x F contributions) in log-odds of the calibrated score: base + row sum = logit(score).
 
-        Through the model's TreeSHAP tables where they cover it (riskrank.model.treeshap: the same numbers in a
-        fifth of pred_contrib's time when warm, for one row or many), else through LightGBM."""
+        Through riskrank.model.treeshap where it covers the model (the same numbers, compiled, in a fraction of
+        pred_contrib's time, for one row or many), else through LightGBM."""
         X = self._as_input(data)
         fast = self._tree_shap
         if fast is not None:
@@ -209,8 +209,9 @@ class ScoringModel:
         return TreeShap.build(self.booster)
 
     def explains_fast(self) -> bool:
-        """Builds the TreeSHAP tables now (about a second for 75 trees; serving calls it while loading a snapshot,
-        off the request path) and says whether they cover this model (else pred_contrib explains every row)."""
+        """Builds the model's TreeSHAP arrays now (about a second for 145 trees, and the kernel's compilation the first
+        time; serving calls it while loading a snapshot, off the request path) and says whether they cover this model
+        (else pred_contrib explains every row)."""
         return self._tree_shap is not None
 
     def expected_sek(self, frame: pd.DataFrame, scores: np.ndarray | None = None) -> np.ndarray:

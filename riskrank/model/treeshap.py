@@ -1,7 +1,7 @@
 """TreeSHAP with what depends only on the trees worked out once per model.
 
 LightGBM's `pred_contrib` runs the TreeSHAP recursion (Lundberg et al. 2020, algorithm 2) from scratch for every
-row: for a model of 75 trees of 31 leaves that is about 0.65 ms of CPU per row, most of a case explained on request.
+row: for a model of 145 trees of 31 leaves about 1 ms of CPU per row, most of a case explained on request.
 The same values (path-dependent TreeSHAP, exact) follow from a per-leaf formula whose only row-dependent part is
 which of the leaf's path conditions the row meets, so everything else is computed here once (the idea of Fast
 TreeSHAP v2, Yang 2021). For a leaf with value v whose path splits on the d distinct features U, let z_j be the
@@ -11,11 +11,15 @@ the path's splits on j) and o_j = 1 if the row follows all of them, else 0. Then
     phi_i += v (o_i - z_i) sum_{S subset of U - {i}} |S|! (d - 1 - |S|)! / d! prod_{j in S} o_j prod_{j in U - {i} - S} z_j
 
 which, with P = {j : o_j = 1}, is v (o_i - z_i) (Z_U / z_i) G(P - {i}) for G(A) = sum_{S subset of A} w(|S|) / Z_S
-(Z_X = prod_{j in X} z_j): G is tabled over every subset of each leaf's U (2^d numbers). A row then costs one
-depth-first pass over each tree, carrying the features on which the row has left the path, and one table read per
-(leaf, feature), compiled with numba: with the model's arrays in the CPU's caches a fifth of pred_contrib's time and
-a third of the same formula as numpy passes; from memory, where a row's 1.7 MB of reads are the time, about the
-numpy passes' time and 0.45-0.75x pred_contrib's (bench/RESULTS.md). The decisions follow LightGBM's (Tree::NumericalDecision,
+(Z_X = prod_{j in X} z_j). The Shapley weight w(s) = s! (d - 1 - s)! / d! is the Beta integral of t^s (1 - t)^(d-1-s)
+over [0, 1], so G(A) = integral of (1 - t)^(d-1-|A|) prod_{j in A} (1 + t (1 - z_j) / z_j) dt: a polynomial of degree
+d - 1 in t, which Gauss-Legendre quadrature on ceil(d / 2) nodes integrates exactly (the integral form behind Linear
+TreeShap, Yu et al. 2022). Every term is positive, so nothing cancels. A row costs one pass over the nodes (which way
+it goes at each), one depth-first walk of each tree carrying the features on which the row has left the path, and at
+each leaf a product over the features it follows at the quadrature nodes, compiled with numba. The model's data a
+row reads are its nodes and (leaf, feature) entries, about 0.7 MB for 145 trees: a table of G over every subset of
+each leaf's features (5 MB for that model) was faster while it stayed in the CPU's caches and slower in a server,
+where it mostly did not (bench/RESULTS.md). The decisions follow LightGBM's (Tree::NumericalDecision,
 Tree::CategoricalDecision: missing types, default directions, category bitsets); `TreeShap.build` compares the
 result with `pred_contrib` on probe rows and returns None (callers use LightGBM) for a model it does not cover.
 """
@@ -29,9 +33,8 @@ from typing import Any
 import numba
 import numpy as np
 
-# A leaf whose path splits on more distinct features than this would need too big a table (2^d numbers).
-_MAX_DISTINCT = 20
-_MAX_TABLE = 1 << 24  # numbers in all tables together (128 MiB); beyond, LightGBM's recursion is used
+# The features a leaf's path splits on are bits of an int64 mask; a leaf on more is left to LightGBM.
+_MAX_DISTINCT = 62
 _ZERO = float(np.float32(1e-35))  # LightGBM's kZeroThreshold (1e-35f): magnitudes up to it are zero to it
 _MISSING = {"None": 0, "Zero": 1, "NaN": 2}
 _AGREE = 1e-9  # largest difference from pred_contrib on the probe rows that build accepts
@@ -39,7 +42,7 @@ _AGREE = 1e-9  # largest difference from pred_contrib on the probe rows that bui
 
 @dataclass(frozen=True)
 class TreeShap:
-    """The model's nodes and per-leaf tables, flattened over all trees (see the module docstring)."""
+    """The model's nodes and (leaf, feature) entries, flattened over all trees (see the module docstring)."""
 
     n_features: int
     tree_root: np.ndarray  # per tree with a split: its root node
@@ -52,16 +55,17 @@ class TreeShap:
     node_bit: np.ndarray  # 1 << the position of the node's feature among the distinct features of its path
     node_children: np.ndarray  # nodes x 2 (left, right): a node's index, or ~leaf for a leaf
     leaf_entries: np.ndarray  # leaf l has entries leaf_entries[l]:leaf_entries[l + 1], one per distinct feature
-    leaf_table: np.ndarray  # where the leaf's table starts
+    leaf_scale: np.ndarray  # v Z_U
     entry_feature: np.ndarray
-    entry_factor: np.ndarray  # entries x 2: -v Z_U where the row leaves the path on feature i somewhere, else
-    # v Z_U (1 - z_i) / z_i (a pair, so that the kernel picks one by index instead of by a branch it mispredicts)
-    table: np.ndarray  # G(A) of every leaf, A as a bit mask over its distinct features
+    entry_odds: np.ndarray  # (1 - z_i) / z_i
+    quad_t: np.ndarray  # [d, q]: the Gauss-Legendre nodes on [0, 1] for a leaf on d features (ceil(d / 2) of them)
+    quad_weight: np.ndarray  # [d, m, q]: their weights times (1 - t_q)^m
 
     @classmethod
     def build(cls, booster: Any) -> TreeShap | None:
-        """The tables for a LightGBM Booster, or None where its trees are not covered (several outputs per
-        iteration, linear trees, tables too big) or the result differs from pred_contrib on probe rows."""
+        """The flat arrays for a LightGBM Booster, or None where its trees are not covered (several outputs per
+        iteration, linear trees, a leaf on more than 62 distinct features) or the result differs from pred_contrib
+        on probe rows."""
         dump = booster.dump_model()
         if dump.get("num_tree_per_iteration", 1) != 1 or booster.params.get("linear_tree"):
             return None
@@ -74,20 +78,22 @@ class TreeShap:
 
     def contributions(self, X: np.ndarray) -> np.ndarray:
         """n x F contributions of the rows (raw score, without the expected value), as pred_contrib's first F
-        columns: tens of microseconds a row."""
+        columns."""
         X = np.ascontiguousarray(X, dtype=np.float64).reshape(-1, self.n_features)
         return _contributions(X, self.tree_root, self.node_feature, self.node_threshold, self.node_left_if_nan,
                               self.node_left_if_zero, self.node_cat, self.cat_left, self.node_bit, self.node_children,
-                              self.leaf_entries, self.leaf_table, self.entry_feature, self.entry_factor, self.table)
+                              self.leaf_entries, self.leaf_scale, self.entry_feature, self.entry_odds, self.quad_t,
+                              self.quad_weight)
 
 
 @numba.njit(cache=True, nogil=True)
 def _contributions(X, tree_root, node_feature, node_threshold, left_if_nan, left_if_zero, node_cat, cat_left,
-                   node_bit, node_children, leaf_entries, leaf_table, entry_feature, entry_factor, table):
+                   node_bit, node_children, leaf_entries, leaf_scale, entry_feature, entry_odds, quad_t, quad_weight):
     out = np.zeros(X.shape)
     left = np.empty(len(node_feature), dtype=np.bool_)
     stack_node = np.empty(len(node_feature) + 1, dtype=np.int64)
     stack_fails = np.empty(len(node_feature) + 1, dtype=np.int64)
+    product = np.empty(quad_t.shape[1])  # prod over P of (1 + t_q odds_j), per quadrature node
     for r in range(X.shape[0]):
         x = X[r]
         for k in range(len(node_feature)):  # which way the row goes at each node (True: left), as LightGBM decides
@@ -116,11 +122,28 @@ def _contributions(X, tree_root, node_feature, node_threshold, left_if_nan, left
                     continue
                 leaf = ~node
                 first, last = leaf_entries[leaf], leaf_entries[leaf + 1]
-                follows = ((1 << (last - first)) - 1) & ~fails
-                at = leaf_table[leaf]
+                d, p = last - first, 0
+                nodes = (d + 1) >> 1
+                product[:nodes] = 1.0
                 for e in range(first, last):
-                    on = (follows >> (e - first)) & 1
-                    out[r, entry_feature[e]] += entry_factor[e, on] * table[at + (follows & ~(1 << (e - first)))]
+                    if not (fails >> (e - first)) & 1:
+                        p += 1
+                        for q in range(nodes):
+                            product[q] *= 1.0 + quad_t[d, q] * entry_odds[e]
+                scale = leaf_scale[leaf]
+                away = 0.0  # -v Z_U G(P): what each feature the row left the path on gets
+                if p < d:
+                    for q in range(nodes):
+                        away -= quad_weight[d, d - 1 - p, q] * product[q]
+                    away *= scale
+                for e in range(first, last):
+                    if (fails >> (e - first)) & 1:
+                        out[r, entry_feature[e]] += away
+                    else:  # v Z_U (1 - z_i) / z_i G(P - {i})
+                        odds, g = entry_odds[e], 0.0
+                        for q in range(nodes):
+                            g += quad_weight[d, d - p, q] * product[q] / (1.0 + quad_t[d, q] * odds)
+                        out[r, entry_feature[e]] += scale * odds * g
     return out
 
 
@@ -134,11 +157,9 @@ class _Parts:
         self.node_bit: list[int] = []
         self.node_children: list[list[int]] = []
         self.leaf_entries: list[int] = [0]
-        self.leaf_table: list[int] = []
+        self.leaf_scale: list[float] = []
         self.entry_feature: list[int] = []
-        self.entry_factor: list[tuple[float, float]] = []
-        self.tables: list[np.ndarray] = []
-        self.table_size = 0
+        self.entry_odds: list[float] = []
 
     def add_tree(self, root: dict[str, Any]) -> bool:
         if "split_index" not in root:
@@ -172,17 +193,12 @@ class _Parts:
 
     def _add_leaf(self, value: float, path: list[tuple[int, float]]) -> int | None:
         distinct = list(dict.fromkeys(feature for feature, _ in path))
-        d = len(distinct)
-        if d > _MAX_DISTINCT or self.table_size + (1 << d) > _MAX_TABLE:
+        if len(distinct) > _MAX_DISTINCT:
             return None
-        z = np.array([math.prod(s for f, s in path if f == j) for j in distinct])
-        everything = float(np.prod(z))
-        for position, feature in enumerate(distinct):
-            self.entry_feature.append(feature)
-            self.entry_factor.append((-value * everything, value * everything * (1.0 - z[position]) / z[position]))
-        self.leaf_table.append(self.table_size)
-        self.tables.append(_subset_table(z))
-        self.table_size += 1 << d
+        z = [math.prod(s for f, s in path if f == j) for j in distinct]
+        self.entry_feature.extend(distinct)
+        self.entry_odds.extend((1.0 - share) / share for share in z)
+        self.leaf_scale.append(value * math.prod(z))
         self.leaf_entries.append(len(self.entry_feature))
         return ~(len(self.leaf_entries) - 2)
 
@@ -201,6 +217,7 @@ class _Parts:
         # (Categorical nodes are decided apart, by cat_left.)
         zero_left = np.where(missing == _MISSING["Zero"], default_left, threshold >= 0.0)
         nan_left = np.where(missing == _MISSING["NaN"], default_left, zero_left)
+        quad_t, quad_weight = _quadrature(int(np.diff(self.leaf_entries).max(initial=0)))
 
         return TreeShap(
             n_features=self.n_features,
@@ -214,34 +231,30 @@ class _Parts:
             node_bit=np.array(self.node_bit, dtype=np.int64),
             node_children=np.array(self.node_children, dtype=np.int64).reshape(-1, 2),
             leaf_entries=np.array(self.leaf_entries, dtype=np.int64),
-            leaf_table=np.array(self.leaf_table, dtype=np.int64),
+            leaf_scale=np.array(self.leaf_scale, dtype=np.float64),
             entry_feature=np.array(self.entry_feature, dtype=np.int64),
-            entry_factor=np.array(self.entry_factor, dtype=np.float64).reshape(-1, 2),
-            table=np.concatenate(self.tables) if self.tables else np.zeros(1),
+            entry_odds=np.array(self.entry_odds, dtype=np.float64),
+            quad_t=quad_t,
+            quad_weight=quad_weight,
         )
+
+
+def _quadrature(most: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Legendre nodes on [0, 1] for each leaf size d up to `most` (ceil(d / 2) nodes: exact for the degree
+    d - 1 of G's integrand), and their weights times (1 - t)^m for every power m the kernel needs (0..d)."""
+    width = max(1, (most + 1) // 2)
+    nodes = np.zeros((most + 1, width))
+    weights = np.zeros((most + 1, most + 1, width))
+    for d in range(1, most + 1):
+        x, w = np.polynomial.legendre.leggauss((d + 1) // 2)
+        t = (x + 1.0) / 2.0
+        nodes[d, :len(t)] = t
+        weights[d, :, :len(t)] = (w / 2.0) * (1.0 - t) ** np.arange(most + 1)[:, None]
+    return nodes, weights
 
 
 def _count(node: dict[str, Any]) -> float:
     return float(node["internal_count"] if "split_index" in node else node["leaf_count"])
-
-
-def _subset_table(z: np.ndarray) -> np.ndarray:
-    """G(A) = sum over S subset of A of |S|! (d - 1 - |S|)! / d! / prod_{j in S} z_j, for every bit mask A."""
-    d = len(z)
-    inverse = np.ones(1 << d)  # 1 / Z_S
-    size = np.zeros(1 << d, dtype=np.int64)  # |S|
-    for bit in range(d):
-        step = 1 << bit
-        view, sizes = inverse.reshape(-1, 2, step), size.reshape(-1, 2, step)
-        view[:, 1, :] = view[:, 0, :] / z[bit]
-        sizes[:, 1, :] = sizes[:, 0, :] + 1
-    weights = np.array([math.factorial(s) * math.factorial(d - 1 - s) / math.factorial(d) if s < d else 0.0
-                        for s in range(d + 1)])
-    table = weights[size] * inverse
-    for bit in range(d):  # sum over subsets, one bit at a time
-        view = table.reshape(-1, 2, 1 << bit)
-        view[:, 1, :] += view[:, 0, :]
-    return table
 
 
 def _agrees(shap: TreeShap, booster: Any) -> bool:

@@ -106,9 +106,9 @@ def _snapshot(model: ScoringModel, as_of: date | None, case_ids: np.ndarray, ben
     case_ids, benefits, scores = case_ids[order], benefits[order], scores[order]
     sorted_scores = {str(b): np.sort(scores[benefits == b]) for b in pd.unique(benefits)}
     base = run.base_value if run is not None else model.base_value()
-    # The TreeSHAP tables are built here, while the snapshot is made aside, never by the first request to explain.
+    # The TreeSHAP arrays are built here, while the snapshot is made aside, never by the first request to explain.
     if not model.explains_fast():
-        log.warning("model version %s: its trees are not covered by the TreeSHAP tables; cases are explained by "
+        log.warning("model version %s: its trees are not covered by riskrank's TreeSHAP; cases are explained by "
                     "LightGBM's pred_contrib (slower)", model.version)
     return Snapshot(model, Explainer(model), as_of, case_ids, benefits, scores, sorted_scores, base, run,
                     explanations or {}, feature_source)
