@@ -81,8 +81,8 @@ def test_scores_equal_the_models_predictions_with_percentiles_and_top_reasons(tm
     row, contributions = score_store.decode_explanation(explained["explanation"].iloc[0])
     X = champion.prepare_array(frame.loc[frame["case_id"] == case])
     np.testing.assert_array_equal(row, X[0])
-    # The nightly run explains in batch with LightGBM's pred_contrib, a case on request with the model's TreeSHAP tables
-    # (riskrank/model/treeshap.py): the same exact values, summed in another order, so equal to rounding.
+    # The nightly run's stored explanation and one made now for the same row: riskrank/model/treeshap.py both times,
+    # equal to rounding.
     np.testing.assert_allclose(contributions, champion.contributions(X)[1][0], rtol=0, atol=1e-12)
     # The computed features went to the feature store as a complete snapshot of that date.
     store = FeatureStore(engine)

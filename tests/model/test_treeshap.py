@@ -1,4 +1,4 @@
-"""The TreeSHAP tables give LightGBM's pred_contrib numbers, for every kind of split LightGBM makes."""
+"""riskrank's TreeSHAP gives LightGBM's pred_contrib numbers, for every kind of split LightGBM makes."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ def test_models_it_does_not_cover_are_left_to_lightgbm() -> None:
     assert TreeShap.build(multiclass) is None
 
 
-def test_scoring_model_explains_a_row_with_the_tables() -> None:
+def test_scoring_model_explains_a_row_with_riskranks_treeshap() -> None:
     booster = _booster()
     model = ScoringModel(booster=booster, meta={"feature_names": booster.feature_name(), "categories": {},
                                                 "calibration": {"a": 0.8, "b": -1.0}})
@@ -76,7 +76,7 @@ def test_scoring_model_explains_a_row_with_the_tables() -> None:
     assert np.abs(base + contributions.sum(axis=1) - (0.8 * booster.predict(X, raw_score=True) - 1.0)).max() < 1e-9
 
 
-def test_many_rows_go_through_the_tables_too(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_many_rows_are_explained_without_pred_contrib(monkeypatch: pytest.MonkeyPatch) -> None:
     booster = _booster()
     model = ScoringModel(booster=booster, meta={"feature_names": booster.feature_name(), "categories": {},
                                                 "calibration": {"a": 0.8, "b": -1.0}})
@@ -86,7 +86,7 @@ def test_many_rows_go_through_the_tables_too(monkeypatch: pytest.MonkeyPatch) ->
     assert model.explains_fast()
 
     def no_pred_contrib(*args: object, **kwargs: object) -> None:
-        raise AssertionError("pred_contrib was asked although the tables cover the model")
+        raise AssertionError("pred_contrib was asked although riskrank's TreeSHAP covers the model")
 
     monkeypatch.setattr(booster, "predict", no_pred_contrib)
     _, contributions = model.contributions(X)
