@@ -27,6 +27,7 @@ result with `pred_contrib` on probe rows and returns None (callers use LightGBM)
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,7 +87,17 @@ class TreeShap:
                               self.quad_weight)
 
 
-@numba.njit(cache=True, nogil=True)
+def _compiled(function: Callable[..., Any]) -> Any:
+    """numba's compilation of `function`, cached on disk where numba finds a writable place for it. On a read-only
+    install without one numba would refuse to import this module; there it compiles in each process (about a second,
+    while a snapshot is built)."""
+    try:
+        return numba.njit(cache=True, nogil=True)(function)
+    except RuntimeError:  # "cannot cache function ...: no locator available"
+        return numba.njit(nogil=True)(function)
+
+
+@_compiled
 def _contributions(X, tree_root, node_feature, node_threshold, left_if_nan, left_if_zero, node_cat, cat_left,
                    node_bit, node_children, leaf_entries, leaf_scale, entry_feature, entry_odds, quad_t, quad_weight):
     out = np.zeros(X.shape)

@@ -91,3 +91,26 @@ def test_many_rows_are_explained_without_pred_contrib(monkeypatch: pytest.Monkey
     monkeypatch.setattr(booster, "predict", no_pred_contrib)
     _, contributions = model.contributions(X)
     assert np.abs(contributions - expected).max() < 1e-12
+
+
+def test_a_read_only_install_compiles_in_process(tmp_path) -> None:
+    """Where numba finds no writable place for its cache (a read-only install without a home), the module still
+    imports and explains, compiled in the process."""
+    import subprocess
+    import sys
+
+    booster = _booster()
+    booster.save_model(str(tmp_path / "model.txt"))
+    X = _rows(50)
+    np.save(tmp_path / "rows.npy", X)
+    np.save(tmp_path / "expected.npy", booster.predict(X, pred_contrib=True)[:, :-1])
+    code = (
+        "import numba.core.caching as c, numpy as np, lightgbm as lgb, sys\n"
+        "c.CacheImpl._locator_classes = []\n"  # what numba meets where nothing is writable
+        "from riskrank.model.treeshap import TreeShap\n"
+        f"shap = TreeShap.build(lgb.Booster(model_file={str(tmp_path / 'model.txt')!r}))\n"
+        f"got = shap.contributions(np.load({str(tmp_path / 'rows.npy')!r}))\n"
+        f"sys.exit(0 if np.abs(got - np.load({str(tmp_path / 'expected.npy')!r})).max() < 1e-12 else 3)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
