@@ -31,6 +31,12 @@ def _booster(**params: object) -> lgb.Booster:
     return lgb.train(settings, lgb.Dataset(frame, y), num_boost_round=30)
 
 
+def _scoring_model(booster: lgb.Booster) -> ScoringModel:
+    """The booster as served, its calibration a slope of 0.8 and an intercept of -1."""
+    return ScoringModel(booster=booster, meta={"feature_names": booster.feature_name(), "categories": {},
+                                               "calibration": {"a": 0.8, "b": -1.0}})
+
+
 def _rows(n: int) -> np.ndarray:
     frame, _ = _data(n, 7)
     X = np.column_stack([frame[c].cat.codes.replace(-1, np.nan) if c == "kind" else frame[c] for c in frame.columns])
@@ -64,8 +70,7 @@ def test_models_it_does_not_cover_are_left_to_lightgbm() -> None:
 
 def test_scoring_model_explains_a_row_with_riskranks_treeshap() -> None:
     booster = _booster()
-    model = ScoringModel(booster=booster, meta={"feature_names": booster.feature_name(), "categories": {},
-                                                "calibration": {"a": 0.8, "b": -1.0}})
+    model = _scoring_model(booster)
     assert model.explains_fast()
     X = _rows(20)[:3]
     base, contributions = model.contributions(X)
@@ -78,8 +83,7 @@ def test_scoring_model_explains_a_row_with_riskranks_treeshap() -> None:
 
 def test_many_rows_are_explained_without_pred_contrib(monkeypatch: pytest.MonkeyPatch) -> None:
     booster = _booster()
-    model = ScoringModel(booster=booster, meta={"feature_names": booster.feature_name(), "categories": {},
-                                                "calibration": {"a": 0.8, "b": -1.0}})
+    model = _scoring_model(booster)
     X = _rows(1000)  # beyond the few rows a request explains: a worklist, the nightly run's top share
     expected = 0.8 * booster.predict(X, pred_contrib=True)[:, :-1]
     model.base_value()
